@@ -1,0 +1,78 @@
+# sfcrepro: set-up, reproduction and tests.
+#
+#   make reproduce   set up, then run the main job (the offline default of config/config.yaml)
+#   make test        set up, then the whole test suite
+#
+# Set-up is idempotent: the virtual environment is made once and reinstalled only when
+# pyproject.toml or constraints.txt change; BEDTools comes from apt only when it is not on PATH.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+BIN       := $(VENV)/bin
+CORES     ?= all
+CONFIG    ?= config/config.yaml
+SNAKEMAKE_ARGS ?=
+PYTEST_ARGS ?=
+# Run apt-get through sudo when not root.
+SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PIP       := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: help setup setup-test bedtools reproduce dry-run test lint lock
+
+help:
+	@echo "make reproduce   set up, then run the pipeline on $(CONFIG) (CORES=$(CORES))"
+	@echo "make test        set up, then run all tests"
+	@echo "make dry-run     list the jobs the pipeline would run"
+	@echo "make lint        snakemake --lint and snakefmt --check"
+
+$(BIN)/python:
+	@py=$$(command -v python3.11 || command -v python3) || { echo "Python 3.11 is needed: apt-get install python3" >&2; exit 1; }; \
+	if ! $$py -m venv $(VENV); then \
+	  echo "python venv module missing: installing python3-venv with apt-get" >&2; \
+	  rm -rf $(VENV); $(SUDO) apt-get update && $(SUDO) apt-get install -y python3-venv; \
+	  $$py -m venv $(VENV); \
+	fi
+
+# The package and its pinned dependencies.
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -c constraints.txt -e .
+	@touch $@
+
+# Test tools and the CPU build of PyTorch (the torch backend is tested too). torch is installed
+# first and by exact version so pip takes the CPU wheel and not the CUDA build.
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) -c constraints.txt "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
+	$(PIP) -c constraints.txt -e ".[test,torch]"
+	@touch $@
+
+bedtools:
+	@command -v bedtools >/dev/null || { \
+	  echo "BEDTools not on PATH: installing it with apt-get" >&2; \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y bedtools; }
+
+setup: $(VENV)/.installed bedtools
+
+setup-test: $(VENV)/.installed-test bedtools
+
+reproduce: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+
+dry-run: setup
+	$(BIN)/snakemake --dry-run --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+
+test: setup-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: setup-test
+	$(BIN)/snakemake --lint --configfile $(CONFIG)
+	$(BIN)/snakefmt --check .
+
+# Refresh constraints.txt from the current environment (after changing pyproject.toml).
+lock: setup-test
+	{ echo "# Exact versions the pipeline and its tests are run with (pip install -c constraints.txt)."; \
+	  echo "# Regenerate with: make lock"; \
+	  $(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e' | sed -E 's/^(torch==[^+]*)\+cpu$$/\1/'; \
+	} > constraints.txt.tmp && mv constraints.txt.tmp constraints.txt
