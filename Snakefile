@@ -9,8 +9,17 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/simulate.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/importance.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:
     input:
         all_outputs(),
+
+
+onsuccess:
+    print_outputs()

@@ -40,7 +40,7 @@ def test_parameter_matched_heads_do_not_exceed_std(builder, conv_shape, next_wid
     length, channels = conv_shape
     std = builder("std")
     assert std.get_layer("flatten").output.shape[1] == length * channels
-    dense_after = "fc" if builder is simulated_tf else "output"
+    dense_after = "fc" if builder is simulated_tf else "logits"
     std_weights = length * channels * next_width
     assert count(std, dense_after) == std_weights + next_width  # weights + bias
     for head in ("sep", "symm"):

@@ -1,7 +1,8 @@
 """Builders for the paper's three architectures with a std, sep or symm head.
 
 Every builder returns an uncompiled :class:`keras.Model` that maps one-hot DNA
-``(batch, length, 4)`` to per-task probabilities ``(batch, tasks)``. The head decides what sits
+``(batch, length, 4)`` to per-task probabilities ``(batch, tasks)``; the last dense layer is
+named ``logits`` (its output is the pre-sigmoid score) and the sigmoid ``output``. The head decides what sits
 between the convolutional stack (output ``(batch, L, C)``) and the first dense layer:
 
 ``std``
@@ -22,7 +23,9 @@ from keras import layers
 
 from sfcrepro.layers import CurvatureRegularizer, SeparableFC, learned_length
 
-__all__ = ["ARCHITECTURES", "HEADS", "basset", "build_model", "sfc_units", "simulated_tf", "tf_binding"]
+__all__ = [
+    "ARCHITECTURES", "HEADS", "basset", "build_model", "load_model", "sfc_units", "simulated_tf", "tf_binding",
+]
 
 HEADS = ("std", "sep", "symm")
 
@@ -82,8 +85,10 @@ def _head(x, head: str, next_width: int, curvature: float, units: int | None, in
 
 
 def _output(x, tasks: int):
-    # float32 output keeps the loss stable under a mixed-precision policy.
-    return layers.Dense(tasks, activation="sigmoid", dtype="float32", name="output")(x)
+    # Named logits (pre-sigmoid) for gradient x input; float32 keeps the loss stable under a
+    # mixed-precision policy.
+    logits = layers.Dense(tasks, dtype="float32", name="logits")(x)
+    return layers.Activation("sigmoid", dtype="float32", name="output")(logits)
 
 
 def simulated_tf(
@@ -196,3 +201,12 @@ def build_model(architecture: str, **kwargs) -> keras.Model:
             f"Unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}."
         ) from None
     return builder(**kwargs)
+
+
+def load_model(path, compile: bool = True) -> keras.Model:
+    """Load a saved ``.keras`` model in Keras safe mode (no arbitrary code is deserialised).
+
+    Importing this module registers :class:`~sfcrepro.layers.SeparableFC` and
+    :class:`~sfcrepro.layers.CurvatureRegularizer`, so no ``custom_objects`` are needed.
+    """
+    return keras.saving.load_model(path, compile=compile, safe_mode=True)

@@ -1,0 +1,77 @@
+"""Configuration helpers used by the Snakefile (no deep-learning imports, so DAG building is fast).
+
+The schema (``workflow/schemas/config.schema.yaml``) checks types and names; :func:`check`
+adds the cross-references a schema cannot express.
+"""
+
+from __future__ import annotations
+
+__all__ = ["check", "enabled_datasets", "tasks_of", "training_settings"]
+
+TRAINING_DEFAULTS = {"learning_rate": 1e-3, "batch_size": 100, "max_epochs": 50, "patience": 5,
+                     "reverse_complement": False}
+
+
+def enabled_datasets(config: dict) -> dict[str, dict]:
+    """The datasets whose ``enabled`` flag is true (the default), in config order."""
+    return {name: ds for name, ds in config["datasets"].items() if ds.get("enabled", True)}
+
+
+def tasks_of(dataset: dict) -> list[str]:
+    """Task names of a dataset, as its files will carry them."""
+    if dataset["type"] == "simulated_tf":
+        sim = dataset.get("simulation", {})
+        return ["both", sim.get("motif_a", "TAL1_known1"), sim.get("motif_b", "GATA_disc1")]
+    raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
+
+
+def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict:
+    """Keyword arguments of :class:`sfcrepro.train.TrainingSpec` for one variant and seed.
+
+    A variant's own ``learning_rate``/``batch_size`` override the dataset's ``training`` block.
+    Only what affects training is included, so that Snakemake reruns a model exactly when
+    one of these settings changes.
+    """
+    options = dataset["variants"][variant]
+    settings = {**TRAINING_DEFAULTS, **dataset.get("training", {})}
+    for key in ("learning_rate", "batch_size"):
+        if key in options:
+            settings[key] = options[key]
+    return {
+        "architecture": dataset["architecture"], "head": options["head"], "seed": int(seed),
+        "units": options.get("units"), "curvature": float(options.get("curvature", 0.0)),
+        "initializer": options.get("initializer", "paper"), "name": name, **settings,
+    }
+
+
+def check(config: dict) -> list[str]:
+    """Problems the schema cannot see, each as a sentence naming the key and the fix."""
+    problems = []
+    figures = config.get("figures", {})
+    for name, ds in config["datasets"].items():
+        where = f"datasets.{name}"
+        variants = ds.get("variants", {})
+        baseline = ds.get("baseline", "std")
+        if baseline not in variants:
+            problems.append(f"{where}.baseline is {baseline!r}, which is not one of its variants "
+                            f"({', '.join(variants)}).")
+        for variant, options in variants.items():
+            if options.get("curvature") and options["head"] == "std":
+                problems.append(f"{where}.variants.{variant}: curvature needs head sep or symm, not std.")
+        task = ds.get("importance", {}).get("task")
+        if task is not None and task not in tasks_of(ds):
+            problems.append(f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}.")
+    datasets = enabled_datasets(config)
+    for figure, options in figures.items():
+        if not isinstance(options, dict) or "dataset" not in options:
+            continue
+        dataset = options["dataset"]
+        if dataset not in config["datasets"]:
+            problems.append(f"figures.{figure}.dataset is {dataset!r}, which is not a configured dataset.")
+            continue
+        missing = [v for v in options.get("variants", []) if v not in config["datasets"][dataset]["variants"]]
+        if missing:
+            problems.append(f"figures.{figure}.variants names {', '.join(missing)}, not variants of {dataset}.")
+        if dataset in datasets and figure == "importance_sim_tf" and "importance" not in datasets[dataset]:
+            problems.append(f"figures.{figure} needs datasets.{dataset}.importance (task and sequences).")
+    return problems

@@ -1,0 +1,130 @@
+"""Scoring: auROC and auPRC per task, tidy metric tables and the across-seed summary."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.stats import wilcoxon
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from sfcrepro.sequences import one_hot
+
+__all__ = [
+    "METRIC_COLUMNS", "best_seed", "binary_crossentropy", "evaluate_models", "predict", "summarize", "task_metrics",
+]
+
+METRIC_COLUMNS = ["dataset", "variant", "seed", "split", "task", "auroc", "auprc"]
+
+
+def task_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """auROC and auPRC (average precision) per task column.
+
+    A task whose labels are all 0 or all 1 has no defined score: NaN, with a warning.
+    """
+    labels, scores = np.asarray(labels), np.asarray(scores)
+    auroc = np.full(labels.shape[1], np.nan)
+    auprc = np.full(labels.shape[1], np.nan)
+    for t in range(labels.shape[1]):
+        y = labels[:, t]
+        if y.min() == y.max():
+            warnings.warn(f"Task {t} has only one class ({y.min()}): auROC/auPRC undefined.", stacklevel=2)
+            continue
+        auroc[t] = roc_auc_score(y, scores[:, t])
+        auprc[t] = average_precision_score(y, scores[:, t])
+    return auroc, auprc
+
+
+def binary_crossentropy(labels: np.ndarray, scores: np.ndarray, epsilon: float = 1e-7) -> float:
+    """Mean binary cross-entropy over examples and tasks, clipped as Keras does."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), epsilon, 1 - epsilon)
+    y = np.asarray(labels, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def predict(model, sequences, batch_size: int = 1000) -> np.ndarray:
+    """Predicted probabilities for uint8 sequences (array or h5 dataset), one-hot per batch."""
+    out = []
+    for start in range(0, len(sequences), batch_size):
+        batch = one_hot(np.asarray(sequences[start : start + batch_size]))
+        out.append(np.asarray(model.predict_on_batch(batch), dtype=np.float32))
+    if not out:
+        return np.zeros((0, model.output.shape[-1]), dtype=np.float32)
+    return np.concatenate(out)
+
+
+def summarize(metrics: pd.DataFrame, baseline: dict[str, str] | None = None) -> pd.DataFrame:
+    """Median, min and max over seeds of the task-averaged auROC and auPRC.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Tidy rows with :data:`METRIC_COLUMNS`.
+    baseline : dict, optional
+        Per dataset, the variant the others are tested against (default ``"std"``).
+
+    Returns
+    -------
+    DataFrame
+        Columns dataset, split, variant, metric, median, min, max, n_seeds, wilcoxon_p: the
+        two-sided paired Wilcoxon signed-rank p-value of the variant against the baseline over
+        the seeds both have (NaN for the baseline itself, with fewer than two pairs, or when
+        every pair is tied).
+    """
+    baseline = baseline or {}
+    per_seed = (
+        metrics.groupby(["dataset", "split", "variant", "seed"], sort=False)[["auroc", "auprc"]]
+        .mean()
+        .reset_index()
+        .melt(id_vars=["dataset", "split", "variant", "seed"], var_name="metric")
+    )
+    rows = []
+    for (dataset, split, metric), group in per_seed.groupby(["dataset", "split", "metric"], sort=False):
+        base_name = baseline.get(dataset, "std")
+        by_variant = {v: g.set_index("seed")["value"] for v, g in group.groupby("variant", sort=False)}
+        base = by_variant.get(base_name)
+        for variant, values in by_variant.items():
+            p = np.nan
+            if base is not None and variant != base_name:
+                paired = pd.concat([values, base], axis=1, join="inner").dropna()
+                diff = paired.iloc[:, 0] - paired.iloc[:, 1]
+                if len(paired) >= 2 and np.any(diff != 0):
+                    p = float(wilcoxon(paired.iloc[:, 0], paired.iloc[:, 1]).pvalue)
+            rows.append({
+                "dataset": dataset, "split": split, "variant": variant, "metric": metric,
+                "median": values.median(), "min": values.min(), "max": values.max(),
+                "n_seeds": int(values.notna().sum()), "baseline": base_name, "wilcoxon_p": p,
+            })
+    return pd.DataFrame(rows)
+
+
+def evaluate_models(models: dict[int, str], splits: dict[str, str], dataset: str, variant: str,
+                    batch_size: int = 1000) -> pd.DataFrame:
+    """Score saved models (seed -> ``.keras`` path) on dataset splits (split -> ``.h5`` path).
+
+    Returns tidy rows with :data:`METRIC_COLUMNS`, one per seed, split and task.
+    """
+    from sfcrepro.datasets import read_dataset
+    from sfcrepro.models import load_model
+
+    data = {split: read_dataset(path) for split, path in splits.items()}
+    rows = []
+    for seed, path in models.items():
+        model = load_model(path, compile=False)
+        for split, (sequences, labels, tasks) in data.items():
+            auroc, auprc = task_metrics(labels, predict(model, sequences, batch_size))
+            rows += [
+                {"dataset": dataset, "variant": variant, "seed": int(seed), "split": split, "task": task,
+                 "auroc": auroc[t], "auprc": auprc[t]}
+                for t, task in enumerate(tasks)
+            ]
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def best_seed(metrics: pd.DataFrame, split: str = "valid", metric: str = "auroc") -> int:
+    """The seed with the highest task-averaged ``metric`` on ``split`` (ties: the lowest seed)."""
+    scores = metrics[metrics["split"] == split].groupby("seed")[metric].mean()
+    if scores.empty or scores.isna().all():
+        raise ValueError(f"No {metric} scores on split {split!r} to choose a seed from.")
+    return int(scores.sort_index().idxmax())

@@ -1,0 +1,121 @@
+"""The paper's figures, drawn with matplotlib and saved as PNG and PDF."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sfcrepro.datasets import atomic_path  # noqa: E402
+from sfcrepro.importance import symmetry_score  # noqa: E402
+
+__all__ = ["learning_curves", "performance", "importance_curves", "save"]
+
+METRIC_LABELS = {"auroc": "auROC", "auprc": "auPRC"}
+METRIC_COLORS = {"auroc": "#4C72B0", "auprc": "#DD8452"}
+VARIANT_COLORS = ["#4C72B0", "#55A868", "#C44E52", "#8172B2", "#CCB974", "#64B5CD", "#8C8C8C"]
+
+
+def save(fig, paths) -> None:
+    """Save ``fig`` to each path (format from the suffix), atomically, and close it."""
+    for path in paths:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=150, bbox_inches="tight", format=Path(path).suffix.lstrip("."))
+    plt.close(fig)
+
+
+def _panel_grid(n: int, width: float = 4.2, height: float = 3.6):
+    cols = min(n, 2) if n > 1 else 1
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def performance(summary: pd.DataFrame, titles: dict[str, str] | None = None, split: str = "valid"):
+    """Figure 2: per dataset, median auROC and auPRC per variant, error bars min to max over seeds.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`sfcrepro.evaluate.summarize` output.
+    titles : dict, optional
+        Panel title per dataset (default: the dataset name), in panel order.
+    split : str
+        Which split's scores to plot (the paper: validation).
+    """
+    data = summary[summary["split"] == split]
+    datasets = list(titles) if titles else list(dict.fromkeys(data["dataset"]))
+    datasets = [d for d in datasets if d in set(data["dataset"])]
+    if not datasets:
+        raise ValueError(f"No {split} scores to plot.")
+    fig, axes = _panel_grid(len(datasets), width=max(4.2, 1.1 * data["variant"].nunique() + 1.5))
+    for ax, dataset in zip(axes, datasets):
+        rows = data[data["dataset"] == dataset]
+        variants = list(dict.fromkeys(rows["variant"]))
+        x = np.arange(len(variants))
+        width = 0.38
+        for i, metric in enumerate(("auroc", "auprc")):
+            sub = rows[rows["metric"] == metric].set_index("variant").loc[variants]
+            err = np.vstack([sub["median"] - sub["min"], sub["max"] - sub["median"]])
+            ax.bar(x + (i - 0.5) * width, sub["median"], width, yerr=err, capsize=3, color=METRIC_COLORS[metric],
+                   label=METRIC_LABELS[metric], error_kw={"ecolor": "black", "elinewidth": 1})
+        low = rows["min"].min()
+        ax.set_ylim(max(0.0, np.floor((low - 0.05) * 20) / 20), 1.0)
+        ax.set_xticks(x, variants, rotation=30 if len(variants) > 4 else 0)
+        seeds = int(rows["n_seeds"].max())
+        ax.set_title(f"{(titles or {}).get(dataset, dataset)}\n(median over {seeds} seeds, bars: min-max)", fontsize=10)
+        ax.set_ylabel(f"{'validation' if split == 'valid' else split} score (mean over tasks)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: pd.DataFrame, title: str = "Simulated TF binding"):
+    """Figure 3: validation auROC per epoch, median over seeds with a min-max band, per variant.
+
+    ``histories`` has columns variant, seed, epoch, val_auroc. Seeds that stopped early simply
+    contribute no value to later epochs; the line ends where fewer than half the seeds remain.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for color, (variant, rows) in zip(VARIANT_COLORS, histories.groupby("variant", sort=False)):
+        table = rows.pivot(index="epoch", columns="seed", values="val_auroc")
+        enough = table.notna().sum(axis=1) >= max(1, table.shape[1] / 2)
+        table = table[enough]
+        ax.plot(table.index, table.median(axis=1), color=color, label=f"{variant} ({table.shape[1]} seeds)")
+        ax.fill_between(table.index, table.min(axis=1), table.max(axis=1), color=color, alpha=0.2, linewidth=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation auROC (mean over tasks)")
+    ax.set_title(f"{title}: learning curves\n(median over seeds, band: min-max)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def importance_curves(tables: dict[str, pd.DataFrame], title: str):
+    """Figure 4: per-position importance per variant (blue) with its mirror image (green).
+
+    ``tables`` maps a variant to an importance table (columns position, importance_mean, seed).
+    """
+    fig, axes = plt.subplots(1, len(tables), figsize=(4 * len(tables), 3.2), squeeze=False, sharey=False)
+    for ax, (variant, table) in zip(axes[0], tables.items()):
+        curve = table["importance_mean"].to_numpy()
+        ax.plot(table["position"], curve, color="#1f77b4", label="importance")
+        ax.plot(table["position"], curve[::-1], color="#2ca02c", alpha=0.8, label="mirror image")
+        ax.axhline(0, color="grey", linewidth=0.5)
+        seed = int(table["seed"].iloc[0]) if "seed" in table else None
+        ax.set_title(f"{variant} (seed {seed}, symmetry {symmetry_score(curve):.2f})", fontsize=10)
+        ax.set_xlabel("position (bp)")
+    axes[0][0].set_ylabel("mean gradient x input")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig

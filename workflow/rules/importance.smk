@@ -1,0 +1,28 @@
+# Importance: gradient x input per position for the best seed (validation auROC) of a variant.
+
+
+rule importance_simulated_tf:
+    input:
+        models=lambda wc: model_files(wc.dataset, wc.variant),
+        metrics="results/metrics/{dataset}/{variant}.tsv",
+    output:
+        "results/importance/{dataset}/{variant}.tsv",
+    wildcard_constraints:
+        dataset=one_of(SIMULATED_TF),
+    params:
+        seeds=SEEDS,
+        simulation=lambda wc: DATASETS[wc.dataset]["simulation"],
+        seed=lambda wc: DATASETS[wc.dataset]["seed"],
+        importance=lambda wc: DATASETS[wc.dataset]["importance"],
+        backend=config["backend"],
+    log:
+        "logs/importance/{dataset}/{variant}.log",
+    benchmark:
+        "results/benchmarks/importance/{dataset}/{variant}.tsv"
+    threads: config["threads"]["importance"]
+    resources:
+        gpu=config["gpus_per_job"],
+    conda:
+        ENV
+    script:
+        "../scripts/importance_simulated_tf.py"

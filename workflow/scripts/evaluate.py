@@ -1,0 +1,16 @@
+"""Snakemake script: score every seed's model of one variant on the validation and test splits."""
+
+from sfcrepro.datasets import atomic_path
+from sfcrepro.runtime import configure, job_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job_logging(sm.log[0]) as log:
+    configure(backend=sm.params.backend, threads=sm.threads)
+    from sfcrepro.evaluate import evaluate_models
+
+    models = dict(zip(sm.params.seeds, sm.input.models))
+    metrics = evaluate_models(models, {"valid": sm.input.valid, "test": sm.input.test},
+                              sm.wildcards.dataset, sm.wildcards.variant)
+    log.info("mean over tasks:\n%s", metrics.groupby(["split", "seed"])[["auroc", "auprc"]].mean().round(4))
+    with atomic_path(sm.output[0]) as tmp:
+        metrics.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
