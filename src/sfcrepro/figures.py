@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -73,7 +74,7 @@ def performance(summary: pd.DataFrame, titles: dict[str, str] | None = None, spl
         ax.set_title(f"{(titles or {}).get(dataset, dataset)}\n(median over {seeds} seeds, bars: min-max)", fontsize=10)
         ax.set_ylabel(f"{'validation' if split == 'valid' else split} score (mean over tasks)")
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(loc="lower right", fontsize=8)
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -92,6 +93,7 @@ def learning_curves(histories: pd.DataFrame, title: str = "Simulated TF binding"
         ax.plot(table.index, table.median(axis=1), color=color, label=f"{variant} ({table.shape[1]} seeds)")
         ax.fill_between(table.index, table.min(axis=1), table.max(axis=1), color=color, alpha=0.2, linewidth=0)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("validation auROC (mean over tasks)")
     ax.set_title(f"{title}: learning curves\n(median over seeds, band: min-max)", fontsize=10)
     ax.grid(alpha=0.3)

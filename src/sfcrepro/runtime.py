@@ -72,8 +72,24 @@ def configure(backend: str | None = None, threads: int | None = None, seed: int 
 
 @contextmanager
 def job_logging(path=None, level=logging.INFO):
-    """Send the ``sfcrepro`` logger (and stray warnings) to ``path`` (a Snakemake ``log:``) or stderr."""
-    handler = logging.FileHandler(path, mode="w") if path else logging.StreamHandler(sys.stderr)
+    """Log a job to ``path`` (its Snakemake ``log:``), or to stderr when ``path`` is None.
+
+    With a path, the process's own stdout and stderr (file descriptors 1 and 2) go to the log
+    too, so that messages of compiled libraries (TensorFlow's start-up lines, say) land in the
+    rule's log rather than on the Snakemake console. An exception is logged with its traceback
+    before it propagates.
+    """
+    saved = []
+    if path:
+        stream = open(path, "w", buffering=1)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd in (1, 2):
+            saved.append((fd, os.dup(fd)))
+            os.dup2(stream.fileno(), fd)
+    else:
+        stream = sys.stderr
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()
     root.addHandler(handler)
@@ -86,4 +102,10 @@ def job_logging(path=None, level=logging.INFO):
         raise
     finally:
         root.removeHandler(handler)
-        handler.close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        if path:
+            stream.close()

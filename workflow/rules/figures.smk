@@ -6,13 +6,13 @@ rule fig2_performance:
         "results/summary.tsv",
     output:
         figure_files("fig2_performance"),
-    params:
-        datasets=list(DATASETS),
-        split=FIGURES.get("performance", {}).get("split", "valid"),
     log:
         "logs/figures/fig2_performance.log",
     conda:
         ENV
+    params:
+        titles={name: ds.get("title", name) for name, ds in DATASETS.items()},
+        split=FIGURES.get("performance", {}).get("split", "valid"),
     script:
         "../scripts/fig2_performance.py"
 
@@ -30,13 +30,13 @@ if enabled_figure("learning_curves"):
             ],
         output:
             figure_files("fig3_learning_curves"),
-        params:
-            variants=FIGURES["learning_curves"]["variants"],
-            seeds=SEEDS,
         log:
             "logs/figures/fig3_learning_curves.log",
         conda:
             ENV
+        params:
+            variants=FIGURES["learning_curves"]["variants"],
+            seeds=SEEDS,
         script:
             "../scripts/fig3_learning_curves.py"
 
@@ -52,12 +52,12 @@ if enabled_figure("importance_sim_tf"):
             ),
         output:
             figure_files("fig4a_importance_sim_tf"),
-        params:
-            variants=FIGURES["importance_sim_tf"]["variants"],
-            task=DATASETS[FIGURES["importance_sim_tf"]["dataset"]]["importance"]["task"],
         log:
             "logs/figures/fig4a_importance_sim_tf.log",
         conda:
             ENV
+        params:
+            variants=FIGURES["importance_sim_tf"]["variants"],
+            task=DATASETS[FIGURES["importance_sim_tf"]["dataset"]]["importance"]["task"],
         script:
             "../scripts/fig4a_importance_sim_tf.py"

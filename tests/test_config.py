@@ -1,0 +1,115 @@
+"""The configuration: schema validation and the cross-checks of sfcrepro.config."""
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from sfcrepro.config import check, download_names, enabled_datasets, sources_of, tasks_of
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
+
+
+@pytest.fixture(params=["config/config.yaml", ".test/config/config.yaml"])
+def config(request):
+    return yaml.safe_load((ROOT / request.param).read_text())
+
+
+def test_shipped_configs_are_valid(config):
+    validate(config, SCHEMA)
+    assert check(config) == []
+    assert config["threads"]["train"] >= 1  # defaults filled in by the schema
+
+
+def test_paper_config_has_ten_seeds_and_the_three_heads():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    assert config["seeds"] == list(range(10))
+    sim = config["datasets"]["sim_tf"]
+    assert {v["head"] for v in sim["variants"].values()} == {"std", "sep", "symm"}
+    assert sim["simulation"]["per_class"]["train"] == 1600
+    assert sim["importance"]["sequences"] == 100_000
+
+
+@pytest.mark.parametrize(
+    "path,value,message",
+    [
+        (("datasets", "sim_tf", "training", "lerning_rate"), 0.1, "lerning_rate"),
+        (("datasets", "sim_tf", "variants", "sep", "head"), "dense", "dense"),
+        (("datasets", "sim_tf", "seed"), "seven", "seven"),
+        (("seeds",), [1, 1], "non-unique|unique"),
+        (("datasets", "sim tf"), {}, "sim tf"),
+        (("datasets", "sim_tf", "variants", "a/b"), {"head": "std"}, "a/b"),
+    ],
+)
+def test_schema_rejects_typos_and_bad_values(config, path, value, message):
+    bad = copy.deepcopy(config)
+    node = bad
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(WorkflowError, match=message):
+        validate(bad, SCHEMA)
+
+
+def test_cross_checks_name_the_key_and_the_choices(config):
+    bad = copy.deepcopy(config)
+    sim = bad["datasets"]["sim_tf"]
+    sim["baseline"] = "dense"
+    sim["importance"]["task"] = "TAL1"
+    sim["variants"]["odd"] = {"head": "std", "curvature": 1.0}
+    bad["figures"]["learning_curves"]["variants"] = ["std", "nope"]
+    problems = check(bad)
+    assert any("datasets.sim_tf.baseline is 'dense'" in p and "std, sep, symm" in p for p in problems)
+    assert any("importance.task is 'TAL1'" in p and "TAL1_known1" in p for p in problems)
+    assert any("variants.odd: curvature needs head sep or symm" in p for p in problems)
+    assert any("figures.learning_curves.variants names nope" in p for p in problems)
+
+
+def test_enabled_and_tasks(config):
+    config["datasets"]["sim_tf"]["enabled"] = False
+    assert "sim_tf" not in enabled_datasets(config)
+    assert tasks_of(config["datasets"]["sim_tf"]) == ["both", "TAL1_known1", "GATA_disc1"]
+
+
+def test_offline_overlay_leaves_only_offline_datasets():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    offline = yaml.safe_load((ROOT / "config/offline.yaml").read_text())
+    for name, changes in offline["datasets"].items():
+        config["datasets"][name].update(changes)
+    assert list(enabled_datasets(config)) == ["sim_tf"]
+    assert sources_of(config) == []  # nothing to download
+
+
+def test_paper_sim_access_sources_and_names():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    sim = config["datasets"]["sim_access"]
+    assert tasks_of(sim) == ["E116", "E123"]
+    names = download_names(sources_of(config))
+    assert len(names) == 1 + 2 + 5  # genome, two cell types, five TFs
+    assert names[config["genomes"]["hg19"]["url"]] == "hg19.fa.gz"
+
+
+def test_download_names_disambiguate_clashes_only():
+    names = download_names([{"url": "http://a/x/E116.gz"}, {"url": "http://b/E116.gz"}, {"url": "/data/hg19.fa.gz"}])
+    assert names["/data/hg19.fa.gz"] == "hg19.fa.gz"
+    assert names["http://a/x/E116.gz"] != names["http://b/E116.gz"]
+    assert all(n.endswith("-E116.gz") for u, n in names.items() if "E116" in u)
+
+
+def test_url_schemes_and_genome_reference(config):
+    bad = copy.deepcopy(config)
+    bad.setdefault("genomes", {})["g"] = {"url": "s3://bucket/genome.fa.gz"}
+    with pytest.raises(WorkflowError, match="s3://"):
+        validate(bad, SCHEMA)
+    bad = copy.deepcopy(config)
+    bad["datasets"]["acc"] = {"type": "simulated_access", "genome": "hg38", "seed": 1, "architecture": "basset",
+                              "cell_types": {"a": {"url": "/x"}}, "tfs": {}, "training": {},
+                              "variants": {"std": {"head": "std"}}, "splits": {"valid": ["chr1"], "test": ["chr1"]}}
+    validate(bad, SCHEMA)
+    problems = check(bad)
+    assert any("datasets.acc.genome is 'hg38'" in p for p in problems)
+    assert any("chr1 is in both valid and test" in p for p in problems)

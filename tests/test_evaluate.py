@@ -1,0 +1,66 @@
+"""Tests of sfcrepro.evaluate on inputs with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import wilcoxon
+
+from sfcrepro.evaluate import METRIC_COLUMNS, best_seed, binary_crossentropy, summarize, task_metrics
+
+
+def test_task_metrics_known_values():
+    labels = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
+    scores = np.array([[0.9, 0.2], [0.8, 0.1], [0.1, 0.8], [0.3, 0.4]])
+    auroc, auprc = task_metrics(labels, scores)
+    # task 0 ranks both positives first; task 1: pairs (pos 0.1, 0.4) vs (neg 0.2, 0.8) -> 1 of 4 right.
+    np.testing.assert_allclose(auroc, [1.0, 0.25])
+    # task 1 precision at the positives' ranks: 0.4 is 2nd (1/2), 0.1 is 4th (2/4) -> AP = (0.5 + 0.5) / 2.
+    np.testing.assert_allclose(auprc, [1.0, 0.5])
+
+
+def test_single_class_task_is_nan_with_warning():
+    with pytest.warns(UserWarning, match="only one class"):
+        auroc, auprc = task_metrics(np.array([[1], [1]]), np.array([[0.2], [0.9]]))
+    assert np.isnan(auroc[0]) and np.isnan(auprc[0])
+
+
+def test_binary_crossentropy_formula():
+    y, p = np.array([[1, 0]]), np.array([[0.8, 0.3]])
+    assert binary_crossentropy(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.7)) / 2)
+
+
+def metrics_table(values):
+    """values: variant -> list of per-seed task-averaged auROC (two tasks with +-0.01 around it)."""
+    rows = []
+    for variant, per_seed in values.items():
+        for seed, value in enumerate(per_seed):
+            for task, delta in (("a", -0.01), ("b", 0.01)):
+                rows.append(["ds", variant, seed, "valid", task, value + delta, value / 2 + delta])
+    return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def test_summarize_median_min_max_and_wilcoxon():
+    std = [0.80, 0.82, 0.79, 0.85, 0.81, 0.83]
+    sep = [0.86, 0.84, 0.88, 0.87, 0.83, 0.89]
+    summary = summarize(metrics_table({"std": std, "sep": sep}))
+    row = summary.query("variant == 'sep' and metric == 'auroc'").iloc[0]
+    assert row["median"] == pytest.approx(np.median(sep))
+    assert (row["min"], row["max"]) == (pytest.approx(min(sep)), pytest.approx(max(sep)))
+    assert row["n_seeds"] == 6 and row["baseline"] == "std"
+    assert row["wilcoxon_p"] == pytest.approx(wilcoxon(sep, std).pvalue)
+    assert np.isnan(summary.query("variant == 'std' and metric == 'auroc'")["wilcoxon_p"].iloc[0])
+    auprc = summary.query("variant == 'sep' and metric == 'auprc'").iloc[0]
+    assert auprc["median"] == pytest.approx(np.median(sep) / 2)
+
+
+def test_summarize_ties_and_custom_baseline():
+    summary = summarize(metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}), baseline={"ds": "slow"})
+    fast = summary.query("variant == 'fast' and metric == 'auroc'").iloc[0]
+    assert fast["baseline"] == "slow" and np.isnan(fast["wilcoxon_p"])  # every pair tied
+
+
+def test_best_seed_uses_validation_mean():
+    table = metrics_table({"sep": [0.7, 0.9, 0.9, 0.8]})
+    assert best_seed(table) == 1  # tie between seeds 1 and 2: the lower seed
+    with pytest.raises(ValueError, match="split 'test'"):
+        best_seed(table, split="test")

@@ -1,0 +1,41 @@
+"""Each figure function draws from small tables and writes PNG and PDF files."""
+
+import numpy as np
+import pandas as pd
+
+from sfcrepro import figures
+
+
+def check_files(paths):
+    for path in paths:
+        assert path.stat().st_size > 1000
+    assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
+
+
+def test_performance_figure(tmp_path):
+    rows = []
+    for dataset in ("sim_tf", "other"):
+        for variant in ("std", "sep", "symm"):
+            for metric in ("auroc", "auprc"):
+                rows.append({"dataset": dataset, "split": "valid", "variant": variant, "metric": metric,
+                             "median": 0.8, "min": 0.7, "max": 0.9, "n_seeds": 3})
+    fig = figures.performance(pd.DataFrame(rows), {"sim_tf": "Simulated TF binding", "other": "Other"})
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_visible()] == ["Simulated TF binding", "Other"]
+    paths = [tmp_path / "f.png", tmp_path / "f.pdf"]
+    figures.save(fig, paths)
+    check_files(paths)
+
+
+def test_learning_curves_and_importance(tmp_path):
+    histories = pd.DataFrame([{"variant": v, "seed": s, "epoch": e, "val_auroc": 0.5 + 0.05 * e}
+                              for v in ("std", "sep") for s in range(3) for e in range(1, 4 + s)])
+    paths = [tmp_path / "c.png", tmp_path / "c.pdf"]
+    figures.save(figures.learning_curves(histories), paths)
+    check_files(paths)
+    tables = {v: pd.DataFrame({"position": np.arange(10), "importance_mean": np.sin(np.arange(10)), "seed": 1})
+              for v in ("std", "sep", "symm")}
+    fig = figures.importance_curves(tables, "title")
+    assert "seed 1" in fig.axes[0].get_title()
+    paths = [tmp_path / "i.png", tmp_path / "i.pdf"]
+    figures.save(fig, paths)
+    check_files(paths)

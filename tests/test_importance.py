@@ -1,0 +1,55 @@
+"""Tests of sfcrepro.importance: gradient x input against an analytic answer."""
+
+import keras
+import numpy as np
+import pytest
+
+from sfcrepro.importance import gradient_x_input, importance_table, logit_model, symmetry_score
+from sfcrepro.sequences import one_hot
+
+
+def linear_model(weights):
+    """logit = sum_l,c w[l, c] x[l, c]; output = sigmoid(logit), with the layer names of sfcrepro.models."""
+    length = weights.shape[0]
+    inputs = keras.Input((length, 4))
+    flat = keras.layers.Flatten()(inputs)
+    dense = keras.layers.Dense(2, use_bias=True, name="logits")
+    logits = dense(flat)
+    model = keras.Model(inputs, keras.layers.Activation("sigmoid", name="output")(logits))
+    kernel = np.stack([weights.reshape(-1), -weights.reshape(-1)], axis=1)
+    dense.set_weights([kernel.astype("float32"), np.array([0.5, -0.5], "float32")])
+    return model
+
+
+def test_gradient_x_input_of_a_linear_model_is_the_weight_of_each_base():
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(6, 4))
+    tokens = rng.integers(0, 5, size=(7, 6)).astype(np.uint8)  # includes N (code 4)
+    model = linear_model(weights)
+    expected = (one_hot(tokens) * weights[None]).sum(axis=(0, 2))  # N contributes 0
+    np.testing.assert_allclose(gradient_x_input(model, tokens, task=0, batch_size=3), expected, rtol=1e-5)
+    np.testing.assert_allclose(gradient_x_input(model, tokens, task=1, batch_size=3), -expected, rtol=1e-5)
+
+
+def test_uses_logits_not_probabilities():
+    weights = np.full((4, 4), 5.0)  # saturates the sigmoid: gradients of probabilities would vanish
+    model = linear_model(weights)
+    tokens = np.zeros((2, 4), dtype=np.uint8)
+    assert gradient_x_input(model, tokens, 0).sum() == pytest.approx(2 * 4 * 5.0, rel=1e-5)
+
+
+def test_errors_name_the_problem():
+    inputs = keras.Input((3, 4))
+    plain = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ValueError, match="no layer named 'logits'"):
+        logit_model(plain)
+    with pytest.raises(ValueError, match="out of range"):
+        gradient_x_input(linear_model(np.ones((3, 4))), np.zeros((1, 3), np.uint8), task=5)
+
+
+def test_symmetry_score_and_table():
+    assert symmetry_score(np.array([1.0, 3.0, 2.0, 3.0, 1.0])) == pytest.approx(1.0)
+    assert symmetry_score(np.arange(5.0)) == pytest.approx(-1.0)
+    table = importance_table(np.array([2.0, 4.0]), 2, variant="sep", seed=3)
+    assert list(table.columns) == ["variant", "seed", "position", "importance_sum", "importance_mean", "n_sequences"]
+    assert table["importance_mean"].tolist() == [1.0, 2.0]

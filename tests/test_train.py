@@ -1,0 +1,96 @@
+"""Tests of sfcrepro.train on a tiny simulated dataset."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sfcrepro.config import training_settings
+from sfcrepro.datasets import read_dataset, write_dataset
+from sfcrepro.evaluate import binary_crossentropy, predict
+from sfcrepro.models import load_model
+from sfcrepro.motifs import read_motifs
+from sfcrepro.runtime import configure
+from sfcrepro.sequences import reverse_complement
+from sfcrepro.simulate import simulate_tf_binding, split_rng
+from sfcrepro.train import HISTORY_COLUMNS, OneHotBatches, TrainingSpec, train
+
+configure(seed=0)  # deterministic kernels for this test process
+MOTIFS = read_motifs(Path(__file__).with_name("data") / "encode_motifs.subset.txt")
+
+
+@pytest.fixture(scope="module")
+def splits(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sim")
+    paths = {}
+    for split, n in (("train", 40), ("valid", 15)):
+        data = simulate_tf_binding(MOTIFS["TAL1_known1"], MOTIFS["GATA_disc1"], n, split_rng(5, split))
+        paths[split] = root / f"{split}.h5"
+        write_dataset(paths[split], data.sequences, data.labels, data.tasks)
+    return paths
+
+
+def test_batches_cover_every_row_once_per_epoch_and_reshuffle():
+    seqs = np.arange(10, dtype=np.uint8)[:, None].repeat(3, axis=1) % 4
+    labels = np.arange(10, dtype=np.uint8)[:, None]
+    batches = OneHotBatches(seqs, labels, batch_size=4, seed=1)
+    assert len(batches) == 3
+    first = np.concatenate([batches[i][1][:, 0] for i in range(3)])
+    assert sorted(first.tolist()) == list(range(10))
+    batches.on_epoch_end()
+    second = np.concatenate([batches[i][1][:, 0] for i in range(3)])
+    assert sorted(second.tolist()) == list(range(10)) and not np.array_equal(first, second)
+    again = OneHotBatches(seqs, labels, batch_size=4, seed=1)
+    np.testing.assert_array_equal(np.concatenate([again[i][1][:, 0] for i in range(3)]), first)
+    x, y = batches[0]
+    assert x.shape == (4, 3, 4) and x.dtype == np.float32 and y.dtype == np.float32
+
+
+def test_reverse_complement_doubles_each_batch():
+    seqs = np.array([[0, 1, 2], [3, 3, 0]], dtype=np.uint8)
+    x, y = OneHotBatches(seqs, np.array([[1], [0]]), batch_size=2, shuffle=False, reverse_complement=True)[0]
+    assert x.shape == (4, 3, 4) and y[:, 0].tolist() == [1, 0, 1, 0]
+    np.testing.assert_array_equal(x[2].argmax(-1), reverse_complement(seqs[0]))
+
+
+def run(splits, out, **overrides):
+    spec = TrainingSpec(**{**dict(architecture="simulated_tf", head="symm", seed=3, units=8, curvature=1.0,
+                                  batch_size=32, max_epochs=4, patience=1, name="sim/symm"), **overrides})
+    history = train(spec, splits["train"], splits["valid"], out / "model.keras", out / "history.tsv")
+    return spec, history
+
+
+def test_train_writes_model_and_history_and_keeps_best_epoch(splits, tmp_path):
+    _, history = run(splits, tmp_path)
+    saved = pd.read_csv(tmp_path / "history.tsv", sep="\t")
+    assert list(saved.columns) == HISTORY_COLUMNS
+    assert saved["epoch"].tolist() == list(range(1, len(saved) + 1))
+    assert saved[["val_auroc", "val_auprc"]].notna().all().all()
+    model = load_model(tmp_path / "model.keras")
+    seqs, labels, _ = read_dataset(splits["valid"])
+    reg = sum(float(np.asarray(x)) for x in model.losses)
+    val_loss = binary_crossentropy(labels, predict(model, seqs)) + reg
+    assert val_loss == pytest.approx(saved["val_loss"].min(), rel=1e-4)  # best epoch's weights
+
+
+def test_same_seed_same_weights(splits, tmp_path):
+    run(splits, tmp_path / "a", max_epochs=2)
+    run(splits, tmp_path / "b", max_epochs=2)
+    run(splits, tmp_path / "c", max_epochs=2, seed=4)
+    a, b, c = (load_model(tmp_path / x / "model.keras").get_weights() for x in "abc")
+    for wa, wb in zip(a, b):
+        np.testing.assert_array_equal(wa, wb)
+    assert any(not np.array_equal(wa, wc) for wa, wc in zip(a, c))
+    ha, hb = (pd.read_csv(tmp_path / x / "history.tsv", sep="\t").drop(columns="seconds") for x in "ab")
+    pd.testing.assert_frame_equal(ha, hb)
+
+
+def test_training_settings_from_config():
+    dataset = {"architecture": "basset", "training": {"learning_rate": 1e-3, "batch_size": 64, "max_epochs": 9},
+               "variants": {"std_slow": {"head": "std", "learning_rate": 1e-4},
+                            "high_reg": {"head": "symm", "curvature": 10.0, "units": 1000}}}
+    slow = training_settings(dataset, "std_slow", 2, "d/std_slow")
+    assert (slow["learning_rate"], slow["batch_size"], slow["max_epochs"], slow["patience"]) == (1e-4, 64, 9, 5)
+    reg = TrainingSpec(**training_settings(dataset, "high_reg", 0, "d/high_reg"))
+    assert (reg.head, reg.curvature, reg.units, reg.learning_rate) == ("symm", 10.0, 1000, 1e-3)

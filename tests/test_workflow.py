@@ -1,0 +1,96 @@
+"""End-to-end: the real Snakemake workflow on the tiny configuration in .test/config/."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / ".test" / "config" / "config.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+FIGURES = ["fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf"]
+
+
+def snakemake(workdir, *args, config=TINY, timeout=900):
+    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny")
+    proc = snakemake(workdir, "--cores", "2")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return workdir, proc
+
+
+@pytest.mark.slow
+def test_every_output_is_produced(run):
+    workdir, proc = run
+    results = workdir / "results"
+    for split in ("train", "valid", "test"):
+        with h5py.File(results / "datasets" / "sim_tf" / f"{split}.h5") as h5:
+            assert h5["sequences"].dtype == "uint8" and h5["sequences"].shape[1] == 200
+            assert list(h5.attrs["tasks"]) == ["both", "TAL1_known1", "GATA_disc1"]
+            assert "tables/motifs" in h5
+    for variant in ("std", "sep", "symm"):
+        for seed in (0, 1):
+            model_dir = results / "models" / "sim_tf" / variant / f"seed{seed}"
+            assert (model_dir / "model.keras").stat().st_size > 0
+            history = pd.read_csv(model_dir / "history.tsv", sep="\t")
+            assert len(history) >= 1 and history["val_auroc"].between(0, 1).all()
+        importance = pd.read_csv(results / "importance" / "sim_tf" / f"{variant}.tsv", sep="\t")
+        assert len(importance) == 200 and importance["n_sequences"].iloc[0] == 200
+    metrics = pd.read_csv(results / "metrics" / "sim_tf.tsv", sep="\t")
+    assert list(metrics.columns) == ["dataset", "variant", "seed", "split", "task", "auroc", "auprc"]
+    assert len(metrics) == 3 * 2 * 2 * 3  # variants x seeds x splits x tasks
+    summary = pd.read_csv(results / "summary.tsv", sep="\t")
+    assert set(summary["variant"]) == {"std", "sep", "symm"} and set(summary["metric"]) == {"auroc", "auprc"}
+    for name in FIGURES:
+        for suffix in ("png", "pdf"):
+            assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 1000
+    assert not list(results.rglob(".*tmp-*")), "temporary files were left behind"
+    assert "results/figures/fig2_performance.png" in proc.stderr  # where the figures are
+
+
+@pytest.mark.slow
+def test_logs_show_progress(run):
+    workdir, _ = run
+    log = (workdir / "logs" / "train" / "sim_tf" / "sep" / "seed0.log").read_text()
+    assert "epoch 1/3" in log and "best epoch" in log
+
+
+@pytest.mark.slow
+def test_second_run_has_nothing_to_do(run):
+    workdir, _ = run
+    proc = snakemake(workdir, "--dry-run", "--cores", "1")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_config_typo_fails_before_any_job(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["sim_tf"]["training"]["max_epoch"] = 3
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path, "--dry-run", "--cores", "1", config=path)
+    assert proc.returncode != 0
+    assert "max_epoch" in proc.stdout + proc.stderr and not (tmp_path / "results").exists()
+
+
+def test_snakemake_lint_is_clean(tmp_path):
+    proc = snakemake(tmp_path, "--lint")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Congratulations" in proc.stdout + proc.stderr
+
+
+def test_snakefmt_clean():
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
+    assert snakefmt, "snakefmt is a test dependency (pip install '.[test]')"
+    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
