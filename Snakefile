@@ -9,6 +9,8 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/regions.smk"
 include: "workflow/rules/simulate.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"

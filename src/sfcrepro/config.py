@@ -6,7 +6,11 @@ adds the cross-references a schema cannot express.
 
 from __future__ import annotations
 
-__all__ = ["check", "enabled_datasets", "tasks_of", "training_settings"]
+import hashlib
+import posixpath
+import urllib.parse
+
+__all__ = ["check", "download_names", "enabled_datasets", "sources_of", "tasks_of", "training_settings"]
 
 TRAINING_DEFAULTS = {"learning_rate": 1e-3, "batch_size": 100, "max_epochs": 50, "patience": 5,
                      "reverse_complement": False}
@@ -22,6 +26,8 @@ def tasks_of(dataset: dict) -> list[str]:
     if dataset["type"] == "simulated_tf":
         sim = dataset.get("simulation", {})
         return ["both", sim.get("motif_a", "TAL1_known1"), sim.get("motif_b", "GATA_disc1")]
+    if dataset["type"] == "simulated_access":
+        return list(dataset["cell_types"])
     raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
 
 
@@ -44,6 +50,31 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
     }
 
 
+def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[dict]:
+    """Every source entry (``url``, optional ``sha256``) the given datasets need, genomes included."""
+    datasets = enabled_datasets(config) if datasets is None else datasets
+    found = []
+    for ds in datasets.values():
+        if "genome" in ds:
+            found.append(config["genomes"][ds["genome"]])
+        found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
+        if ds.get("motif_file"):
+            found.append(ds["motif_file"])
+    return found
+
+
+def download_names(sources: list[dict]) -> dict[str, str]:
+    """A file name under ``resources/downloads/`` for each distinct URL.
+
+    The name is the URL's last path component; when two URLs share it, both get a short hash
+    of their URL in front, so names never depend on the order of the config.
+    """
+    urls = sorted({str(s["url"]) for s in sources})
+    base = {u: posixpath.basename(urllib.parse.urlparse(u).path.rstrip("/")) or "download" for u in urls}
+    clash = {b for b in base.values() if list(base.values()).count(b) > 1}
+    return {u: (f"{hashlib.sha1(u.encode()).hexdigest()[:8]}-{b}" if b in clash else b) for u, b in base.items()}
+
+
 def check(config: dict) -> list[str]:
     """Problems the schema cannot see, each as a sentence naming the key and the fix."""
     problems = []
@@ -58,6 +89,14 @@ def check(config: dict) -> list[str]:
         for variant, options in variants.items():
             if options.get("curvature") and options["head"] == "std":
                 problems.append(f"{where}.variants.{variant}: curvature needs head sep or symm, not std.")
+        genome = ds.get("genome")
+        if genome is not None and genome not in config.get("genomes", {}):
+            problems.append(f"{where}.genome is {genome!r}, which is not under genomes "
+                            f"({', '.join(config.get('genomes', {})) or 'none'}).")
+        splits = ds.get("splits", {})
+        both = set(splits.get("valid", [])) & set(splits.get("test", []))
+        if both:
+            problems.append(f"{where}.splits: {', '.join(sorted(both))} is in both valid and test.")
         task = ds.get("importance", {}).get("task")
         if task is not None and task not in tasks_of(ds):
             problems.append(f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}.")

@@ -28,7 +28,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-__all__ = ["atomic_path", "read_dataset", "read_table", "write_dataset"]
+__all__ = ["DatasetWriter", "atomic_path", "read_dataset", "read_table", "write_dataset"]
 
 _STR = h5py.string_dtype("utf-8")
 
@@ -46,8 +46,85 @@ def atomic_path(path):
         tmp.unlink(missing_ok=True)
 
 
+class DatasetWriter:
+    """Write a split incrementally, e.g. one chromosome at a time.
+
+    Use as a context manager: rows are appended to a temporary file, which is renamed to ``path``
+    when the block ends without an exception and removed otherwise.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination ``.h5`` file.
+    length : int
+        Sequence length ``L``.
+    tasks : sequence of str
+        Task names (label columns).
+    attrs : dict, optional
+        Extra scalar attributes.
+    """
+
+    def __init__(self, path, length: int, tasks, attrs=None):
+        self.path = Path(path)
+        self.length, self.tasks = int(length), [str(t) for t in tasks]
+        self.attrs = attrs or {}
+        self.rows = 0
+
+    def __enter__(self):
+        self._atomic = atomic_path(self.path)
+        tmp = self._atomic.__enter__()
+        self.h5 = h5py.File(tmp, "w")
+        chunk = (4096, self.length)
+        for name, width in (("sequences", self.length), ("labels", len(self.tasks))):
+            self.h5.create_dataset(name, shape=(0, width), maxshape=(None, width), dtype=np.uint8,
+                                   chunks=(chunk[0], max(width, 1)), compression="gzip", compression_opts=1,
+                                   track_times=False)
+        self.h5.attrs["tasks"] = np.array(self.tasks, dtype=_STR)
+        for key, value in self.attrs.items():
+            self.h5.attrs[key] = value
+        return self
+
+    def append(self, sequences, labels, table: dict | pd.DataFrame | None = None, table_name: str = "regions"):
+        """Append rows (and their per-row table entries, if any)."""
+        sequences, labels = np.asarray(sequences), np.asarray(labels)
+        if sequences.dtype != np.uint8 or sequences.ndim != 2 or sequences.shape[1] != self.length:
+            raise ValueError(f"sequences must be uint8 (N, {self.length}), got {sequences.dtype} {sequences.shape}")
+        if labels.shape != (len(sequences), len(self.tasks)):
+            raise ValueError(f"labels must be (N={len(sequences)}, T={len(self.tasks)}), got {labels.shape}")
+        for name, data in (("sequences", sequences), ("labels", labels.astype(np.uint8))):
+            _extend(self.h5[name], data)
+        self.rows += len(sequences)
+        if table is not None:
+            self.append_table(table_name, table)
+
+    def append_table(self, name: str, table: dict | pd.DataFrame):
+        """Append rows to ``tables/<name>`` (created on first use; columns in the given order)."""
+        group = self.h5.require_group(f"tables/{name}")
+        if "columns" not in group.attrs:
+            group.attrs["columns"] = np.array(list(table.keys()), dtype=_STR)
+        for column, values in table.items():
+            values = np.asarray(values)
+            if values.dtype.kind in "OUS":
+                values = values.astype(object).astype(str).astype(_STR)
+            if column not in group:
+                group.create_dataset(column, shape=(0,), maxshape=(None,), dtype=values.dtype, chunks=(65536,),
+                                     compression="gzip", compression_opts=1, track_times=False)
+            _extend(group[column], values)
+
+    def __exit__(self, kind, value, traceback):
+        self.h5.close()
+        return self._atomic.__exit__(kind, value, traceback)
+
+
+def _extend(dataset, data):
+    start = dataset.shape[0]
+    dataset.resize(start + len(data), axis=0)
+    if len(data):
+        dataset[start:] = data
+
+
 def write_dataset(path, sequences, labels, tasks, tables=None, attrs=None) -> None:
-    """Write one split atomically.
+    """Write one split at once (see :class:`DatasetWriter`).
 
     Parameters
     ----------
@@ -58,38 +135,17 @@ def write_dataset(path, sequences, labels, tasks, tables=None, attrs=None) -> No
     tasks : sequence of str
         ``T`` task names.
     tables : dict of str to DataFrame or dict of arrays, optional
-        Extra per-record tables, stored under ``tables/<name>``.
+        Extra tables, stored under ``tables/<name>``.
     attrs : dict, optional
         Extra scalar attributes (seed, source, ...).
     """
     sequences = np.asarray(sequences)
-    labels = np.asarray(labels)
-    tasks = [str(t) for t in tasks]
     if sequences.dtype != np.uint8 or sequences.ndim != 2:
         raise ValueError(f"sequences must be uint8 (N, L), got {sequences.dtype} {sequences.shape}")
-    if labels.ndim != 2 or labels.shape != (sequences.shape[0], len(tasks)):
-        raise ValueError(f"labels must be (N={sequences.shape[0]}, T={len(tasks)}), got {labels.shape}")
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as h5:
-        _dataset(h5, "sequences", sequences, chunk_rows=4096)
-        _dataset(h5, "labels", labels.astype(np.uint8), chunk_rows=4096)
-        h5.attrs["tasks"] = np.array(tasks, dtype=_STR)
-        for key, value in (attrs or {}).items():
-            h5.attrs[key] = value
+    with DatasetWriter(path, sequences.shape[1], tasks, attrs) as writer:
+        writer.append(sequences, labels)
         for name, table in (tables or {}).items():
-            group = h5.create_group(f"tables/{name}", track_order=True)
-            for column, values in table.items():  # dict of arrays or DataFrame
-                values = np.asarray(values)
-                if values.dtype.kind in "OUS":
-                    values = values.astype(object).astype(str).astype(_STR)
-                _dataset(group, column, values)
-
-
-def _dataset(group, name, data, chunk_rows=None):
-    kwargs = {"track_times": False}
-    if data.size and chunk_rows:
-        kwargs.update(chunks=(min(chunk_rows, data.shape[0]), *data.shape[1:]), compression="gzip",
-                      compression_opts=1)
-    group.create_dataset(name, data=data, **kwargs)
+            writer.append_table(name, table)
 
 
 def read_dataset(path, load=True):
@@ -112,8 +168,9 @@ def read_table(path, name) -> pd.DataFrame:
         if f"tables/{name}" not in h5:
             raise KeyError(f"{path} has no table {name!r}")
         group = h5[f"tables/{name}"]
+        order = [str(c) for c in group.attrs.get("columns", list(group))]
         columns = {}
-        for column in group:
+        for column in order:
             values = group[column][:]
             if values.dtype.kind == "O":
                 values = values.astype(str)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ALPHABET", "N_CODE", "decode", "encode", "one_hot", "reverse_complement"]
+__all__ = ["ALPHABET", "N_CODE", "decode", "dinucleotide_shuffle", "encode", "one_hot", "reverse_complement"]
 
 ALPHABET = "ACGTN"
 N_CODE = 4
@@ -59,3 +59,48 @@ def one_hot(tokens: np.ndarray, dtype=np.float32) -> np.ndarray:
 def reverse_complement(tokens: np.ndarray) -> np.ndarray:
     """Reverse complement of codes ``(..., L)`` along the last axis (N stays N)."""
     return _COMPLEMENT[np.asarray(tokens)][..., ::-1]
+
+
+def dinucleotide_shuffle(tokens: np.ndarray, rng: np.random.Generator | None = None, seeds=None) -> np.ndarray:
+    """Shuffle each row, keeping its dinucleotide counts, uniformly among all such sequences.
+
+    Every row of the result has the same counts of all 25 dinucleotides (N included) as the
+    original row, hence the same first and last base and base composition, and is drawn uniformly
+    from all sequences with those counts (Euler path with a random arborescence of last edges, as
+    uShuffle does; the shortcut that keeps each base's original last edge is not uniform). Compiled
+    with numba.
+
+    Parameters
+    ----------
+    tokens : ndarray of uint8, shape (n, L) or (L,)
+        Codes ``A=0 C=1 G=2 T=3 N=4``.
+    rng : numpy.random.Generator, optional
+        Source of one seed per row (used when ``seeds`` is not given).
+    seeds : array-like of int, shape (n,), optional
+        One seed per row: a row's result depends only on its codes and its seed, so work can be
+        split into jobs in any way and give the same output.
+
+    Returns
+    -------
+    ndarray of uint8
+        A new array of the shape of ``tokens``.
+    """
+    from sfcrepro._shuffle import shuffle_rows
+
+    tokens = np.asarray(tokens)
+    single = tokens.ndim == 1
+    batch = np.ascontiguousarray(tokens[None] if single else tokens)
+    if batch.ndim != 2 or batch.dtype != np.uint8:
+        raise ValueError(f"tokens must be uint8 of shape (n, L) or (L,), got {tokens.dtype} {tokens.shape}")
+    if batch.size and batch.max() > N_CODE:
+        raise ValueError(f"tokens must be codes 0-{N_CODE}; found {int(batch.max())}")
+    if seeds is None:
+        rng = rng if rng is not None else np.random.default_rng()
+        seeds = rng.integers(0, 2**63 - 1, size=len(batch), dtype=np.int64)
+    seeds = np.asarray(seeds)
+    seeds = seeds if seeds.dtype == np.uint64 else seeds.astype(np.int64).astype(np.uint64)
+    if seeds.shape != (len(batch),):
+        raise ValueError(f"need one seed per row: {len(batch)} rows, {seeds.shape} seeds")
+    out = np.empty_like(batch)
+    shuffle_rows(batch, seeds, out)
+    return out[0] if single else out

@@ -1,31 +1,40 @@
 # Configuration loading and validation, shared names, paths and the targets of `rule all`.
-import os
 import re
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
-# The package lives in src/; make it importable here and in every job, also where it is not
-# installed (e.g. conda environments made by --sdm conda).
-SRC = str(Path(workflow.basedir) / "src")
-sys.path.insert(0, SRC)
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+# The Snakefile reads the configuration with the package in src/ (jobs use the installed package:
+# `make reproduce` installs it).
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sfcrepro.config import check, enabled_datasets, training_settings
-
+from sfcrepro.config import (
+    check,
+    download_names,
+    enabled_datasets,
+    sources_of,
+    tasks_of,
+    training_settings,
+)
 
 validate(config, schema="../schemas/config.schema.yaml")
 _problems = check(config)
 if _problems:
-    raise ValueError(
-        "Invalid configuration:\n  - " + "\n  - ".join(_problems)
-    )
+    raise ValueError("Invalid configuration:\n  - " + "\n  - ".join(_problems))
 
 SEEDS = config["seeds"]
 SPLITS = ["train", "valid", "test"]
 DATASETS = enabled_datasets(config)
 SIMULATED_TF = [name for name, ds in DATASETS.items() if ds["type"] == "simulated_tf"]
+SIMULATED_ACCESS = [
+    name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
+]
+# Downloads: one file under resources/downloads/ per distinct URL the enabled datasets use.
+DOWNLOADS = download_names(sources_of(config))
+SOURCES = {name: url for url, name in DOWNLOADS.items()}
+SHA256 = {s["url"]: s.get("sha256") for s in sources_of(config)}
+CHECKSUMS = "resources/checksums.tsv"
 FIGURES = config["figures"]
 ENV = "../../envs/sfcrepro.yaml"
 
@@ -37,9 +46,24 @@ def one_of(names):
 
 wildcard_constraints:
     dataset=one_of(DATASETS),
+    genome=one_of(config.get("genomes", {})),
+    file=one_of(SOURCES),
     variant="[A-Za-z0-9][A-Za-z0-9_-]*",
     split=one_of(SPLITS),
     seed=r"\d+",
+
+
+def source_file(entry):
+    """Local path of a source entry ({url, sha256}) after download."""
+    return f"resources/downloads/{DOWNLOADS[entry['url']]}"
+
+
+def genome_files(dataset):
+    genome = DATASETS[dataset]["genome"]
+    return {
+        "fasta": f"resources/genome/{genome}.fa",
+        "fai": f"resources/genome/{genome}.fa.fai",
+    }
 
 
 def variants(dataset):
@@ -86,4 +110,6 @@ def print_outputs():
     print("\nsfcrepro: done. Figures (PNG, with PDF next to each):", file=sys.stderr)
     for path in figures:
         print(f"  {path}", file=sys.stderr)
-    print("Scores: results/summary.tsv and results/metrics/<dataset>.tsv", file=sys.stderr)
+    print(
+        "Scores: results/summary.tsv and results/metrics/<dataset>.tsv", file=sys.stderr
+    )

@@ -9,14 +9,14 @@ rule evaluate:
         test=lambda wc: dataset_file(wc.dataset, "test"),
     output:
         "results/metrics/{dataset}/{variant}.tsv",
+    log:
+        "logs/evaluate/{dataset}/{variant}.log",
+    conda:
+        ENV
+    threads: config["threads"]["evaluate"]
     params:
         seeds=SEEDS,
         backend=config["backend"],
-    log:
-        "logs/evaluate/{dataset}/{variant}.log",
-    threads: config["threads"]["evaluate"]
-    conda:
-        ENV
     script:
         "../scripts/evaluate.py"
 
@@ -41,11 +41,11 @@ rule summary:
         expand("results/metrics/{dataset}.tsv", dataset=DATASETS),
     output:
         "results/summary.tsv",
-    params:
-        baseline={name: ds.get("baseline", "std") for name, ds in DATASETS.items()},
     log:
         "logs/summary.log",
     conda:
         ENV
+    params:
+        baseline={name: ds.get("baseline", "std") for name, ds in DATASETS.items()},
     script:
         "../scripts/summary.py"

@@ -7,22 +7,22 @@ rule importance_simulated_tf:
         metrics="results/metrics/{dataset}/{variant}.tsv",
     output:
         "results/importance/{dataset}/{variant}.tsv",
+    log:
+        "logs/importance/{dataset}/{variant}.log",
+    benchmark:
+        "results/benchmarks/importance/{dataset}/{variant}.tsv"
     wildcard_constraints:
         dataset=one_of(SIMULATED_TF),
+    conda:
+        ENV
+    threads: config["threads"]["importance"]
+    resources:
+        gpu=config["gpus_per_job"],
     params:
         seeds=SEEDS,
         simulation=lambda wc: DATASETS[wc.dataset]["simulation"],
         seed=lambda wc: DATASETS[wc.dataset]["seed"],
         importance=lambda wc: DATASETS[wc.dataset]["importance"],
         backend=config["backend"],
-    log:
-        "logs/importance/{dataset}/{variant}.log",
-    benchmark:
-        "results/benchmarks/importance/{dataset}/{variant}.tsv"
-    threads: config["threads"]["importance"]
-    resources:
-        gpu=config["gpus_per_job"],
-    conda:
-        ENV
     script:
         "../scripts/importance_simulated_tf.py"

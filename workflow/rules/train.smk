@@ -9,6 +9,15 @@ rule train:
     output:
         model="results/models/{dataset}/{variant}/seed{seed}/model.keras",
         history="results/models/{dataset}/{variant}/seed{seed}/history.tsv",
+    log:
+        "logs/train/{dataset}/{variant}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{dataset}/{variant}/seed{seed}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]["train"]
+    resources:
+        gpu=config["gpus_per_job"],
     params:
         spec=lambda wc: training_settings(
             DATASETS[wc.dataset],
@@ -17,14 +26,5 @@ rule train:
             f"{wc.dataset}/{wc.variant}",
         ),
         backend=config["backend"],
-    log:
-        "logs/train/{dataset}/{variant}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train/{dataset}/{variant}/seed{seed}.tsv"
-    threads: config["threads"]["train"]
-    resources:
-        gpu=config["gpus_per_job"],
-    conda:
-        ENV
     script:
         "../scripts/train.py"

@@ -1,0 +1,297 @@
+"""Genomic intervals: reading peak files and building labelled windows (paper section 2.3).
+
+The accessibility recipe, with BEDTools (through pybedtools) for the interval work:
+
+1. merge the peaks of all cell types;
+2. pad each merged region by ``pad`` bp per side (clipped to the chromosome) and merge again, so
+   that padded neighbours do not give duplicate windows;
+3. tile ``window`` bp windows with stride ``stride`` (full windows only);
+4. label a window 1 for a cell type when at least ``min_overlap`` of it is covered by that cell
+   type's peaks;
+5. expand each window to ``length`` bp around its centre, dropping windows that would leave the
+   chromosome.
+
+Peak files are BED or narrowPeak, plain or gzip-compressed. Bad lines are reported with file and
+line number; the policy decides whether they stop the run (``fail``, the default) or are skipped
+and counted (``skip``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sfcrepro.download import open_text
+
+__all__ = [
+    "PeakError", "chromosome_filter", "intersect_summits", "label_windows", "read_chrom_sizes", "read_peaks",
+    "summits_from_files", "windows_from_files",
+]
+
+log = logging.getLogger("sfcrepro.regions")
+
+
+class PeakError(ValueError):
+    """A peak file line that cannot be used."""
+
+
+def read_chrom_sizes(path) -> dict[str, int]:
+    """Chromosome sizes from a ``.fai`` index or a ``chrom.sizes`` file (first two columns)."""
+    sizes = {}
+    with open_text(path) as fh:
+        for number, line in enumerate(fh, start=1):
+            fields = line.split("\t") if "\t" in line else line.split()
+            if not fields or not line.strip():
+                continue
+            try:
+                sizes[fields[0]] = int(fields[1])
+            except (IndexError, ValueError):
+                raise PeakError(f"{path}, line {number}: expected 'name<TAB>length', got {line.rstrip()!r}.") from None
+    return sizes
+
+
+def _chrom_hint(chrom: str, sizes: dict[str, int]) -> str:
+    if chrom.startswith("chr") and chrom[3:] in sizes:
+        return f" The genome names chromosomes without 'chr' ({chrom[3:]!r}); the peaks use the UCSC 'chr' prefix."
+    if f"chr{chrom}" in sizes:
+        return f" The genome names chromosomes with 'chr' ('chr{chrom}'); the peaks use Ensembl names without it."
+    return " Is the peak file for the same genome build as the FASTA?"
+
+
+def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits: bool = False,
+               label: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Read a BED/narrowPeak file into ``chrom, start, end`` (+ ``summit``, absolute position).
+
+    Parameters
+    ----------
+    path : path-like
+        BED (3+ columns) or narrowPeak (10 columns; column 10 is the summit offset from the start,
+        ``-1`` for none; an offset equal to the peak width is accepted).
+    chrom_sizes : dict
+        Chromosome lengths of the genome; peaks on other names are bad lines.
+    policy : {"fail", "skip"}
+        ``fail`` raises :class:`PeakError` at the first bad line; ``skip`` drops bad lines and
+        returns their count.
+    summits : bool
+        Require column 10 and return the absolute summit position as ``summit``.
+    label : str, optional
+        Name used in messages (default: the path).
+
+    Returns
+    -------
+    (DataFrame, int)
+        The peaks and the number of skipped lines.
+    """
+    if policy not in ("fail", "skip"):
+        raise ValueError(f"policy must be 'fail' or 'skip', got {policy!r}")
+    label = label or str(path)
+    rows, skipped, first_problem = [], 0, None
+    with open_text(path) as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            problem = _check_line(fields, chrom_sizes, summits)
+            if problem is None:
+                chrom, start, end = fields[0], int(fields[1]), int(fields[2])
+                row = [chrom, start, end]
+                if summits:
+                    offset = int(fields[9])
+                    row.append(start + offset if offset >= 0 else (start + end) // 2)
+                rows.append(row)
+                continue
+            message = f"{label}, line {number}: {problem}"
+            if policy == "fail":
+                raise PeakError(message + " Fix the file, or set peak_errors: skip in the config to drop such lines.")
+            skipped += 1
+            first_problem = first_problem or message
+    if skipped:
+        log.warning("%s: skipped %d bad lines; the first: %s", label, skipped, first_problem)
+    columns = ["chrom", "start", "end"] + (["summit"] if summits else [])
+    peaks = pd.DataFrame(rows, columns=columns)
+    if peaks.empty:
+        raise PeakError(f"{label}: no usable peaks (empty file, or every line was bad).")
+    return peaks, skipped
+
+
+def _check_line(fields: list[str], sizes: dict[str, int], summits: bool) -> str | None:
+    need = 10 if summits else 3
+    if len(fields) < need:
+        kind = "narrowPeak with a summit in column 10" if summits else "BED"
+        return f"{len(fields)} columns, but {kind} needs at least {need}."
+    chrom = fields[0]
+    if chrom not in sizes:
+        return f"chromosome {chrom!r} is not in the genome.{_chrom_hint(chrom, sizes)}"
+    try:
+        start, end = int(fields[1]), int(fields[2])
+    except ValueError:
+        return f"start and end must be whole numbers, got {fields[1]!r} and {fields[2]!r}."
+    if start < 0:
+        return f"negative start {start}."
+    if start >= end:
+        return f"start {start} is not below end {end}."
+    if end > sizes[chrom]:
+        return f"end {end} is beyond the end of {chrom} ({sizes[chrom]} bp)."
+    if summits:
+        try:
+            offset = int(fields[9])
+        except ValueError:
+            return f"summit (column 10) must be a whole number, got {fields[9]!r}."
+        if offset != -1 and not 0 <= offset <= end - start:
+            return f"summit offset {offset} lies outside the peak (width {end - start})."
+    return None
+
+
+@contextlib.contextmanager
+def _bedtools_tmp():
+    """A private temporary folder for pybedtools' files, removed afterwards.
+
+    ``pybedtools.helpers.set_tempdir`` also changes Python's global ``tempfile.tempdir``; it is
+    restored on exit.
+    """
+    import pybedtools
+
+    previous = tempfile.tempdir
+    with tempfile.TemporaryDirectory(prefix="sfcrepro-bedtools-") as tmp:
+        pybedtools.helpers.set_tempdir(tmp)
+        try:
+            yield Path(tmp)
+        finally:
+            tempfile.tempdir = previous
+
+
+def _bedtool(frame: pd.DataFrame):
+    import pybedtools
+
+    return pybedtools.BedTool.from_dataframe(frame[["chrom", "start", "end"]]).sort()
+
+
+def _frame(bedtool, names=("chrom", "start", "end")) -> pd.DataFrame:
+    frame = bedtool.to_dataframe(header=None, names=list(names), dtype={"chrom": str})
+    return frame if len(frame) else pd.DataFrame(columns=list(names))
+
+
+def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], pad: int = 100,
+                  window: int = 200, stride: int = 50, min_overlap: float = 0.5,
+                  length: int = 1000) -> pd.DataFrame:
+    """Merge, pad, tile, label and expand (steps 1-5 of the module docstring).
+
+    Parameters
+    ----------
+    peaks : dict of str to DataFrame
+        Per cell type (task), its peaks (``chrom, start, end``).
+    chrom_sizes : dict
+        Chromosome lengths.
+
+    Returns
+    -------
+    DataFrame
+        ``chrom, start, end`` of each ``length`` bp region, then one uint8 label column per cell
+        type (in the order of ``peaks``), sorted by chromosome and start.
+    """
+    import pybedtools
+
+    with _bedtools_tmp() as tmp:
+        genome = tmp / "chrom.sizes"
+        genome.write_text("".join(f"{c}\t{n}\n" for c, n in chrom_sizes.items()))
+        everything = pd.concat([p[["chrom", "start", "end"]] for p in peaks.values()], ignore_index=True)
+        padded = _bedtool(everything).merge().slop(b=pad, g=str(genome)).sort().merge()
+        tiles = pybedtools.BedTool().window_maker(b=padded, w=window, s=stride)
+        windows = _frame(tiles)
+        windows = windows[windows["end"] - windows["start"] == window].reset_index(drop=True)
+        log.info("%d merged padded regions, %d full %d bp windows", len(_frame(padded)), len(windows), window)
+        tiles = _bedtool(windows)
+        for name, frame in peaks.items():
+            covered = tiles.coverage(_bedtool(frame).merge())
+            cov = _frame(covered, ("chrom", "start", "end", "count", "bases", "width", "fraction"))
+            cov = cov.set_index(["chrom", "start", "end"])["fraction"]
+            fraction = cov.reindex(pd.MultiIndex.from_frame(windows[["chrom", "start", "end"]])).to_numpy()
+            windows[name] = (fraction >= min_overlap).astype(np.uint8)
+    centre = (windows["start"] + windows["end"]) // 2
+    windows["start"] = centre - length // 2
+    windows["end"] = windows["start"] + length
+    inside = (windows["start"] >= 0) & (windows["end"] <= windows["chrom"].map(chrom_sizes))
+    if (~inside).any():
+        log.info("dropped %d windows whose %d bp region leaves the chromosome", int((~inside).sum()), length)
+    order = {c: i for i, c in enumerate(chrom_sizes)}
+    windows = windows[inside].copy()
+    windows["_order"] = windows["chrom"].map(order)
+    return windows.sort_values(["_order", "start"]).drop(columns="_order").reset_index(drop=True)
+
+
+def intersect_summits(regions: pd.DataFrame, summits: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Summits that fall inside regions: ``region`` (row of ``regions``), ``tf``, ``position``.
+
+    ``summits`` maps a TF name to a frame with ``chrom`` and ``summit`` (absolute position).
+    A summit inside several (overlapping) regions is reported for each.
+    """
+    import pybedtools
+
+    rows = []
+    with _bedtools_tmp():
+        indexed = regions[["chrom", "start", "end"]].copy()
+        indexed["region"] = np.arange(len(regions))
+        region_bed = pybedtools.BedTool.from_dataframe(indexed).sort()
+        for tf, frame in summits.items():
+            points = pd.DataFrame({"chrom": frame["chrom"], "start": frame["summit"], "end": frame["summit"] + 1})
+            hits = region_bed.intersect(pybedtools.BedTool.from_dataframe(points).sort(), wa=True, wb=True, sorted=False)
+            table = _frame(hits, ("chrom", "start", "end", "region", "s_chrom", "position", "s_end"))
+            if len(table):
+                rows.append(pd.DataFrame({"region": table["region"].astype(np.int64), "tf": tf,
+                                          "position": table["position"].astype(np.int64)}))
+    if not rows:
+        return pd.DataFrame({"region": pd.Series(dtype=np.int64), "tf": pd.Series(dtype=str),
+                             "position": pd.Series(dtype=np.int64)})
+    return pd.concat(rows, ignore_index=True).sort_values(["region", "position", "tf"]).reset_index(drop=True)
+
+
+def chromosome_filter(pattern: str | None):
+    """A predicate keeping chromosome names that fully match ``pattern`` (None: keep all)."""
+    if not pattern:
+        return lambda name: True
+    compiled = re.compile(pattern)
+    return lambda name: compiled.fullmatch(name) is not None
+
+
+def windows_from_files(peak_files: dict[str, str], fai, chromosomes: str | None = None, policy: str = "fail",
+                       **window_options) -> pd.DataFrame:
+    """Read each cell type's peak file and build its labelled windows (:func:`label_windows`).
+
+    Peaks on chromosomes that exist in the genome but do not match ``chromosomes`` (a regular
+    expression, e.g. ``chr([0-9]+|X|Y)``) are dropped and counted; names absent from the genome are
+    errors (or skipped, per ``policy``).
+    """
+    sizes = read_chrom_sizes(fai)
+    keep = chromosome_filter(chromosomes)
+    peaks = {}
+    for name, path in peak_files.items():
+        frame, _ = read_peaks(path, sizes, policy=policy, label=f"{path} (cell type {name})")
+        kept = frame["chrom"].map(keep)
+        if not kept.all():
+            log.info("%s: %d of %d peaks are on chromosomes outside %r and are not used", name,
+                     int((~kept).sum()), len(frame), chromosomes)
+        peaks[name] = frame[kept]
+        log.info("%s: %d peaks", name, int(kept.sum()))
+    windows = label_windows(peaks, {c: n for c, n in sizes.items() if keep(c)}, **window_options)
+    log.info("%d regions; positives per cell type: %s", len(windows),
+             ", ".join(f"{name} {int(windows[name].sum())}" for name in peak_files))
+    return windows
+
+
+def summits_from_files(windows: pd.DataFrame, tf_files: dict[str, str], fai, policy: str = "fail") -> pd.DataFrame:
+    """Summits (narrowPeak column 10) of each TF's peaks that fall in the windows' regions."""
+    sizes = read_chrom_sizes(fai)
+    summits = {}
+    for tf, path in tf_files.items():
+        frame, _ = read_peaks(path, sizes, policy=policy, summits=True, label=f"{path} (TF {tf})")
+        summits[tf] = frame
+    hits = intersect_summits(windows, summits)
+    counts = hits.groupby("tf").size()
+    log.info("summits in regions: %s", ", ".join(f"{tf} {int(counts.get(tf, 0))}" for tf in tf_files))
+    return hits

@@ -1,0 +1,176 @@
+"""The simulated-accessibility dataset (paper section 2.3, steps 6-7).
+
+Each labelled region (see :func:`sfcrepro.regions.label_windows`) gets its genome sequence
+dinucleotide-shuffled, then a PWM sample of the motif of every TF whose ChIP-seq summit lies in
+the region is written centred on the summit (clipped to the region). The labels stay those of
+the real accessibility data, so a model can only learn them from the inserted motifs and the
+sequence composition.
+
+Randomness is per region: a region's seeds are a hash of the dataset seed, its chromosome and
+its start, so its sequence does not depend on how the work is split into jobs or batches.
+The build streams one chromosome at a time into the split files.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+
+import numpy as np
+import pandas as pd
+
+from sfcrepro.datasets import DatasetWriter
+from sfcrepro.motifs import PWM
+from sfcrepro.sequences import N_CODE, dinucleotide_shuffle, encode
+
+__all__ = ["build_sim_access", "insert_motifs", "region_seeds", "split_of"]
+
+log = logging.getLogger("sfcrepro.sim_access")
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+SHUFFLE_STREAM, MOTIF_STREAM = 1, 2
+
+
+def region_seeds(seed: int, chrom: str, starts, stream: int) -> np.ndarray:
+    """64-bit seeds from (dataset seed, chromosome, start, stream) by a splitmix64 hash.
+
+    The chromosome enters through its CRC-32, so seeds are the same in every process.
+    """
+    starts = np.asarray(starts, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        x = (np.uint64(seed) + np.uint64(stream) * _GOLDEN) * _M1
+        x = x ^ (np.uint64(zlib.crc32(chrom.encode())) << np.uint64(32)) ^ starts
+        for _ in range(2):
+            x = x + _GOLDEN
+            x = (x ^ (x >> np.uint64(30))) * _M1
+            x = (x ^ (x >> np.uint64(27))) * _M2
+            x = x ^ (x >> np.uint64(31))
+    return x
+
+
+def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame, motifs: dict[str, PWM],
+                  seeds: np.ndarray) -> int:
+    """Write motif samples centred on summits, in place.
+
+    Parameters
+    ----------
+    sequences : ndarray of uint8, shape (n, L)
+        Region sequences (already shuffled).
+    starts : ndarray, shape (n,)
+        Genome start of each region.
+    hits : DataFrame
+        ``row`` (index into ``sequences``), ``tf``, ``position`` (genome coordinate of the summit),
+        sorted by row then position.
+    motifs : dict
+        Motif of each TF.
+    seeds : ndarray, shape (n,)
+        One seed per region for the motif samples.
+
+    Returns
+    -------
+    int
+        Number of instances written.
+    """
+    length = sequences.shape[1]
+    written = 0
+    for row, group in hits.groupby("row", sort=True):
+        rng = np.random.default_rng(int(seeds[row]))
+        for tf, position in zip(group["tf"], group["position"]):
+            pwm = motifs[tf]
+            instance = pwm.sample(1, rng)[0]
+            offset = int(position - starts[row]) - len(pwm) // 2
+            lo, hi = max(offset, 0), min(offset + len(pwm), length)
+            if lo < hi:
+                sequences[row, lo:hi] = instance[lo - offset : hi - offset]
+                written += 1
+    return written
+
+
+def split_of(chrom: str, splits: dict[str, list[str]]) -> str:
+    """``valid``/``test`` when the chromosome is listed there, else ``train``."""
+    for split in ("valid", "test"):
+        if chrom in splits.get(split, []):
+            return split
+    return "train"
+
+
+def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFrame, motifs: dict[str, PWM],
+                     genome, outputs: dict[str, str], seed: int, splits: dict[str, list[str]],
+                     max_n_fraction: float = 0.1) -> dict[str, int]:
+    """Build the split files, streaming one chromosome at a time.
+
+    Parameters
+    ----------
+    regions : DataFrame
+        ``chrom, start, end`` and one label column per task, sorted by chromosome.
+    tasks : list of str
+        Label columns of ``regions``.
+    summits : DataFrame
+        ``region`` (row of ``regions``), ``tf``, ``position`` (:func:`sfcrepro.regions.intersect_summits`).
+    motifs : dict
+        PWM of each TF named in ``summits``.
+    genome : pyfaidx.Fasta
+        The genome (soft-masked lowercase is fine).
+    outputs : dict
+        Path of each split: ``train``, ``valid``, ``test``.
+    seed : int
+        Dataset seed.
+    splits : dict
+        Chromosomes of the ``valid`` and ``test`` splits; all others train.
+    max_n_fraction : float
+        Regions whose genome sequence has a larger fraction of N are dropped (and counted).
+
+    Returns
+    -------
+    dict
+        Examples written per split, and ``dropped_n`` and ``motifs`` counts.
+    """
+    lengths = (regions["end"] - regions["start"]).unique()
+    if len(lengths) != 1:
+        raise ValueError(f"regions must all have the same length, got {sorted(lengths)[:5]}")
+    length = int(lengths[0])
+    counts = {split: 0 for split in outputs} | {"dropped_n": 0, "motifs": 0}
+    summits = summits.rename(columns={"region": "row"})
+    writers = {split: DatasetWriter(path, length, tasks, {"seed": seed, "split": split,
+                                                           "source": "sfcrepro.sim_access"})
+               for split, path in outputs.items()}
+    started, done = time.monotonic(), 0
+    try:
+        for writer in writers.values():
+            writer.__enter__()
+        for chrom, rows in regions.groupby("chrom", sort=False):
+            index = rows.index.to_numpy()
+            starts = rows["start"].to_numpy(np.int64)
+            codes = encode(str(genome[chrom][:]))
+            sequences = codes[starts[:, None] + np.arange(length)]
+            n_rich = (sequences == N_CODE).mean(axis=1) > max_n_fraction
+            counts["dropped_n"] += int(n_rich.sum())
+            keep = ~n_rich
+            index, starts, sequences = index[keep], starts[keep], sequences[keep]
+            shuffled = dinucleotide_shuffle(sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM))
+            position_of = pd.Series(np.arange(len(index)), index=index)
+            hits = summits[summits["row"].isin(index)].copy()
+            hits["row"] = position_of.loc[hits["row"]].to_numpy()
+            counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs,
+                                              region_seeds(seed, chrom, starts, MOTIF_STREAM))
+            split = split_of(chrom, splits)
+            labels = regions.loc[index, tasks].to_numpy(np.uint8)
+            table = {"chrom": np.full(len(index), chrom, dtype=object), "start": starts, "end": starts + length}
+            writers[split].append(shuffled, labels, table)
+            counts[split] += len(index)
+            done += len(rows)
+            log.info("%s: %d regions -> %s (%d of %d regions, %.0f%%, %.0f s)", chrom, len(index), split, done,
+                     len(regions), 100 * done / len(regions), time.monotonic() - started)
+        empty = [split for split in outputs if counts[split] == 0]
+        if empty:
+            raise ValueError(f"No regions for split(s) {', '.join(empty)}: the chromosomes of these splits "
+                             f"({splits}) have no regions. Set splits in the config to chromosomes with peaks.")
+    except BaseException as exc:
+        for writer in writers.values():
+            writer.__exit__(type(exc), exc, exc.__traceback__)
+        raise
+    for writer in writers.values():
+        writer.__exit__(None, None, None)
+    return counts

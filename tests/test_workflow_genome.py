@@ -1,0 +1,103 @@
+"""End-to-end: the simulated-accessibility dataset built from files served on 127.0.0.1."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import pandas as pd
+import pytest
+import yaml
+
+from genome_fixture import CHROMS, make
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / ".test" / "config" / "config.yaml"
+OVERLAY = ROOT / ".test" / "config" / "sim_access.yaml"
+
+
+def overlay(tmp_path, base_url, **changes):
+    """Write the sim_access overlay with BASE replaced; sim_tf is switched off to save time."""
+    config = yaml.safe_load(OVERLAY.read_text().replace("BASE", base_url))
+    config["datasets"]["sim_tf"] = {"enabled": False}
+    for dotted, value in changes.items():
+        node = config
+        *keys, last = dotted.split(".")
+        for key in keys:
+            node = node.setdefault(key, {})
+        node[last] = value
+    path = tmp_path / "overlay.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def snakemake(workdir, config, *args):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(TINY), str(config), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def sources(served):
+    folder, base = served
+    files = make(folder)
+    return folder, base, files
+
+
+@pytest.fixture(scope="module")
+def run(sources, tmp_path_factory):
+    _, base, _ = sources
+    workdir = tmp_path_factory.mktemp("sim_access")
+    config = overlay(workdir, base)
+    proc = snakemake(workdir, config, "--cores", "2")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return workdir
+
+
+@pytest.mark.slow
+def test_downloads_are_recorded(run, sources):
+    _, base, files = sources
+    ledger = pd.read_csv(run / "resources" / "checksums.tsv", sep="\t")
+    assert sorted(ledger["url"]) == sorted(f"{base}/{name}" for name in files.values())
+    assert (run / "resources" / "genome" / "tiny.fa.fai").exists()
+
+
+@pytest.mark.slow
+def test_windows_summits_and_splits(run):
+    windows = pd.read_csv(run / "results" / "regions" / "sim_access" / "windows.tsv.gz", sep="\t")
+    assert list(windows.columns) == ["chrom", "start", "end", "E116", "E123"]
+    assert set(windows["chrom"]) <= {"chr1", "chr2", "chr3"}  # chrUn_gl000220 is outside the pattern
+    assert ((windows["end"] - windows["start"]) == 1000).all()
+    assert (windows["start"] >= 0).all() and (windows["end"] <= windows["chrom"].map(CHROMS)).all()
+    assert windows[["E116", "E123"]].sum().min() > 0
+    summits = pd.read_csv(run / "results" / "regions" / "sim_access" / "summits.tsv.gz", sep="\t")
+    assert set(summits["tf"]) == {"CTCF", "GATA1"}
+    total = 0
+    for split, chroms in (("train", {"chr3"}), ("valid", {"chr1"}), ("test", {"chr2"})):
+        with h5py.File(run / "results" / "datasets" / "sim_access" / f"{split}.h5") as h5:
+            assert list(h5.attrs["tasks"]) == ["E116", "E123"]
+            assert h5["sequences"].shape[1] == 1000
+            assert {c.decode() for c in h5["tables/regions/chrom"][:]} == chroms
+            total += h5["sequences"].shape[0]
+    assert total == len(windows)
+
+
+@pytest.mark.slow
+def test_trained_and_scored(run):
+    metrics = pd.read_csv(run / "results" / "metrics" / "sim_access.tsv", sep="\t")
+    assert set(metrics["variant"]) == {"std", "std_lr1e-4", "sep", "symm"}
+    assert set(metrics["task"]) == {"E116", "E123"}
+    summary = pd.read_csv(run / "results" / "summary.tsv", sep="\t")
+    assert set(summary["dataset"]) == {"sim_access"}
+    assert (run / "results" / "figures" / "fig2_performance.png").stat().st_size > 1000
+
+
+def test_corrupted_download_fails_the_checksum(sources, tmp_path):
+    _, base, files = sources
+    config = overlay(tmp_path, base, **{"datasets.sim_access.cell_types.E116.sha256": "0" * 64})
+    target = f"resources/downloads/{files['E116']}"
+    proc = snakemake(tmp_path, config, "--cores", "1", target)
+    assert proc.returncode != 0
+    log = (tmp_path / "logs" / "download" / f"{files['E116']}.log").read_text()
+    assert "but the config expects 0000" in log
+    assert not (tmp_path / target).exists()

@@ -1,0 +1,45 @@
+# Peak processing: merge, pad, tile and label windows per cell type, then the TF summits that
+# fall inside each window's expanded region.
+
+
+rule label_windows:
+    input:
+        peaks=lambda wc: [
+            source_file(entry) for entry in DATASETS[wc.dataset]["cell_types"].values()
+        ],
+        fai=lambda wc: genome_files(wc.dataset)["fai"],
+    output:
+        "results/regions/{dataset}/windows.tsv.gz",
+    log:
+        "logs/label_windows/{dataset}.log",
+    conda:
+        ENV
+    params:
+        cell_types=lambda wc: list(DATASETS[wc.dataset]["cell_types"]),
+        windows=lambda wc: DATASETS[wc.dataset]["windows"],
+        chromosomes=lambda wc: config["genomes"][DATASETS[wc.dataset]["genome"]][
+            "chromosomes"
+        ],
+        peak_errors=lambda wc: DATASETS[wc.dataset]["peak_errors"],
+    script:
+        "../scripts/label_windows.py"
+
+
+rule tf_summits:
+    input:
+        windows="results/regions/{dataset}/windows.tsv.gz",
+        peaks=lambda wc: [
+            source_file(entry) for entry in DATASETS[wc.dataset]["tfs"].values()
+        ],
+        fai=lambda wc: genome_files(wc.dataset)["fai"],
+    output:
+        "results/regions/{dataset}/summits.tsv.gz",
+    log:
+        "logs/tf_summits/{dataset}.log",
+    conda:
+        ENV
+    params:
+        tfs=lambda wc: list(DATASETS[wc.dataset]["tfs"]),
+        peak_errors=lambda wc: DATASETS[wc.dataset]["peak_errors"],
+    script:
+        "../scripts/tf_summits.py"

@@ -1,0 +1,20 @@
+"""Snakemake script: shuffle each region's sequence, insert TF motifs at summits, write the splits."""
+
+import pandas as pd
+import pyfaidx
+
+from sfcrepro.motifs import default_motif_file, get_motif, read_motifs
+from sfcrepro.runtime import job_logging
+from sfcrepro.sim_access import build_sim_access
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job_logging(sm.log[0]) as log:
+    motif_file = sm.input.motifs[0] if sm.input.motifs else default_motif_file()
+    library = read_motifs(motif_file)
+    motifs = {tf: get_motif(library, name, f"motif file {motif_file}") for tf, name in sm.params.motif_names.items()}
+    windows = pd.read_csv(sm.input.windows, sep="\t", dtype={"chrom": str})
+    summits = pd.read_csv(sm.input.summits, sep="\t")
+    counts = build_sim_access(windows, sm.params.tasks, summits, motifs, pyfaidx.Fasta(sm.input.fasta),
+                              dict(zip(["train", "valid", "test"], sm.output)), seed=sm.params.seed,
+                              splits=sm.params.splits, max_n_fraction=sm.params.max_n_fraction)
+    log.info("examples: %s", counts)
