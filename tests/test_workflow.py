@@ -83,6 +83,17 @@ def test_config_typo_fails_before_any_job(tmp_path):
     assert "max_epoch" in proc.stdout + proc.stderr and not (tmp_path / "results").exists()
 
 
+def test_motif_file_url_becomes_a_download(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["datasets"]["sim_tf"]["simulation"]["motif_file"] = {"url": "http://127.0.0.1:9/motifs/encode.txt.gz"}
+    path = tmp_path / "motifs.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = snakemake(tmp_path, "--dry-run", "--cores", "1", config=path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "resources/downloads/encode.txt.gz" in out and "rule download:" in out
+
+
 def test_snakemake_lint_is_clean(tmp_path):
     proc = snakemake(tmp_path, "--lint")
     assert proc.returncode == 0, proc.stdout + proc.stderr

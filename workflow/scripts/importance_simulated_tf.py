@@ -16,7 +16,9 @@ with job_logging(sm.log[0]) as log:
     seed = best_seed(pd.read_csv(sm.input.metrics, sep="\t"), split="valid")
     options = sm.params.importance
     n = options["sequences"]
-    data = simulated_tf_split(sm.params.simulation, "importance", sm.params.seed, n_per_class=-(-n // 4))
+    motif_file = sm.input.motifs[0] if sm.input.motifs else None
+    data = simulated_tf_split(sm.params.simulation, "importance", sm.params.seed, n_per_class=-(-n // 4),
+                              motif_file=motif_file)
     sequences = data.sequences[:n]
     task = data.tasks.index(options["task"])
     log.info("best seed %d by validation auROC; %d fresh sequences; task %s", seed, len(sequences), options["task"])
