@@ -65,7 +65,7 @@ def _chrom_hint(chrom: str, sizes: dict[str, int]) -> str:
 
 
 def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits: bool = False,
-               label: str | None = None) -> tuple[pd.DataFrame, int]:
+               label: str | None = None, signal: bool = False) -> tuple[pd.DataFrame, int]:
     """Read a BED/narrowPeak file into ``chrom, start, end`` (+ ``summit``, absolute position).
 
     Parameters
@@ -82,6 +82,8 @@ def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits:
         Require column 10 and return the absolute summit position as ``summit``.
     label : str, optional
         Name used in messages (default: the path).
+    signal : bool
+        Also return narrowPeak column 7 (signal value) as ``signal``, e.g. to rank peaks.
 
     Returns
     -------
@@ -97,13 +99,15 @@ def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits:
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue
             fields = line.rstrip("\n").split("\t")
-            problem = _check_line(fields, chrom_sizes, summits)
+            problem = _check_line(fields, chrom_sizes, summits, signal)
             if problem is None:
                 chrom, start, end = fields[0], int(fields[1]), int(fields[2])
                 row = [chrom, start, end]
                 if summits:
                     offset = int(fields[9])
                     row.append(start + offset if offset >= 0 else (start + end) // 2)
+                if signal:
+                    row.append(float(fields[6]))
                 rows.append(row)
                 continue
             message = f"{label}, line {number}: {problem}"
@@ -113,17 +117,18 @@ def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits:
             first_problem = first_problem or message
     if skipped:
         log.warning("%s: skipped %d bad lines; the first: %s", label, skipped, first_problem)
-    columns = ["chrom", "start", "end"] + (["summit"] if summits else [])
+    columns = ["chrom", "start", "end"] + (["summit"] if summits else []) + (["signal"] if signal else [])
     peaks = pd.DataFrame(rows, columns=columns)
     if peaks.empty:
         raise PeakError(f"{label}: no usable peaks (empty file, or every line was bad).")
     return peaks, skipped
 
 
-def _check_line(fields: list[str], sizes: dict[str, int], summits: bool) -> str | None:
-    need = 10 if summits else 3
+def _check_line(fields: list[str], sizes: dict[str, int], summits: bool, signal: bool = False) -> str | None:
+    need = 10 if summits else 7 if signal else 3
     if len(fields) < need:
-        kind = "narrowPeak with a summit in column 10" if summits else "BED"
+        kind = ("narrowPeak with a summit in column 10" if summits else
+                "narrowPeak with a signal value in column 7" if signal else "BED")
         return f"{len(fields)} columns, but {kind} needs at least {need}."
     chrom = fields[0]
     if chrom not in sizes:
@@ -145,6 +150,11 @@ def _check_line(fields: list[str], sizes: dict[str, int], summits: bool) -> str 
             return f"summit (column 10) must be a whole number, got {fields[9]!r}."
         if offset != -1 and not 0 <= offset <= end - start:
             return f"summit offset {offset} lies outside the peak (width {end - start})."
+    if signal:
+        try:
+            float(fields[6])
+        except ValueError:
+            return f"signal value (column 7) must be a number, got {fields[6]!r}."
     return None
 
 

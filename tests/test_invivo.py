@@ -1,0 +1,110 @@
+"""sfcrepro.invivo on hand-made peaks and a tiny counts matrix."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sfcrepro.invivo import (
+    CORCES_CODES,
+    accessibility_calls,
+    centre_on_summits,
+    corces_pattern,
+    map_samples,
+    read_counts,
+    tf_examples,
+    top_by_signal,
+)
+
+SIZES = {"chr1": 10_000, "chr2": 10_000}
+
+
+def peaks(rows, columns=("chrom", "start", "end", "summit")):
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+def test_centre_on_summits_drops_regions_off_the_chromosome():
+    regions = centre_on_summits(peaks([("chr1", 100, 300, 300), ("chr1", 4000, 4200, 4100), ("chr2", 9800, 9990, 9900)]),
+                                1000, SIZES)
+    assert regions.values.tolist() == [["chr1", 3600, 4600]]  # summit 300 and 9900 leave the chromosome
+
+
+def test_top_by_signal():
+    relaxed = peaks([("chr1", 0, 10, 3.0), ("chr1", 20, 30, 9.0), ("chr1", 40, 50, 5.0)],
+                    ("chrom", "start", "end", "signal"))
+    assert top_by_signal(relaxed, 2)["start"].tolist() == [20, 40]
+
+
+def test_tf_examples_by_hand():
+    positives = peaks([("chr1", 2000, 2400, 2200), ("chr2", 5000, 5300, 5100)])
+    # Top-2 relaxed peaks by signal: chr1 2000-2500 and chr2 7000-7100; chr1 8000-8100 is weak.
+    relaxed = peaks([("chr1", 2000, 2500, 50.0), ("chr2", 7000, 7100, 40.0), ("chr1", 8000, 8100, 1.0)],
+                    ("chrom", "start", "end", "signal"))
+    dnase = peaks([
+        ("chr1", 2300, 2600, 2450),  # overlaps a top relaxed peak: not a negative
+        ("chr1", 8050, 8150, 8100),  # overlaps only the weak relaxed peak: negative
+        ("chr2", 3000, 3200, 3100),  # no ChIP peak: negative
+        ("chr2", 9700, 9900, 9800),  # negative, but its 1000 bp region leaves chr2: dropped
+    ])
+    examples = tf_examples(positives, relaxed, dnase, SIZES, length=1000, top=2)
+    assert examples.values.tolist() == [
+        ["chr1", 1700, 2700, 1],
+        ["chr1", 7600, 8600, 0],
+        ["chr2", 2600, 3600, 0],
+        ["chr2", 4600, 5600, 1],
+    ]
+
+
+def write_counts(tmp_path, text):
+    path = tmp_path / "counts.txt.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    return path
+
+
+COUNTS = (
+    "Chr\tStart\tEnd\tDonor4983-1A-1\tDonor4983-1B-2\t6792-2A\t6792-2B\t5483-10A\tSU070-LSC\n"
+    "chr1\t100\t600\t50\t40\t0\t1\t10\t3\n"
+    "chr1\t900\t1400\t0\t0\t60\t70\t10\t3\n"
+    "chr2\t100\t600\t50\t0\t40\t29\t980\t994\n"
+)
+
+
+def test_read_counts_and_map_normal_samples(tmp_path):
+    regions, counts = read_counts(write_counts(tmp_path, COUNTS))
+    assert regions.values.tolist() == [["chr1", 100, 600], ["chr1", 900, 1400], ["chr2", 100, 600]]
+    patterns = {cell: corces_pattern(CORCES_CODES[cell]) for cell in ("HSC", "MPP", "CD8")} | {"LSC": "-LSC$"}
+    groups = map_samples(list(counts.columns), patterns)
+    assert groups == {"HSC": ["Donor4983-1A-1", "Donor4983-1B-2"], "MPP": ["6792-2A", "6792-2B"],
+                      "CD8": ["5483-10A"], "LSC": ["SU070-LSC"]}  # code 1 does not take 10
+
+
+def test_map_samples_errors_list_unmatched_and_doubly_matched(tmp_path):
+    _, counts = read_counts(write_counts(tmp_path, COUNTS))
+    with pytest.raises(ValueError) as error:
+        map_samples(list(counts.columns), {"HSC": corces_pattern(1), "Blast": "Blast", "Any": "Donor"})
+    message = str(error.value)
+    assert "Blast: pattern 'Blast' matches no sample column" in message
+    assert "column 'Donor4983-1A-1' matches HSC, Any" in message
+
+
+def test_accessibility_calls_cpm_and_replicate_fraction(tmp_path):
+    _, counts = read_counts(write_counts(tmp_path, COUNTS))
+    groups = {"HSC": ["Donor4983-1A-1", "Donor4983-1B-2"], "MPP": ["6792-2A", "6792-2B"]}
+    # Library sizes: HSC-A 100, HSC-B 40, MPP-A 100, MPP-B 100 counts. With min_cpm = 400,000
+    # (40% of the library) and at least half the replicates:
+    calls = accessibility_calls(counts, groups, min_cpm=4e5, min_fraction=0.5)
+    assert calls["HSC"].tolist() == [1, 0, 1]  # peak 3: 50% of HSC-A, 0% of HSC-B -> 1 of 2 replicates
+    assert calls["MPP"].tolist() == [0, 1, 1]  # peak 3: 40% and 29% -> 1 of 2
+    strict = accessibility_calls(counts, groups, min_cpm=4e5, min_fraction=1.0)
+    assert strict["HSC"].tolist() == [1, 0, 0] and strict["MPP"].tolist() == [0, 1, 0]
+
+
+def test_read_counts_rejects_other_layouts(tmp_path):
+    with pytest.raises(ValueError, match="Chr, Start, End"):
+        read_counts(write_counts(tmp_path, "chrom\tfrom\tto\ts1\nchr1\t1\t2\t3\n"))
+    with pytest.raises(ValueError, match="not numeric: s1"):
+        read_counts(write_counts(tmp_path, "Chr\tStart\tEnd\ts1\nchr1\t1\t2\tmany\n"))
+    with pytest.raises(ValueError, match="no counts: s1"):
+        accessibility_calls(pd.DataFrame({"s1": [0, 0]}), {"x": ["s1"]})
+    assert np.isfinite(accessibility_calls(pd.DataFrame({"s1": [1, 3]}), {"x": ["s1"]}).to_numpy()).all()
