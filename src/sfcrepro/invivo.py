@@ -87,7 +87,7 @@ def tf_examples(positives: pd.DataFrame, relaxed: pd.DataFrame, dnase: pd.DataFr
     """
     import pybedtools
 
-    from sfcrepro.regions import _bedtool, _bedtools_tmp, _frame
+    from sfcrepro.regions import _bedtool, _bedtools_tmp, _frame, sort_regions
 
     with _bedtools_tmp():
         bound = _bedtool(top_by_signal(relaxed, top))
@@ -99,9 +99,7 @@ def tf_examples(positives: pd.DataFrame, relaxed: pd.DataFrame, dnase: pd.DataFr
     log.info("%d positives, %d negatives (of %d DNase peaks, %d overlap the top %d relaxed peaks)", len(pos),
              len(negatives), len(dnase), len(dnase) - len(kept), min(top, len(relaxed)))
     examples = pd.concat([pos, negatives], ignore_index=True).drop_duplicates(["chrom", "start", "end"])
-    order = {c: i for i, c in enumerate(chrom_sizes)}
-    examples = examples.assign(_o=examples["chrom"].map(order)).sort_values(["_o", "start"]).drop(columns="_o")
-    return examples.reset_index(drop=True)
+    return sort_regions(examples, chrom_sizes)
 
 
 def read_counts(path) -> tuple[pd.DataFrame, pd.DataFrame]:

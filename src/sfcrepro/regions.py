@@ -31,7 +31,7 @@ from sfcrepro.download import open_text
 
 __all__ = [
     "PeakError", "chromosome_filter", "intersect_summits", "label_windows", "read_chrom_sizes", "read_peaks",
-    "summits_from_files", "windows_from_files",
+    "sort_regions", "summits_from_files", "windows_from_files",
 ]
 
 log = logging.getLogger("sfcrepro.regions")
@@ -229,10 +229,14 @@ def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], p
     inside = (windows["start"] >= 0) & (windows["end"] <= windows["chrom"].map(chrom_sizes))
     if (~inside).any():
         log.info("dropped %d windows whose %d bp region leaves the chromosome", int((~inside).sum()), length)
+    return sort_regions(windows[inside], chrom_sizes)
+
+
+def sort_regions(frame: pd.DataFrame, chrom_sizes: dict[str, int]) -> pd.DataFrame:
+    """Rows sorted by chromosome (in genome order) then start, with a fresh index."""
     order = {c: i for i, c in enumerate(chrom_sizes)}
-    windows = windows[inside].copy()
-    windows["_order"] = windows["chrom"].map(order)
-    return windows.sort_values(["_order", "start"]).drop(columns="_order").reset_index(drop=True)
+    frame = frame.assign(_order=frame["chrom"].map(order))
+    return frame.sort_values(["_order", "start"], kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def intersect_summits(regions: pd.DataFrame, summits: dict[str, pd.DataFrame]) -> pd.DataFrame:
