@@ -4,7 +4,8 @@ Run ``python tests/genome_fixture.py DIR`` to write the files to DIR; the test s
 to a folder served at ``http://127.0.0.1:<port>/`` so that the real download rule fetches them.
 Random sequence (seeded), three chromosomes that the default chromosome pattern keeps and one
 (``chrUn_gl000220``) that it drops; peaks of two cell types; TF peaks in narrowPeak format with
-summits, one of them at the peak's right end (summit == width, which real ENCODE files contain).
+summits, one of them at the peak's right end (summit == width, which real ENCODE files contain);
+a Corces-style ATAC-seq counts matrix (peaks x samples).
 """
 
 from __future__ import annotations
@@ -52,6 +53,21 @@ def make(folder) -> dict[str, str]:
         rows[0] = (chrom, start, end, end - start)  # summit == width
         files[tf] = f"{tf}.narrowPeak.gz"
         (folder / files[tf]).write_bytes(gzip.compress(_narrowpeak(rows).encode(), mtime=0))
+    # A Corces-style counts matrix: HSC (code 1) and MPP (code 2) replicates named as the GEO
+    # columns are, and one leukemic sample; each cell type has its own open peaks.
+    samples = {"Donor1-1A-x": "HSC", "Donor2-1B-x": "HSC", "6792-2A": "MPP", "6793-2B": "MPP", "SU001-LSC": "LSC"}
+    peaks = []
+    for chrom, size in CHROMS.items():
+        slots = np.arange(1_500, size - 2_500, 600)
+        for start in sorted(rng.choice(slots, min(8, len(slots)), replace=False)):
+            peaks.append((chrom, int(start), int(start) + 500))
+    open_in = {cell: rng.random(len(peaks)) < 0.5 for cell in ("HSC", "MPP", "LSC")}
+    lines = ["Chr\tStart\tEnd\t" + "\t".join(samples) + "\n"]
+    for i, (chrom, start, end) in enumerate(peaks):
+        counts = [int(rng.poisson(30 if open_in[cell][i] else 0.2)) for cell in samples.values()]
+        lines.append(f"{chrom}\t{start}\t{end}\t" + "\t".join(map(str, counts)) + "\n")
+    files["counts"] = "ATACseq_Counts.txt.gz"
+    (folder / files["counts"]).write_bytes(gzip.compress("".join(lines).encode(), mtime=0))
     return files
 
 

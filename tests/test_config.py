@@ -88,7 +88,7 @@ def test_paper_sim_access_sources_and_names():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     sim = config["datasets"]["sim_access"]
     assert tasks_of(sim) == ["E116", "E123"]
-    names = download_names(sources_of(config))
+    names = download_names(sources_of(config, {"sim_access": sim}))
     assert len(names) == 1 + 2 + 5  # genome, two cell types, five TFs
     assert names[config["genomes"]["hg19"]["url"]] == "hg19.fa.gz"
 
@@ -113,3 +113,15 @@ def test_url_schemes_and_genome_reference(config):
     problems = check(bad)
     assert any("datasets.acc.genome is 'hg38'" in p for p in problems)
     assert any("chr1 is in both valid and test" in p for p in problems)
+
+
+def test_paper_invivo_access_maps_the_normal_corces_columns():
+    import re
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    samples = config["datasets"]["invivo_access"]["samples"]
+    columns = ["Donor4983-1A-1", "6792-7A", "Donor5483-10B-2", "6792-13A", "5852-14A"]
+    owner = {c: [cell for cell, e in samples.items() if re.search(e["pattern"], c)] for c in columns}
+    assert owner == {"Donor4983-1A-1": ["HSC"], "6792-7A": ["Mono"], "Donor5483-10B-2": ["CD8"],
+                     "6792-13A": ["B"], "5852-14A": ["CLP"]}
+    assert set(config["datasets"]["invivo_access"]["variants"]) == {"std", "sep", "symm", "low_reg", "high_reg"}

@@ -108,3 +108,22 @@ def test_read_counts_rejects_other_layouts(tmp_path):
     with pytest.raises(ValueError, match="no counts: s1"):
         accessibility_calls(pd.DataFrame({"s1": [0, 0]}), {"x": ["s1"]})
     assert np.isfinite(accessibility_calls(pd.DataFrame({"s1": [1, 3]}), {"x": ["s1"]}).to_numpy()).all()
+
+
+def test_windows_from_calls_checks_coordinates_and_labels(tmp_path):
+    from sfcrepro.invivo import windows_from_calls
+    from sfcrepro.regions import PeakError
+
+    fai = tmp_path / "g.fa.fai"
+    fai.write_text("chr1\t5000\t6\t60\t61\nchrM\t1000\t0\t60\t61\n")
+    calls = pd.DataFrame({"chrom": ["chr1", "chr1", "chrM"], "start": [1000, 1100, 10], "end": [1200, 1400, 500],
+                          "HSC": [1, 0, 1], "MPP": [0, 1, 0], "NK": [0, 0, 0]})
+    windows = windows_from_calls(calls, ["HSC", "MPP", "NK"], fai, chromosomes="chr[0-9]+")
+    # Same peaks as the by-hand case of test_regions: 9 windows on chr1; chrM is not used.
+    assert windows["chrom"].tolist() == ["chr1"] * 9
+    assert windows["HSC"].tolist() == [1, 1, 1, 1, 1, 0, 0, 0, 0]
+    assert windows["MPP"].tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1]
+    assert windows["NK"].tolist() == [0] * 9  # a cell type with no accessible peak
+    bad = calls.assign(start=[1000, 1500, 10])
+    with pytest.raises(PeakError, match="counts matrix, line 3: start 1500 is not below end 1400"):
+        windows_from_calls(bad, ["HSC"], fai)

@@ -1,5 +1,6 @@
 """End-to-end: the simulated-accessibility dataset built from files served on 127.0.0.1."""
 
+import gzip
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import yaml
 
 from genome_fixture import CHROMS, make
 from sfcrepro.motifs import default_motif_file
+from sfcrepro.sequences import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
@@ -29,7 +31,7 @@ def overlay(tmp_path, base_url, **changes):
             node = node.setdefault(key, {})
         node[last] = value
     path = tmp_path / "overlay.yaml"
-    path.write_text(yaml.safe_dump(config))
+    path.write_text(yaml.safe_dump(config, sort_keys=False))  # config order is task order
     return path
 
 
@@ -94,7 +96,7 @@ def test_trained_and_scored(run):
     assert set(metrics["variant"]) == {"std", "std_lr1e-4", "sep", "symm"}
     assert set(metrics["task"]) == {"E116", "E123"}
     summary = pd.read_csv(run / "results" / "summary.tsv", sep="\t")
-    assert set(summary["dataset"]) == {"sim_access"}
+    assert "sim_access" in set(summary["dataset"])
     assert (run / "results" / "figures" / "fig2_performance.png").stat().st_size > 1000
 
 
@@ -107,3 +109,32 @@ def test_corrupted_download_fails_the_checksum(sources, tmp_path):
     log = (tmp_path / "logs" / "download" / f"{files['E116']}.log").read_text()
     assert "but the config expects 0000" in log
     assert not (tmp_path / target).exists()
+
+
+@pytest.mark.slow
+def test_invivo_access_calls_windows_and_real_sequence(run, sources):
+    folder, _, files = sources
+    calls = pd.read_csv(run / "results" / "regions" / "invivo_access" / "calls.tsv.gz", sep="\t")
+    assert list(calls.columns) == ["chrom", "start", "end", "HSC", "MPP", "LSC"]
+    assert calls[["HSC", "MPP", "LSC"]].sum().min() > 0
+    log = (run / "logs" / "accessibility_calls" / "invivo_access.log").read_text()
+    assert "HSC: 2 samples (Donor1-1A-x, Donor2-1B-x)" in log
+    windows = pd.read_csv(run / "results" / "regions" / "invivo_access" / "windows.tsv.gz", sep="\t")
+    assert list(windows.columns) == ["chrom", "start", "end", "HSC", "MPP", "LSC"]
+    genome = {}
+    with gzip.open(folder / files["genome"], "rt") as fh:
+        for line in fh:
+            if line.startswith(">"):
+                name = line[1:].strip()
+            else:
+                genome[name] = line.strip()
+    with h5py.File(run / "results" / "datasets" / "invivo_access" / "train.h5") as h5:
+        assert list(h5.attrs["tasks"]) == ["HSC", "MPP", "LSC"]
+        chrom = h5["tables/regions/chrom"][0].decode()
+        start = int(h5["tables/regions/start"][0])
+        expected = encode(genome[chrom][start : start + 1000])
+        assert (h5["sequences"][0] == expected).all()  # real genome sequence, not shuffled
+    metrics = pd.read_csv(run / "results" / "metrics" / "invivo_access.tsv", sep="\t")
+    assert set(metrics["variant"]) == {"std", "symm", "high_reg"}
+    summary = pd.read_csv(run / "results" / "summary.tsv", sep="\t")
+    assert set(summary["dataset"]) == {"sim_access", "invivo_access"}

@@ -28,6 +28,8 @@ def tasks_of(dataset: dict) -> list[str]:
         return ["both", sim.get("motif_a", "TAL1_known1"), sim.get("motif_b", "GATA_disc1")]
     if dataset["type"] == "simulated_access":
         return list(dataset["cell_types"])
+    if dataset["type"] == "invivo_access":
+        return list(dataset["samples"])
     raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
 
 
@@ -58,9 +60,9 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
         if "genome" in ds:
             found.append(config["genomes"][ds["genome"]])
         found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
-        for motif_file in (ds.get("motif_file"), ds.get("simulation", {}).get("motif_file")):
-            if motif_file:
-                found.append(motif_file)
+        for entry in (ds.get("motif_file"), ds.get("simulation", {}).get("motif_file"), ds.get("counts")):
+            if entry:
+                found.append(entry)
     return found
 
 

@@ -26,6 +26,8 @@ from sfcrepro.download import open_text
 
 __all__ = [
     "accessibility_calls",
+    "calls_from_counts",
+    "windows_from_calls",
     "centre_on_summits",
     "map_samples",
     "read_counts",
@@ -162,3 +164,35 @@ def accessibility_calls(counts: pd.DataFrame, groups: dict[str, list[str]], min_
     for cell, columns in groups.items():
         calls[cell] = ((cpm[columns] >= min_cpm).mean(axis=1) >= min_fraction).astype(np.uint8)
     return pd.DataFrame(calls)
+
+
+def calls_from_counts(path, patterns: dict[str, str], min_cpm: float = 2.0, min_fraction: float = 0.5) -> pd.DataFrame:
+    """``chrom, start, end`` of every counts-matrix peak and its 0/1 call per cell type."""
+    peaks, counts = read_counts(path)
+    groups = map_samples(list(counts.columns), patterns)
+    for cell, columns in groups.items():
+        log.info("%s: %d samples (%s)", cell, len(columns), ", ".join(map(str, columns)))
+    calls = accessibility_calls(counts, groups, min_cpm=min_cpm, min_fraction=min_fraction)
+    log.info("%d peaks; accessible per cell type: %s", len(peaks),
+             ", ".join(f"{cell} {int(calls[cell].sum())}" for cell in calls))
+    return pd.concat([peaks, calls], axis=1)
+
+
+def windows_from_calls(calls: pd.DataFrame, cells: list[str], fai, chromosomes: str | None = None,
+                       label: str = "counts matrix", **window_options) -> pd.DataFrame:
+    """Labelled windows (:func:`sfcrepro.regions.label_windows`) from per-cell-type peak calls.
+
+    Every peak's coordinates are checked against the genome first; a bad one stops the build with
+    its row and the reason.
+    """
+    from sfcrepro.regions import PeakError, _check_line, chromosome_filter, label_windows, read_chrom_sizes
+
+    sizes = read_chrom_sizes(fai)
+    for row, (chrom, start, end) in enumerate(calls[["chrom", "start", "end"]].itertuples(index=False), start=2):
+        problem = _check_line([str(chrom), str(start), str(end)], sizes, summits=False)
+        if problem:
+            raise PeakError(f"{label}, line {row}: {problem}")
+    keep = chromosome_filter(chromosomes)
+    used = calls[calls["chrom"].map(keep)]
+    peaks = {cell: used.loc[used[cell] == 1, ["chrom", "start", "end"]] for cell in cells}
+    return label_windows(peaks, {c: n for c, n in sizes.items() if keep(c)}, **window_options)

@@ -218,6 +218,10 @@ def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], p
         log.info("%d merged padded regions, %d full %d bp windows", len(_frame(padded)), len(windows), window)
         tiles = _bedtool(windows)
         for name, frame in peaks.items():
+            if frame.empty:
+                log.warning("%s has no peaks: every window is labelled 0 for it", name)
+                windows[name] = np.zeros(len(windows), dtype=np.uint8)
+                continue
             covered = tiles.coverage(_bedtool(frame).merge())
             cov = _frame(covered, ("chrom", "start", "end", "count", "bases", "width", "fraction"))
             cov = cov.set_index(["chrom", "start", "end"])["fraction"]

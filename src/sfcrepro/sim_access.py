@@ -24,7 +24,7 @@ from sfcrepro.datasets import DatasetWriter
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import N_CODE, dinucleotide_shuffle, encode
 
-__all__ = ["build_sim_access", "insert_motifs", "region_seeds", "split_of"]
+__all__ = ["build_regions", "build_sim_access", "insert_motifs", "region_seeds", "split_of"]
 
 log = logging.getLogger("sfcrepro.sim_access")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -99,7 +99,18 @@ def split_of(chrom: str, splits: dict[str, list[str]]) -> str:
 def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFrame, motifs: dict[str, PWM],
                      genome, outputs: dict[str, str], seed: int, splits: dict[str, list[str]],
                      max_n_fraction: float = 0.1) -> dict[str, int]:
-    """Build the split files, streaming one chromosome at a time.
+    """The simulated-accessibility splits: :func:`build_regions` with shuffling and motif insertion."""
+    return build_regions(regions, tasks, genome, outputs, seed, splits, max_n_fraction, shuffle=True,
+                         summits=summits, motifs=motifs)
+
+
+def build_regions(regions: pd.DataFrame, tasks: list[str], genome, outputs: dict[str, str], seed: int,
+                  splits: dict[str, list[str]], max_n_fraction: float = 0.1, shuffle: bool = False,
+                  summits: pd.DataFrame | None = None, motifs: dict[str, PWM] | None = None) -> dict[str, int]:
+    """Build the split files of labelled regions, streaming one chromosome at a time.
+
+    With ``shuffle=False`` (the in vivo datasets) each region keeps its real genome sequence;
+    with ``shuffle=True`` it is dinucleotide-shuffled and the ``summits``' motifs are inserted.
 
     Parameters
     ----------
@@ -107,10 +118,6 @@ def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFr
         ``chrom, start, end`` and one label column per task, sorted by chromosome.
     tasks : list of str
         Label columns of ``regions``.
-    summits : DataFrame
-        ``region`` (row of ``regions``), ``tf``, ``position`` (:func:`sfcrepro.regions.intersect_summits`).
-    motifs : dict
-        PWM of each TF named in ``summits``.
     genome : pyfaidx.Fasta
         The genome (soft-masked lowercase is fine).
     outputs : dict
@@ -121,6 +128,12 @@ def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFr
         Chromosomes of the ``valid`` and ``test`` splits; all others train.
     max_n_fraction : float
         Regions whose genome sequence has a larger fraction of N are dropped (and counted).
+    shuffle : bool
+        Dinucleotide-shuffle each region and insert motifs.
+    summits : DataFrame, optional
+        ``region`` (row of ``regions``), ``tf``, ``position`` (:func:`sfcrepro.regions.intersect_summits`).
+    motifs : dict, optional
+        PWM of each TF named in ``summits``.
 
     Returns
     -------
@@ -132,9 +145,11 @@ def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFr
         raise ValueError(f"regions must all have the same length, got {sorted(lengths)[:5]}")
     length = int(lengths[0])
     counts = {split: 0 for split in outputs} | {"dropped_n": 0, "motifs": 0}
+    if summits is None:
+        summits = pd.DataFrame({"region": pd.Series(dtype=np.int64), "tf": [], "position": []})
     summits = summits.rename(columns={"region": "row"})
-    writers = {split: DatasetWriter(path, length, tasks, {"seed": seed, "split": split,
-                                                           "source": "sfcrepro.sim_access"})
+    source = "sfcrepro.sim_access (shuffled, motifs inserted)" if shuffle else "sfcrepro.sim_access (genome sequence)"
+    writers = {split: DatasetWriter(path, length, tasks, {"seed": seed, "split": split, "source": source})
                for split, path in outputs.items()}
     started, done = time.monotonic(), 0
     try:
@@ -149,12 +164,15 @@ def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFr
             counts["dropped_n"] += int(n_rich.sum())
             keep = ~n_rich
             index, starts, sequences = index[keep], starts[keep], sequences[keep]
-            shuffled = dinucleotide_shuffle(sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM))
-            position_of = pd.Series(np.arange(len(index)), index=index)
-            hits = summits[summits["row"].isin(index)].copy()
-            hits["row"] = position_of.loc[hits["row"]].to_numpy()
-            counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs,
-                                              region_seeds(seed, chrom, starts, MOTIF_STREAM))
+            if shuffle:
+                shuffled = dinucleotide_shuffle(sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM))
+                position_of = pd.Series(np.arange(len(index)), index=index)
+                hits = summits[summits["row"].isin(index)].copy()
+                hits["row"] = position_of.loc[hits["row"]].to_numpy()
+                counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs or {},
+                                                  region_seeds(seed, chrom, starts, MOTIF_STREAM))
+            else:
+                shuffled = sequences
             split = split_of(chrom, splits)
             labels = regions.loc[index, tasks].to_numpy(np.uint8)
             table = {"chrom": np.full(len(index), chrom, dtype=object), "start": starts, "end": starts + length}

@@ -30,6 +30,7 @@ SIMULATED_TF = [name for name, ds in DATASETS.items() if ds["type"] == "simulate
 SIMULATED_ACCESS = [
     name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
 ]
+INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
 # Downloads: one file under resources/downloads/ per distinct URL the enabled datasets use.
 DOWNLOADS = download_names(sources_of(config))
 SOURCES = {name: url for url, name in DOWNLOADS.items()}

@@ -12,6 +12,8 @@ rule label_windows:
         "results/regions/{dataset}/windows.tsv.gz",
     log:
         "logs/label_windows/{dataset}.log",
+    wildcard_constraints:
+        dataset=one_of(SIMULATED_ACCESS),
     conda:
         ENV
     params:
