@@ -18,13 +18,14 @@ import fcntl
 import gzip
 import hashlib
 import logging
-import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
+
+from sfcrepro.datasets import atomic_path
 
 __all__ = ["DownloadError", "fetch", "is_gzip", "open_text", "prepare_fasta", "url_scheme"]
 
@@ -171,11 +172,9 @@ def fetch(url: str, dest, sha256: str | None = None, ledger=None, retries: int =
         With the URL, the reason and how to use a local copy instead.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     scheme = url_scheme(url)
-    tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
     attempts = 1 + (0 if scheme == "file" else max(0, retries))
-    try:
+    with atomic_path(dest) as tmp:  # renamed into place only if every check below passes
         for attempt in range(1, attempts + 1):
             digest = hashlib.sha256()
             try:
@@ -210,13 +209,10 @@ def fetch(url: str, dest, sha256: str | None = None, ledger=None, retries: int =
                     f"{recorded} when it was first fetched. Results built from the old file may differ. If the "
                     f"new content is intended, remove that line from {ledger} (or pin sha256 in the config)."
                 )
-        os.replace(tmp, dest)
-        if ledger is not None and _ledger_entry(Path(ledger), url) != actual:
-            _record(Path(ledger), url, actual, size)
-        log.info("%s -> %s (%d bytes, sha256 %s)", url, dest, size, actual)
-        return actual
-    finally:
-        tmp.unlink(missing_ok=True)
+    if ledger is not None and _ledger_entry(Path(ledger), url) != actual:
+        _record(Path(ledger), url, actual, size)
+    log.info("%s -> %s (%d bytes, sha256 %s)", url, dest, size, actual)
+    return actual
 
 
 def prepare_fasta(source, fasta) -> None:
@@ -224,14 +220,9 @@ def prepare_fasta(source, fasta) -> None:
     import pyfaidx
 
     fasta = Path(fasta)
-    tmp = fasta.with_name(f".{fasta.name}.part-{os.getpid()}")
-    try:
-        opener = gzip.open if is_gzip(source) else open
-        with opener(source, "rb") as src, open(tmp, "wb") as out:
-            while chunk := src.read(CHUNK * 16):
-                out.write(chunk)
-        os.replace(tmp, fasta)
-    finally:
-        tmp.unlink(missing_ok=True)
+    opener = gzip.open if is_gzip(source) else open
+    with atomic_path(fasta) as tmp, opener(source, "rb") as src, open(tmp, "wb") as out:
+        while chunk := src.read(CHUNK * 16):
+            out.write(chunk)
     pyfaidx.Faidx(str(fasta), rebuild=True).close()
     log.info("%s: indexed %s", fasta, fasta.with_name(fasta.name + ".fai"))

@@ -142,8 +142,8 @@ class SeparableFC(keras.layers.Layer):
     activation (it feeds straight into the next dense layer).
 
     The forward pass builds the rank-``units`` product matrix ``W_out`` of shape
-    ``(L * C, units)`` once per call and does one matmul with the flattened input; that runs as
-    fast as the dense layer it replaces, where two chained contractions run about 1.8x slower.
+    ``(L * C, units)`` once per call and does one matmul with the flattened input, at about the
+    cost of the dense layer it replaces (see docs/benchmarks.md).
 
     Parameters
     ----------
