@@ -5,7 +5,8 @@ to a folder served at ``http://127.0.0.1:<port>/`` so that the real download rul
 Random sequence (seeded), three chromosomes that the default chromosome pattern keeps and one
 (``chrUn_gl000220``) that it drops; peaks of two cell types; TF peaks in narrowPeak format with
 summits, one of them at the peak's right end (summit == width, which real ENCODE files contain);
-a Corces-style ATAC-seq counts matrix (peaks x samples).
+a relaxed CTCF peak file (its peaks plus weak peaks over some E116 DNase peaks, which are then no
+in vivo CTCF negatives); a Corces-style ATAC-seq counts matrix (peaks x samples).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ CELL_TYPES = ("E116", "E123")
 TFS = {"CTCF": "CTCF_known1", "GATA1": "GATA_known1"}
 
 
-def _narrowpeak(rows):
-    return "".join(f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t10\t-1\t-1\t{summit}\n" for i, (c, s, e, summit) in enumerate(rows))
+def _narrowpeak(rows, signal=10):
+    return "".join(f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t{signal}\t-1\t-1\t{summit}\n"
+                   for i, (c, s, e, summit) in enumerate(rows))
 
 
 def make(folder) -> dict[str, str]:
@@ -33,6 +35,7 @@ def make(folder) -> dict[str, str]:
     fasta = "".join(f">{c}\n{''.join(rng.choice(list('ACGTacgt'), n))}\n" for c, n in CHROMS.items())
     (folder / "genome.fa.gz").write_bytes(gzip.compress(fasta.encode(), mtime=0))
     files = {"genome": "genome.fa.gz"}
+    dnase = {}
     for k, cell in enumerate(CELL_TYPES):
         rows = []
         for chrom, size in CHROMS.items():
@@ -40,6 +43,7 @@ def make(folder) -> dict[str, str]:
                 start = int(rng.integers(1_500, size - 3_000))
                 width = int(rng.integers(150, 1_200))
                 rows.append((chrom, start, start + width, width // 2))
+        dnase[cell] = rows
         files[cell] = f"{cell}-DNase.narrowPeak.gz"
         (folder / files[cell]).write_bytes(gzip.compress(_narrowpeak(rows).encode(), mtime=0))
     for tf in TFS:
@@ -53,6 +57,11 @@ def make(folder) -> dict[str, str]:
         rows[0] = (chrom, start, end, end - start)  # summit == width
         files[tf] = f"{tf}.narrowPeak.gz"
         (folder / files[tf]).write_bytes(gzip.compress(_narrowpeak(rows).encode(), mtime=0))
+        if tf == "CTCF":  # relaxed peaks: the CTCF peaks, plus weak ones over the first two E116 peaks per chromosome
+            weak = [row for chrom in CHROMS for row in [r for r in dnase["E116"] if r[0] == chrom][:2]]
+            files["CTCF_relaxed"] = "CTCF-relaxed.narrowPeak.gz"
+            text = _narrowpeak(rows) + _narrowpeak(weak, signal=2)
+            (folder / files["CTCF_relaxed"]).write_bytes(gzip.compress(text.encode(), mtime=0))
     # A Corces-style counts matrix: HSC (code 1) and MPP (code 2) replicates named as the GEO
     # columns are, and one leukemic sample; each cell type has its own open peaks.
     samples = {"Donor1-1A-x": "HSC", "Donor2-1B-x": "HSC", "6792-2A": "MPP", "6793-2B": "MPP", "SU001-LSC": "LSC"}

@@ -125,3 +125,57 @@ def test_paper_invivo_access_maps_the_normal_corces_columns():
     assert owner == {"Donor4983-1A-1": ["HSC"], "6792-7A": ["Mono"], "Donor5483-10B-2": ["CD8"],
                      "6792-13A": ["B"], "5852-14A": ["CLP"]}
     assert set(config["datasets"]["invivo_access"]["variants"]) == {"std", "sep", "symm", "low_reg", "high_reg"}
+
+
+def test_paper_invivo_tf_one_training_set_per_tf():
+    from sfcrepro.config import split_training_set, training_sets
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    validate(config, SCHEMA)
+    ds = config["datasets"]["invivo_tf"]
+    assert tasks_of(ds) == ["CTCF", "MAX", "SPI1"]
+    assert ds["architecture"] == "tf_binding" and ds["top_relaxed"] == 150_000 and ds["length"] == 1000
+    assert {name: v.get("units") for name, v in ds["variants"].items()} == {"std": None, "sep": 18, "symm": 18}
+    assert ds["training"]["class_weight"] == "balanced"
+    sets = training_sets(config)
+    assert [s for s, owner in sets.items() if owner == "invivo_tf"] == ["invivo_tf/CTCF", "invivo_tf/MAX",
+                                                                       "invivo_tf/SPI1"]
+    assert sets["sim_tf"] == "sim_tf" and split_training_set("invivo_tf/MAX") == ("invivo_tf", "MAX")
+    assert split_training_set("sim_tf") == ("sim_tf", None)
+    # E116 DNase and the GM12878 CTCF peaks are shared with sim_access: downloaded once.
+    urls = [s["url"] for s in sources_of(config, {"invivo_tf": ds})]
+    assert len(urls) == 1 + 1 + 3 and ds["dnase"]["url"] in urls
+    assert len(download_names(sources_of(config))) == 11
+
+
+def test_invivo_tf_entries_and_class_weight_checks():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    bad = copy.deepcopy(config)
+    bad["datasets"]["invivo_tf"]["tfs"]["MAX"]["motif"] = "MAX_known1"  # not a key of in vivo TF entries
+    with pytest.raises(WorkflowError, match="motif"):
+        validate(bad, SCHEMA)
+    bad = copy.deepcopy(config)
+    del bad["datasets"]["invivo_tf"]["dnase"]
+    with pytest.raises(WorkflowError, match="dnase"):
+        validate(bad, SCHEMA)
+    bad = copy.deepcopy(config)
+    bad["datasets"]["sim_tf"]["training"]["class_weight"] = "balanced"
+    validate(bad, SCHEMA)
+    assert any("datasets.sim_tf.training.class_weight applies to single-task data" in p for p in check(bad))
+    relaxed = copy.deepcopy(config)
+    relaxed["datasets"]["invivo_tf"]["tfs"]["MAX"]["relaxed"] = {"url": "/data/max_relaxed.narrowPeak.gz"}
+    validate(relaxed, SCHEMA)
+    assert "/data/max_relaxed.narrowPeak.gz" in [s["url"] for s in sources_of(relaxed)]
+
+
+def test_a_shared_url_keeps_its_pin_and_conflicting_pins_are_rejected():
+    from sfcrepro.config import expected_sha256
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    e116 = config["datasets"]["invivo_tf"]["dnase"]["url"]
+    assert e116 == config["datasets"]["sim_access"]["cell_types"]["E116"]["url"]  # one file, two entries
+    config["datasets"]["sim_access"]["cell_types"]["E116"]["sha256"] = "A" * 64
+    assert expected_sha256(sources_of(config))[e116] == "a" * 64  # the unpinned entry does not unpin it
+    assert check(config) == []
+    config["datasets"]["invivo_tf"]["dnase"]["sha256"] = "b" * 64
+    assert any(f"{e116} is pinned to different sha256 values" in p for p in check(config))

@@ -26,6 +26,17 @@ def test_performance_figure(tmp_path):
     check_files(paths)
 
 
+def test_performance_figure_has_one_panel_per_dataset_present():
+    rows = [{"dataset": d, "split": "valid", "variant": v, "metric": m, "median": 0.8, "min": 0.7, "max": 0.9,
+             "n_seeds": 3} for d in ("a", "b", "c", "d") for v in ("std", "sep") for m in ("auroc", "auprc")]
+    titles = {"a": "A", "b": "B", "c": "C", "d": "D"}
+    four = figures.performance(pd.DataFrame(rows), titles)
+    assert [ax.get_title().split("\n")[0] for ax in four.axes if ax.get_visible()] == ["A", "B", "C", "D"]
+    # A disabled dataset (no scores) leaves no panel, empty or hidden.
+    three = figures.performance(pd.DataFrame([r for r in rows if r["dataset"] != "b"]), titles)
+    assert [ax.get_title().split("\n")[0] for ax in three.axes] == ["A", "C", "D"]
+
+
 def test_learning_curves_and_importance(tmp_path):
     histories = pd.DataFrame([{"variant": v, "seed": s, "epoch": e, "val_auroc": 0.5 + 0.05 * e}
                               for v in ("std", "sep") for s in range(3) for e in range(1, 4 + s)])

@@ -127,3 +127,56 @@ def test_windows_from_calls_checks_coordinates_and_labels(tmp_path):
     bad = calls.assign(start=[1000, 1500, 10])
     with pytest.raises(PeakError, match="counts matrix, line 3: start 1500 is not below end 1400"):
         windows_from_calls(bad, ["HSC"], fai)
+
+
+def narrowpeak(path, rows, signal=None):
+    """rows: (chrom, start, end, summit offset[, signal])."""
+    lines = []
+    for i, row in enumerate(rows):
+        chrom, start, end, offset = row[:4]
+        value = row[4] if len(row) > 4 else (signal or 10)
+        lines.append(f"{chrom}\t{start}\t{end}\tp{i}\t0\t.\t{value}\t-1\t-1\t{offset}\n")
+    path.write_text("".join(lines))
+    return path
+
+
+def test_tf_examples_from_files_relaxed_default_chromosomes_and_summit_at_width(tmp_path):
+    from sfcrepro.invivo import tf_examples_from_files
+
+    fai = tmp_path / "g.fa.fai"
+    fai.write_text("chr1\t10000\t6\t60\t61\nchr2\t10000\t0\t60\t61\nchrM\t5000\t0\t60\t61\n")
+    # Summit offset 400 == width: the summit is the peak's end, legal in real ENCODE files.
+    chip = narrowpeak(tmp_path / "chip.narrowPeak", [("chr1", 2000, 2400, 400), ("chrM", 2000, 2400, 100)])
+    dnase = narrowpeak(tmp_path / "dnase.narrowPeak", [
+        ("chr1", 2300, 2500, 100),  # overlaps the ChIP peak
+        ("chr2", 5000, 5200, 100),  # overlaps only the relaxed peak below
+        ("chr2", 8000, 8200, 50),
+    ])
+    relaxed = narrowpeak(tmp_path / "relaxed.narrowPeak", [("chr1", 2000, 2400, 200, 9.0), ("chr2", 4900, 5100, 100, 3.0)])
+
+    own = tf_examples_from_files("CTCF", chip, dnase, fai, chromosomes="chr[0-9]+")
+    assert own.values.tolist() == [
+        ["chr1", 1900, 2900, 1],  # centred on 2400, the summit at the peak's end
+        ["chr2", 4600, 5600, 0],
+        ["chr2", 7550, 8550, 0],
+    ]
+    assert list(own.columns) == ["chrom", "start", "end", "CTCF"]
+    with_relaxed = tf_examples_from_files("CTCF", chip, dnase, fai, relaxed=relaxed, chromosomes="chr[0-9]+")
+    assert with_relaxed.values.tolist() == [["chr1", 1900, 2900, 1], ["chr2", 7550, 8550, 0]]
+    # Only the top relaxed peak (by signal) excludes negatives.
+    top1 = tf_examples_from_files("CTCF", chip, dnase, fai, relaxed=relaxed, chromosomes="chr[0-9]+", top=1)
+    assert top1.values.tolist() == own.values.tolist()
+    # Without a chromosome filter the chrM positive is used too.
+    assert len(tf_examples_from_files("CTCF", chip, dnase, fai)) == 4
+
+
+def test_tf_examples_from_files_names_the_bad_line(tmp_path):
+    from sfcrepro.invivo import tf_examples_from_files
+    from sfcrepro.regions import PeakError
+
+    fai = tmp_path / "g.fa.fai"
+    fai.write_text("chr1\t10000\t6\t60\t61\n")
+    chip = narrowpeak(tmp_path / "chip.narrowPeak", [("chr1", 2000, 2400, 500)])  # summit outside the peak
+    dnase = narrowpeak(tmp_path / "dnase.narrowPeak", [("chr1", 5000, 5200, 100)])
+    with pytest.raises(PeakError, match=r"chip.narrowPeak \(CTCF ChIP-seq peaks\), line 1: .*summit"):
+        tf_examples_from_files("CTCF", chip, dnase, fai)

@@ -94,3 +94,33 @@ def test_training_settings_from_config():
     assert (slow["learning_rate"], slow["batch_size"], slow["max_epochs"], slow["patience"]) == (1e-4, 64, 9, 5)
     reg = TrainingSpec(**training_settings(dataset, "high_reg", 0, "d/high_reg"))
     assert (reg.head, reg.curvature, reg.units, reg.learning_rate) == ("symm", 10.0, 1000, 1e-3)
+
+
+def test_balanced_class_weights_and_weighted_batches():
+    from sfcrepro.train import class_weights
+
+    labels = np.array([[1], [0], [0], [0]], dtype=np.uint8)
+    weights = class_weights(labels)
+    np.testing.assert_allclose(weights, [4 / 6, 4 / 2])  # n / (2 n_class): each class carries half the loss
+    x, y, w = OneHotBatches(np.zeros((4, 5), np.uint8), labels, batch_size=4, shuffle=False, weights=weights)[0]
+    np.testing.assert_allclose(w, [2, 4 / 6, 4 / 6, 4 / 6])
+    assert x.shape == (4, 5, 4) and y[:, 0].tolist() == [1, 0, 0, 0]
+    with pytest.raises(ValueError, match="both classes"):
+        class_weights(np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="one task"):
+        class_weights(np.zeros((3, 2)))
+
+
+def test_class_weight_changes_training(splits, tmp_path):
+    # A single-task copy of the simulated data (task "both": a quarter positive); class weights
+    # must reach the loss.
+    single = {}
+    for split, path in splits.items():
+        seqs, labels, tasks = read_dataset(path)
+        single[split] = tmp_path / f"{split}.h5"
+        write_dataset(single[split], seqs, labels[:, :1], tasks[:1])
+    _, plain = run(single, tmp_path / "plain", max_epochs=1, curvature=0.0)
+    _, weighted = run(single, tmp_path / "weighted", max_epochs=1, curvature=0.0, class_weight="balanced")
+    assert plain["loss"].iloc[0] != pytest.approx(weighted["loss"].iloc[0], rel=1e-4)
+    with pytest.raises(ValueError, match="class_weight"):
+        run(single, tmp_path / "bad", max_epochs=1, class_weight="auto")

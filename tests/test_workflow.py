@@ -105,3 +105,34 @@ def test_snakefmt_clean():
     assert snakefmt, "snakefmt is a test dependency (pip install '.[test]')"
     proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def readme_job_counts():
+    """The job-count table of the README's "Reproduce the paper" section."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("| rule | jobs |"):]
+    counts = {}
+    for line in section.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rule, jobs = [cell.strip(" `") for cell in line.strip("|").split("|")[:2]]
+        counts[rule] = int(jobs)
+    return counts
+
+
+def test_paper_config_dry_run_matches_the_readme(tmp_path):
+    proc = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config/config.yaml"),
+                           "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    stats = proc.stdout[proc.stdout.index("Job stats"):]
+    counts = {}
+    for line in stats.splitlines()[3:]:
+        fields = line.split()
+        if len(fields) != 2 or not fields[1].isdigit():
+            break
+        counts[fields[0]] = int(fields[1])
+    # 10 seeds x (3 sim_tf + 4 sim_access + 3 TFs x 3 invivo_tf + 5 invivo_access variants)
+    assert counts["train"] == 10 * (3 + 4 + 9 + 5)
+    assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
+    assert counts.pop("total") == 270
+    assert readme_job_counts() == counts

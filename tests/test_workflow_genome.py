@@ -1,4 +1,5 @@
-"""End-to-end: the simulated-accessibility dataset built from files served on 127.0.0.1."""
+"""End-to-end: every dataset of the paper, tiny, the genome-derived ones built from files served on
+127.0.0.1 (simulated accessibility, in vivo TF binding, hematopoiesis accessibility)."""
 
 import gzip
 import shutil
@@ -17,13 +18,13 @@ from sfcrepro.sequences import encode
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
-OVERLAY = ROOT / ".test" / "config" / "sim_access.yaml"
+OVERLAY = ROOT / ".test" / "config" / "genome.yaml"
+DATASETS = {"sim_tf", "sim_access", "invivo_tf", "invivo_access"}
 
 
 def overlay(tmp_path, base_url, **changes):
-    """Write the sim_access overlay with BASE replaced; sim_tf is switched off to save time."""
+    """Write the genome-datasets overlay with BASE replaced."""
     config = yaml.safe_load(OVERLAY.read_text().replace("BASE", base_url))
-    config["datasets"]["sim_tf"] = {"enabled": False}
     for dotted, value in changes.items():
         node = config
         *keys, last = dotted.split(".")
@@ -41,6 +42,18 @@ def snakemake(workdir, config, *args):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
+def read_genome(path):
+    """The fixture genome (one line per chromosome) as a dict of sequences."""
+    genome = {}
+    with gzip.open(path, "rt") as fh:
+        for line in fh:
+            if line.startswith(">"):
+                name = line[1:].strip()
+            else:
+                genome[name] = line.strip()
+    return genome
+
+
 @pytest.fixture(scope="module")
 def sources(served):
     folder, base = served
@@ -54,7 +67,7 @@ def sources(served):
 @pytest.fixture(scope="module")
 def run(sources, tmp_path_factory):
     _, base, _ = sources
-    workdir = tmp_path_factory.mktemp("sim_access")
+    workdir = tmp_path_factory.mktemp("all_datasets")
     config = overlay(workdir, base, **{"datasets.sim_access.motif_file": {"url": f"{base}/encode_motifs.txt.gz"}})
     proc = snakemake(workdir, config, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
@@ -121,13 +134,7 @@ def test_invivo_access_calls_windows_and_real_sequence(run, sources):
     assert "HSC: 2 samples (Donor1-1A-x, Donor2-1B-x)" in log
     windows = pd.read_csv(run / "results" / "regions" / "invivo_access" / "windows.tsv.gz", sep="\t")
     assert list(windows.columns) == ["chrom", "start", "end", "HSC", "MPP", "LSC"]
-    genome = {}
-    with gzip.open(folder / files["genome"], "rt") as fh:
-        for line in fh:
-            if line.startswith(">"):
-                name = line[1:].strip()
-            else:
-                genome[name] = line.strip()
+    genome = read_genome(folder / files["genome"])
     with h5py.File(run / "results" / "datasets" / "invivo_access" / "train.h5") as h5:
         assert list(h5.attrs["tasks"]) == ["HSC", "MPP", "LSC"]
         chrom = h5["tables/regions/chrom"][0].decode()
@@ -137,4 +144,70 @@ def test_invivo_access_calls_windows_and_real_sequence(run, sources):
     metrics = pd.read_csv(run / "results" / "metrics" / "invivo_access.tsv", sep="\t")
     assert set(metrics["variant"]) == {"std", "symm", "high_reg"}
     summary = pd.read_csv(run / "results" / "summary.tsv", sep="\t")
-    assert set(summary["dataset"]) == {"sim_access", "invivo_access"}
+    assert set(summary["dataset"]) == DATASETS
+
+
+def read_narrowpeak(path):
+    with gzip.open(path, "rt") as fh:
+        return [(f[0], int(f[1]), int(f[2]), int(f[1]) + int(f[9])) for f in (line.split("\t") for line in fh)]
+
+
+def expected_tf_examples(chip, relaxed, dnase, length=1000):
+    """Positives and negatives by the paper's rule, written out plainly (no BEDTools)."""
+    def centred(peaks, label):
+        out = set()
+        for chrom, _, _, summit in peaks:
+            start = summit - length // 2
+            if chrom in ("chr1", "chr2", "chr3") and start >= 0 and start + length <= CHROMS[chrom]:
+                out.add((chrom, start, start + length, label))
+        return out
+
+    free = [p for p in dnase if not any(p[0] == r[0] and p[1] < r[2] and r[1] < p[2] for r in relaxed)]
+    positives = centred(chip, 1)
+    negatives = {n for n in centred(free, 0) if (*n[:3], 1) not in positives}
+    return positives | negatives
+
+
+@pytest.mark.slow
+def test_invivo_tf_examples_splits_and_sequence(run, sources):
+    folder, _, files = sources
+    genome = read_genome(folder / files["genome"])
+    dnase = read_narrowpeak(folder / files["E116"])
+    for tf, relaxed_file in (("CTCF", files["CTCF_relaxed"]), ("GATA1", files["GATA1"])):
+        examples = pd.read_csv(run / "results" / "regions" / "invivo_tf" / tf / "examples.tsv.gz", sep="\t")
+        assert list(examples.columns) == ["chrom", "start", "end", tf]
+        got = set(examples.itertuples(index=False, name=None))
+        assert got == expected_tf_examples(read_narrowpeak(folder / files[tf]),
+                                           read_narrowpeak(folder / relaxed_file), dnase)
+        assert 0 < examples[tf].sum() < len(examples)
+        total = 0
+        for split, chroms in (("train", {"chr3"}), ("valid", {"chr1"}), ("test", {"chr2"})):
+            with h5py.File(run / "results" / "datasets" / "invivo_tf" / tf / f"{split}.h5") as h5:
+                assert list(h5.attrs["tasks"]) == [tf]
+                assert {c.decode() for c in h5["tables/regions/chrom"][:]} == chroms
+                chrom = h5["tables/regions/chrom"][0].decode()
+                start = int(h5["tables/regions/start"][0])
+                assert (h5["sequences"][0] == encode(genome[chrom][start : start + 1000])).all()
+                total += h5["sequences"].shape[0]
+        assert total == len(examples)
+    # The relaxed peaks matter: the E116 peaks under the weak relaxed CTCF peaks are GATA1 negatives
+    # (where no GATA1 peak overlaps them) but never CTCF negatives.
+    ctcf = pd.read_csv(run / "results" / "regions" / "invivo_tf" / "CTCF" / "examples.tsv.gz", sep="\t")
+    gata = pd.read_csv(run / "results" / "regions" / "invivo_tf" / "GATA1" / "examples.tsv.gz", sep="\t")
+    assert (gata["GATA1"] == 0).sum() > (ctcf["CTCF"] == 0).sum()
+    log = (run / "logs" / "train" / "invivo_tf" / "CTCF" / "sep" / "seed0.log").read_text()
+    assert "class weights (balanced)" in log
+    assert (run / "results" / "models" / "invivo_tf" / "GATA1" / "symm" / "seed1" / "model.keras").exists()
+    metrics = pd.read_csv(run / "results" / "metrics" / "invivo_tf.tsv", sep="\t")
+    assert set(metrics["task"]) == {"CTCF", "GATA1"} and set(metrics["variant"]) == {"std", "sep", "symm"}
+    assert len(metrics) == 2 * 3 * 2 * 2  # TFs x variants x seeds x splits
+
+
+@pytest.mark.slow
+def test_every_dataset_in_the_performance_figure(run):
+    summary = pd.read_csv(run / "results" / "summary.tsv", sep="\t")
+    assert set(summary["dataset"]) == DATASETS
+    log = (run / "logs" / "figures" / "fig2_performance.log").read_text()
+    assert "4 panels" in log
+    for name in ("fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf"):
+        assert (run / "results" / "figures" / f"{name}.png").stat().st_size > 1000

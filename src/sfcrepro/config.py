@@ -10,10 +10,13 @@ import hashlib
 import posixpath
 import urllib.parse
 
-__all__ = ["check", "download_names", "enabled_datasets", "sources_of", "tasks_of", "training_settings"]
+__all__ = [
+    "check", "download_names", "enabled_datasets", "expected_sha256", "sources_of", "split_training_set", "tasks_of",
+    "training_sets", "training_settings",
+]
 
 TRAINING_DEFAULTS = {"learning_rate": 1e-3, "batch_size": 100, "max_epochs": 50, "patience": 5,
-                     "reverse_complement": False}
+                     "reverse_complement": False, "class_weight": None}
 
 
 def enabled_datasets(config: dict) -> dict[str, dict]:
@@ -30,7 +33,32 @@ def tasks_of(dataset: dict) -> list[str]:
         return list(dataset["cell_types"])
     if dataset["type"] == "invivo_access":
         return list(dataset["samples"])
+    if dataset["type"] == "invivo_tf":
+        return list(dataset["tfs"])
     raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
+
+
+def training_sets(config: dict) -> dict[str, str]:
+    """Each set of training data (its files, models and metrics) and the dataset it belongs to.
+
+    A dataset is one training set of the same name, except in vivo TF binding (``invivo_tf``): one
+    binary task per TF, each with its own files and models (as Shrikumar et al. 2017b trained one
+    model per TF), named ``<dataset>/<TF>``. Their metrics are reported under the dataset, one task
+    per TF.
+    """
+    sets = {}
+    for name, ds in enabled_datasets(config).items():
+        if ds["type"] == "invivo_tf":
+            sets.update({f"{name}/{tf}": name for tf in ds["tfs"]})
+        else:
+            sets[name] = name
+    return sets
+
+
+def split_training_set(name: str) -> tuple[str, str | None]:
+    """``(dataset, TF)`` of a training set name (TF is None for whole datasets)."""
+    dataset, _, part = name.partition("/")
+    return dataset, part or None
 
 
 def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict:
@@ -60,10 +88,23 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
         if "genome" in ds:
             found.append(config["genomes"][ds["genome"]])
         found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
-        for entry in (ds.get("motif_file"), ds.get("simulation", {}).get("motif_file"), ds.get("counts")):
+        found += [tf["relaxed"] for tf in ds.get("tfs", {}).values() if tf.get("relaxed")]
+        for entry in (ds.get("motif_file"), ds.get("simulation", {}).get("motif_file"), ds.get("counts"),
+                      ds.get("dnase")):
             if entry:
                 found.append(entry)
     return found
+
+
+def expected_sha256(sources: list[dict]) -> dict[str, str | None]:
+    """The pinned SHA-256 of each URL: the one any entry for it gives (entries naming the same URL
+    share the file; :func:`check` rejects two different pins for one URL)."""
+    pins: dict[str, str | None] = {}
+    for source in sources:
+        url, sha = str(source["url"]), source.get("sha256")
+        if sha or url not in pins:
+            pins[url] = sha.lower() if sha else pins.get(url)
+    return pins
 
 
 def download_names(sources: list[dict]) -> dict[str, str]:
@@ -100,9 +141,22 @@ def check(config: dict) -> list[str]:
         both = set(splits.get("valid", [])) & set(splits.get("test", []))
         if both:
             problems.append(f"{where}.splits: {', '.join(sorted(both))} is in both valid and test.")
+        if ds.get("training", {}).get("class_weight") and ds["type"] != "invivo_tf":
+            problems.append(f"{where}.training.class_weight applies to single-task data (invivo_tf, one task per "
+                            f"TF); {name} is {ds['type']} with tasks {', '.join(tasks_of(ds))}. Remove it.")
         task = ds.get("importance", {}).get("task")
         if task is not None and task not in tasks_of(ds):
             problems.append(f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}.")
+    pins: dict[str, set] = {}
+    known = {name: ds for name, ds in config["datasets"].items()
+             if ds.get("genome") is None or ds["genome"] in config.get("genomes", {})}
+    for source in sources_of(config, known):
+        if source.get("sha256"):
+            pins.setdefault(str(source["url"]), set()).add(source["sha256"].lower())
+    for url, shas in pins.items():
+        if len(shas) > 1:
+            problems.append(f"{url} is pinned to different sha256 values ({', '.join(sorted(shas))}) by two "
+                            "entries; the file is downloaded once, so give every entry the same sha256.")
     datasets = enabled_datasets(config)
     for figure, options in figures.items():
         if not isinstance(options, dict) or "dataset" not in options:

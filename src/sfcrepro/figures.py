@@ -31,7 +31,8 @@ def save(fig, paths) -> None:
 
 
 def _panel_grid(n: int, width: float = 4.2, height: float = 3.6):
-    cols = min(n, 2) if n > 1 else 1
+    """Axes for ``n`` panels: one row up to three, then rows of two (no empty cell below four)."""
+    cols = n if n <= 3 else 2
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
     for ax in axes.flat[n:]:

@@ -11,7 +11,9 @@ CPM reaches ``min_cpm`` in at least ``min_fraction`` of that cell type's samples
 accessible peaks then go through the same merge, pad, tile, label and expand steps as the
 simulated accessibility data (:func:`sfcrepro.regions.label_windows`).
 
-This module holds the data logic only; the pipeline wiring is not written yet.
+The pipeline wires these in ``workflow/rules/invivo.smk``: :func:`tf_examples_from_files` per TF,
+:func:`calls_from_counts` and :func:`windows_from_calls` for hematopoiesis; both datasets then get
+their real genome sequence from :func:`sfcrepro.sim_access.build_regions`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ __all__ = [
     "map_samples",
     "read_counts",
     "tf_examples",
+    "tf_examples_from_files",
     "top_by_signal",
 ]
 
@@ -102,6 +105,50 @@ def tf_examples(positives: pd.DataFrame, relaxed: pd.DataFrame, dnase: pd.DataFr
              len(negatives), len(dnase), len(dnase) - len(kept), min(top, len(relaxed)))
     examples = pd.concat([pos, negatives], ignore_index=True).drop_duplicates(["chrom", "start", "end"])
     return sort_regions(examples, chrom_sizes)
+
+
+def tf_examples_from_files(tf: str, chip, dnase, fai, relaxed=None, chromosomes: str | None = None,
+                           policy: str = "fail", length: int = 1000, top: int = 150_000) -> pd.DataFrame:
+    """Labelled regions of one TF from its peak files: ``chrom, start, end, <tf>``.
+
+    Parameters
+    ----------
+    tf : str
+        TF name; the label column.
+    chip : path-like
+        The TF's ChIP-seq peaks, narrowPeak with summits (column 10): the positives.
+    dnase : path-like
+        DNase peaks, narrowPeak with summits: candidate negatives.
+    fai : path-like
+        Genome index (``.fai``); peaks on names absent from it are bad lines.
+    relaxed : path-like, optional
+        Relaxed-threshold ChIP-seq peaks (signal in column 7); default: ``chip`` itself.
+    chromosomes : str, optional
+        Regular expression of the chromosomes to use; peaks elsewhere are dropped and counted.
+    policy : {"fail", "skip"}
+        What a bad peak line does (:func:`sfcrepro.regions.read_peaks`).
+    length, top
+        As in :func:`tf_examples`.
+    """
+    from sfcrepro.regions import chromosome_filter, read_chrom_sizes, read_peaks
+
+    sizes = read_chrom_sizes(fai)
+    keep = chromosome_filter(chromosomes)
+
+    def read(path, role, **options):
+        frame, _ = read_peaks(path, sizes, policy=policy, label=f"{path} ({tf} {role})", **options)
+        kept = frame["chrom"].map(keep)
+        if not kept.all():
+            log.info("%s %s: %d of %d peaks are on chromosomes outside %r and are not used", tf, role,
+                     int((~kept).sum()), len(frame), chromosomes)
+        return frame[kept].reset_index(drop=True)
+
+    positives = read(chip, "ChIP-seq peaks", summits=True)
+    relaxed_peaks = read(relaxed if relaxed is not None else chip, "relaxed peaks", signal=True)
+    negatives = read(dnase, "DNase peaks", summits=True)
+    examples = tf_examples(positives, relaxed_peaks, negatives, {c: n for c, n in sizes.items() if keep(c)},
+                           length=length, top=top)
+    return examples.rename(columns={"label": tf})
 
 
 def read_counts(path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -22,7 +22,7 @@ from sfcrepro.evaluate import binary_crossentropy, predict, task_metrics
 from sfcrepro.models import build_model
 from sfcrepro.sequences import one_hot, reverse_complement
 
-__all__ = ["HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "train"]
+__all__ = ["HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "class_weights", "train"]
 
 log = logging.getLogger("sfcrepro.train")
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "seconds"]
@@ -43,24 +43,47 @@ class TrainingSpec:
     curvature: float = 0.0
     initializer: str = "paper"
     reverse_complement: bool = False
+    class_weight: str | None = None  # "balanced": see class_weights()
     name: str = "model"  # for messages: dataset/variant
+
+
+def class_weights(labels) -> np.ndarray:
+    """Weights of class 0 and 1 of a single-task label vector, ``n / (2 n_class)``.
+
+    This is scikit-learn's ``balanced`` rule: each class then carries half of the loss. It is
+    how in vivo TF binding (about one positive per several negatives) is trained: the original
+    work trained with Keras class weights; the exact weights it used are not published, and any
+    weights proportional to these give the same optimum up to the loss scale.
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = np.asarray(labels).reshape(len(labels), -1)
+    if labels.shape[1] != 1:
+        raise ValueError(f"class weights need one task, got {labels.shape[1]}.")
+    present = np.unique(labels)
+    if not np.array_equal(present, [0, 1]):
+        raise ValueError(f"class weights need both classes in the training split; it has only {present.tolist()}.")
+    return compute_class_weight("balanced", classes=np.array([0, 1]), y=labels[:, 0])
 
 
 class OneHotBatches(keras.utils.PyDataset):
     """Batches of one-hot sequences and labels from uint8 arrays (or h5 datasets).
 
     Rows are shuffled each epoch by a generator seeded with ``seed`` (when ``shuffle``);
-    with ``reverse_complement`` each batch is doubled with its reverse complements.
+    with ``reverse_complement`` each batch is doubled with its reverse complements. With
+    ``weights`` (the weight of class 0 and 1, single task) each batch also carries per-example
+    weights.
     """
 
     def __init__(self, sequences, labels, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 reverse_complement: bool = False):
+                 reverse_complement: bool = False, weights=None):
         super().__init__()
         if len(sequences) != len(labels):
             raise ValueError(f"{len(sequences)} sequences but {len(labels)} label rows.")
         self.sequences, self.labels = sequences, labels
         self.batch_size, self.shuffle = int(batch_size), shuffle
         self.reverse_complement = reverse_complement
+        self.weights = None if weights is None else np.asarray(weights, dtype=np.float32)
         self.rng = np.random.default_rng(seed)
         self.order = self.rng.permutation(len(sequences)) if shuffle else np.arange(len(sequences))
 
@@ -74,6 +97,8 @@ class OneHotBatches(keras.utils.PyDataset):
         if self.reverse_complement:
             tokens = np.concatenate([tokens, reverse_complement(tokens)])
             labels = np.concatenate([labels, labels])
+        if self.weights is not None:
+            return one_hot(tokens), labels, self.weights[labels[:, 0].astype(np.int64)]
         return one_hot(tokens), labels
 
     def on_epoch_end(self):
@@ -135,8 +160,14 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path) 
     model.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss="binary_crossentropy")
     log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
 
+    weights = None
+    if spec.class_weight == "balanced":
+        weights = class_weights(train_y)
+        log.info("class weights (balanced): negatives %.4g, positives %.4g", weights[0], weights[1])
+    elif spec.class_weight is not None:
+        raise ValueError(f"class_weight must be 'balanced' or None, got {spec.class_weight!r}.")
     batches = OneHotBatches(train_x, train_y, spec.batch_size, shuffle=True, seed=spec.seed,
-                            reverse_complement=spec.reverse_complement)
+                            reverse_complement=spec.reverse_complement, weights=weights)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.patience,
                                             restore_best_weights=True)
     metrics = ValidationMetrics(valid_x, valid_y, max(spec.batch_size, 500), spec.max_epochs, spec.name, spec.seed)

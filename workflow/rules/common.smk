@@ -13,8 +13,11 @@ from sfcrepro.config import (
     check,
     download_names,
     enabled_datasets,
+    expected_sha256,
     sources_of,
+    split_training_set,
     tasks_of,
+    training_sets,
     training_settings,
 )
 
@@ -31,10 +34,15 @@ SIMULATED_ACCESS = [
     name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
 ]
 INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
+INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
+INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})
+# Training sets: the data one model is trained on; a dataset, or one TF of an invivo_tf dataset
+# ("<dataset>/<TF>"). Models and per-variant metrics are per training set.
+TRAINING_SETS = training_sets(config)
 # Downloads: one file under resources/downloads/ per distinct URL the enabled datasets use.
 DOWNLOADS = download_names(sources_of(config))
 SOURCES = {name: url for url, name in DOWNLOADS.items()}
-SHA256 = {s["url"]: s.get("sha256") for s in sources_of(config)}
+SHA256 = expected_sha256(sources_of(config))
 CHECKSUMS = "resources/checksums.tsv"
 FIGURES = config["figures"]
 ENV = "../../envs/sfcrepro.yaml"
@@ -47,6 +55,7 @@ def one_of(names):
 
 wildcard_constraints:
     dataset=one_of(DATASETS),
+    trainset=one_of(TRAINING_SETS),
     genome=one_of(config.get("genomes", {})),
     file=one_of(SOURCES),
     variant="[A-Za-z0-9][A-Za-z0-9_-]*",
@@ -78,14 +87,23 @@ def variants(dataset):
     return list(DATASETS[dataset]["variants"])
 
 
-def dataset_file(dataset, split):
-    return f"results/datasets/{dataset}/{split}.h5"
+def dataset_of(trainset):
+    """The configuration entry of a training set's dataset."""
+    return DATASETS[split_training_set(trainset)[0]]
 
 
-def model_files(dataset, variant, name="model.keras"):
+def training_sets_of(dataset):
+    return [name for name, owner in TRAINING_SETS.items() if owner == dataset]
+
+
+def dataset_file(trainset, split):
+    return f"results/datasets/{trainset}/{split}.h5"
+
+
+def model_files(trainset, variant, name="model.keras"):
     return expand(
-        "results/models/{dataset}/{variant}/seed{seed}/{name}",
-        dataset=dataset,
+        "results/models/{trainset}/{variant}/seed{seed}/{name}",
+        trainset=trainset,
         variant=variant,
         seed=SEEDS,
         name=name,

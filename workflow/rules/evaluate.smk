@@ -4,17 +4,18 @@
 
 rule evaluate:
     input:
-        models=lambda wc: model_files(wc.dataset, wc.variant),
-        valid=lambda wc: dataset_file(wc.dataset, "valid"),
-        test=lambda wc: dataset_file(wc.dataset, "test"),
+        models=lambda wc: model_files(wc.trainset, wc.variant),
+        valid=lambda wc: dataset_file(wc.trainset, "valid"),
+        test=lambda wc: dataset_file(wc.trainset, "test"),
     output:
-        "results/metrics/{dataset}/{variant}.tsv",
+        "results/metrics/{trainset}/{variant}.tsv",
     log:
-        "logs/evaluate/{dataset}/{variant}.log",
+        "logs/evaluate/{trainset}/{variant}.log",
     conda:
         ENV
     threads: config["threads"]["evaluate"]
     params:
+        dataset=lambda wc: split_training_set(wc.trainset)[0],
         seeds=SEEDS,
         backend=config["backend"],
     script:
@@ -24,7 +25,9 @@ rule evaluate:
 rule collect_metrics:
     input:
         lambda wc: expand(
-            "results/metrics/{{dataset}}/{variant}.tsv", variant=variants(wc.dataset)
+            "results/metrics/{trainset}/{variant}.tsv",
+            trainset=training_sets_of(wc.dataset),
+            variant=variants(wc.dataset),
         ),
     output:
         "results/metrics/{dataset}.tsv",

@@ -48,7 +48,7 @@ rule label_windows_from_calls:
 rule build_invivo_access:
     input:
         unpack(lambda wc: genome_files(wc.dataset)),
-        windows="results/regions/{dataset}/windows.tsv.gz",
+        regions="results/regions/{dataset}/windows.tsv.gz",
     output:
         expand("results/datasets/{{dataset}}/{split}.h5", split=SPLITS),
     log:
@@ -66,4 +66,62 @@ rule build_invivo_access:
         splits=lambda wc: DATASETS[wc.dataset]["splits"],
         max_n_fraction=lambda wc: DATASETS[wc.dataset]["max_n_fraction"],
     script:
-        "../scripts/build_invivo_access.py"
+        "../scripts/build_genome_regions.py"
+
+
+# In vivo TF binding (GM12878 ChIP-seq; Shrikumar et al. 2017b): per TF, regions centred on its
+# ChIP-seq summits (1) and on DNase summits away from its top relaxed peaks (0), real sequence.
+
+
+rule tf_examples:
+    input:
+        chip=lambda wc: source_file(DATASETS[wc.dataset]["tfs"][wc.tf]),
+        relaxed=lambda wc: source_file(
+            DATASETS[wc.dataset]["tfs"][wc.tf].get("relaxed")
+            or DATASETS[wc.dataset]["tfs"][wc.tf]
+        ),
+        dnase=lambda wc: source_file(DATASETS[wc.dataset]["dnase"]),
+        fai=lambda wc: genome_files(wc.dataset)["fai"],
+    output:
+        "results/regions/{dataset}/{tf}/examples.tsv.gz",
+    log:
+        "logs/tf_examples/{dataset}/{tf}.log",
+    wildcard_constraints:
+        dataset=one_of(INVIVO_TF),
+        tf=one_of(INVIVO_TF_NAMES),
+    conda:
+        ENV
+    params:
+        chromosomes=lambda wc: config["genomes"][DATASETS[wc.dataset]["genome"]][
+            "chromosomes"
+        ],
+        peak_errors=lambda wc: DATASETS[wc.dataset]["peak_errors"],
+        length=lambda wc: DATASETS[wc.dataset]["length"],
+        top=lambda wc: DATASETS[wc.dataset]["top_relaxed"],
+    script:
+        "../scripts/tf_examples.py"
+
+
+rule build_invivo_tf:
+    input:
+        unpack(lambda wc: genome_files(wc.dataset)),
+        regions="results/regions/{dataset}/{tf}/examples.tsv.gz",
+    output:
+        expand("results/datasets/{{dataset}}/{{tf}}/{split}.h5", split=SPLITS),
+    log:
+        "logs/build_invivo_tf/{dataset}/{tf}.log",
+    benchmark:
+        "results/benchmarks/build_invivo_tf/{dataset}/{tf}.tsv"
+    wildcard_constraints:
+        dataset=one_of(INVIVO_TF),
+        tf=one_of(INVIVO_TF_NAMES),
+    conda:
+        ENV
+    threads: config["threads"]["simulate"]
+    params:
+        tasks=lambda wc: [wc.tf],
+        seed=lambda wc: DATASETS[wc.dataset]["seed"],
+        splits=lambda wc: DATASETS[wc.dataset]["splits"],
+        max_n_fraction=lambda wc: DATASETS[wc.dataset]["max_n_fraction"],
+    script:
+        "../scripts/build_genome_regions.py"
