@@ -61,6 +61,7 @@ setup-test: $(VENV)/.installed-test bedtools
 
 reproduce: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/report.html
 
 dry-run: setup
 	$(BIN)/snakemake --dry-run --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)

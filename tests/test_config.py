@@ -124,7 +124,8 @@ def test_paper_invivo_access_maps_the_normal_corces_columns():
     owner = {c: [cell for cell, e in samples.items() if re.search(e["pattern"], c)] for c in columns}
     assert owner == {"Donor4983-1A-1": ["HSC"], "6792-7A": ["Mono"], "Donor5483-10B-2": ["CD8"],
                      "6792-13A": ["B"], "5852-14A": ["CLP"]}
-    assert set(config["datasets"]["invivo_access"]["variants"]) == {"std", "sep", "symm", "low_reg", "high_reg"}
+    assert set(config["datasets"]["invivo_access"]["variants"]) == {"std", "sep", "symm", "low_reg", "high_reg",
+                                                                   "very_high_reg"}
 
 
 def test_paper_invivo_tf_one_training_set_per_tf():
@@ -179,3 +180,37 @@ def test_a_shared_url_keeps_its_pin_and_conflicting_pins_are_rejected():
     assert check(config) == []
     config["datasets"]["invivo_tf"]["dnase"]["sha256"] = "b" * 64
     assert any(f"{e116} is pinned to different sha256 values" in p for p in check(config))
+
+
+def test_importance_figure_plans_and_checks():
+    from sfcrepro.config import importance_figures
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    validate(config, SCHEMA)
+    plans = importance_figures(config)
+    assert list(plans) == ["fig4a_importance_sim_tf", "fig4b_importance_invivo_tf", "fig4c_importance_invivo_access"]
+    assert plans["fig4a_importance_sim_tf"]["simulated"] and plans["fig4a_importance_sim_tf"]["task"] == "TAL1_known1"
+    assert plans["fig4b_importance_invivo_tf"]["trainset"] == "invivo_tf/CTCF"
+    assert plans["fig4b_importance_invivo_tf"]["split"] == "test" and plans["fig4b_importance_invivo_tf"]["regions"] is None
+    c = plans["fig4c_importance_invivo_access"]
+    assert (c["trainset"], c["task"], c["regions"]) == ("invivo_access", "MPP", 10_000)
+    assert c["variants"] == ["std", "sep", "symm", "low_reg", "high_reg"]
+    assert config["figures"]["positional_weights"]["variants"] == ["symm", "low_reg", "high_reg", "very_high_reg"]
+    curvatures = [config["datasets"]["invivo_access"]["variants"][v].get("curvature", 0)
+                  for v in config["figures"]["positional_weights"]["variants"]]
+    assert curvatures == [0, 1.0, 10.0, 100.0]
+    assert config["figures"]["lr_robustness"]["seeds"] == [0, 1, 2]
+    # A disabled dataset's figures are not planned.
+    config["datasets"]["invivo_tf"]["enabled"] = False
+    assert "fig4b_importance_invivo_tf" not in importance_figures(config)
+
+    bad = copy.deepcopy(config)
+    bad["figures"]["importance_invivo_access"]["task"] = "MPPP"
+    bad["figures"]["positional_weights"]["variants"] = ["std", "symm"]
+    problems = check(bad)
+    assert any("figures.importance_invivo_access.task is 'MPPP'; the tasks of invivo_access are HSC, MPP" in p
+               for p in problems)
+    assert any("figures.positional_weights.variants: std has no SFC layer" in p for p in problems)
+    bad = copy.deepcopy(config)
+    bad["figures"]["importance_invivo_tf"]["dataset"] = "sim_tf"
+    assert any("a simulated_tf dataset" in p for p in check(bad))

@@ -64,3 +64,12 @@ def test_best_seed_uses_validation_mean():
     assert best_seed(table) == 1  # tie between seeds 1 and 2: the lower seed
     with pytest.raises(ValueError, match="split 'test'"):
         best_seed(table, split="test")
+
+
+def test_best_epoch_is_the_lowest_validation_loss():
+    from sfcrepro.evaluate import best_epoch
+
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.3, 0.4], "val_auroc": [0.6, 0.8, 0.9, 0.7]})
+    assert best_epoch(history)["epoch"] == 2  # ties: the earliest, as early stopping restores
+    with pytest.raises(ValueError, match="no validation loss"):
+        best_epoch(history.assign(val_loss=np.nan))

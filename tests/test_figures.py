@@ -50,3 +50,22 @@ def test_learning_curves_and_importance(tmp_path):
     paths = [tmp_path / "i.png", tmp_path / "i.pdf"]
     figures.save(fig, paths)
     check_files(paths)
+
+
+def test_positional_weights_and_lr_robustness(tmp_path):
+    rng = np.random.default_rng(0)
+    kernels = {"symm: CR 0": rng.normal(size=(30, 21)), "high_reg: CR 10": rng.normal(size=(30, 21))}
+    fig = figures.positional_weights(kernels, "title", clusters=4, seed=0)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["symm: CR 0\n(30 units, 4 clusters)", "high_reg: CR 10\n(30 units, 4 clusters)"]
+    paths = [tmp_path / "w.png", tmp_path / "w.pdf"]
+    figures.save(fig, paths)
+    check_files(paths)
+    scores = pd.DataFrame([{"variant": v, "learning_rate": lr, "seed": s, "val_auroc": 0.9 - lr}
+                           for v in ("std", "symm") for lr in (1e-3, 1e-2) for s in range(3)])
+    fig = figures.lr_robustness(scores, "Sim")
+    assert fig.axes[0].get_xscale() == "log"
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["std (3 seeds)", "symm (3 seeds)"]
+    paths = [tmp_path / "l.png", tmp_path / "l.pdf"]
+    figures.save(fig, paths)
+    check_files(paths)

@@ -53,3 +53,25 @@ def test_symmetry_score_and_table():
     table = importance_table(np.array([2.0, 4.0]), 2, variant="sep", seed=3)
     assert list(table.columns) == ["variant", "seed", "position", "importance_sum", "importance_mean", "n_sequences"]
     assert table["importance_mean"].tolist() == [1.0, 2.0]
+
+
+def test_smoothness_sampling_and_score_table():
+    import pandas as pd
+
+    from sfcrepro.importance import importance_scores, sample_rows, smoothness_score
+
+    assert smoothness_score(np.arange(10.0)) == 0.0  # a straight line
+    assert smoothness_score(np.array([0.0, 1.0, 0.0, 1.0])) == pytest.approx(2.0)  # |-2|, |2|
+    assert np.isnan(smoothness_score(np.array([1.0, 2.0])))
+    rows = sample_rows(100, 10, seed=3)
+    assert len(rows) == 10 and np.all(np.diff(rows) > 0)
+    np.testing.assert_array_equal(rows, sample_rows(100, 10, seed=3))
+    assert not np.array_equal(rows, sample_rows(100, 10, seed=4))
+    np.testing.assert_array_equal(sample_rows(5, None, 0), np.arange(5))
+    np.testing.assert_array_equal(sample_rows(5, 50, 0), np.arange(5))
+    curve = np.array([1.0, 2.0, 3.0, 2.0, 1.0])
+    table = importance_table(curve, 4, seed=2, task="CTCF")
+    scores = importance_scores({"symm": table})
+    assert scores.to_dict("records") == [{"variant": "symm", "seed": 2, "task": "CTCF", "n_sequences": 4,
+                                          "symmetry": pytest.approx(1.0), "smoothness": pytest.approx(0.25 * 2 / 3)}]
+    assert isinstance(scores, pd.DataFrame)

@@ -13,7 +13,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-FIGURES = ["fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf"]
+FIGURES = ["fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf", "figS1_lr_robustness"]
 
 
 def snakemake(workdir, *args, config=TINY, timeout=900):
@@ -55,6 +55,8 @@ def test_every_output_is_produced(run):
         for suffix in ("png", "pdf"):
             assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 1000
     assert not list(results.rglob(".*tmp-*")), "temporary files were left behind"
+    scores = pd.read_csv(results / "figures" / "fig4a_importance_sim_tf.tsv", sep="\t")
+    assert list(scores["variant"]) == ["std", "sep", "symm"] and scores["symmetry"].between(-1, 1).all()
     assert "results/figures/fig2_performance.png" in proc.stderr  # where the figures are
 
 
@@ -66,6 +68,22 @@ def test_logs_show_progress(run):
 
 
 @pytest.mark.slow
+@pytest.mark.slow
+def test_lr_robustness_reuses_main_models_and_trains_the_rest(run):
+    workdir, _ = run
+    table = pd.read_csv(workdir / "results" / "figures" / "figS1_lr_robustness.tsv", sep="\t")
+    assert len(table) == 2 * 2 * 2  # variants x learning rates x seeds
+    assert table["val_auroc"].between(0, 1).all()
+    runs = {(r.variant, r.learning_rate, r.seed): r.history for r in table.itertuples()}
+    # The variants' own rate at a main seed is the main model; anything else is trained for the figure.
+    assert runs[("std", 0.001, 0)] == "results/models/sim_tf/std/seed0/history.tsv"
+    assert runs[("symm", 0.001, 2)] == "results/lr_robustness/sim_tf/symm/lr0.001/seed2/history.tsv"
+    assert runs[("symm", 0.01, 0)] == "results/lr_robustness/sim_tf/symm/lr0.01/seed0/history.tsv"
+    assert not (workdir / "results" / "lr_robustness" / "sim_tf" / "std" / "lr0.001" / "seed0").exists()
+    log = (workdir / "logs" / "train_lr" / "sim_tf" / "symm" / "lr0.01" / "seed0.log").read_text()
+    assert "'learning_rate': 0.01" in log
+
+
 def test_second_run_has_nothing_to_do(run):
     workdir, _ = run
     proc = snakemake(workdir, "--dry-run", "--cores", "1")
@@ -131,8 +149,9 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
         if len(fields) != 2 or not fields[1].isdigit():
             break
         counts[fields[0]] = int(fields[1])
-    # 10 seeds x (3 sim_tf + 4 sim_access + 3 TFs x 3 invivo_tf + 5 invivo_access variants)
-    assert counts["train"] == 10 * (3 + 4 + 9 + 5)
+    # 10 seeds x (3 sim_tf + 4 sim_access + 3 TFs x 3 invivo_tf + 6 invivo_access variants)
+    assert counts["train"] == 10 * (3 + 4 + 9 + 6)
+    assert counts["train_lr"] == 3 * 3 * 3  # variants x learning rates other than 1e-3 x seeds
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
-    assert counts.pop("total") == 270
+    assert counts.pop("total") == 320
     assert readme_job_counts() == counts

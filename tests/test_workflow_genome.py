@@ -204,10 +204,38 @@ def test_invivo_tf_examples_splits_and_sequence(run, sources):
 
 
 @pytest.mark.slow
+def test_interpretation_figures_and_report(run):
+    figures = run / "results" / "figures"
+    for name in ("fig4b_importance_invivo_tf", "fig4c_importance_invivo_access", "fig5_positional_weights"):
+        for suffix in ("png", "pdf"):
+            assert (figures / f"{name}.{suffix}").stat().st_size > 1000
+    b = pd.read_csv(figures / "fig4b_importance_invivo_tf.tsv", sep="\t")
+    assert list(b["variant"]) == ["std", "sep", "symm"] and set(b["task"]) == {"CTCF"}
+    with h5py.File(run / "results" / "datasets" / "invivo_tf" / "CTCF" / "test.h5") as h5:
+        assert set(b["n_sequences"]) == {h5["sequences"].shape[0]}  # every test region
+    c = pd.read_csv(figures / "fig4c_importance_invivo_access.tsv", sep="\t")
+    assert list(c["variant"]) == ["std", "symm", "high_reg"] and set(c["n_sequences"]) == {6}
+    assert c[["symmetry", "smoothness"]].notna().all().all()
+    importance = pd.read_csv(run / "results" / "importance" / "invivo_access" / "symm.tsv", sep="\t")
+    assert len(importance) == 1000 and set(importance["task"]) == {"MPP"}
+    weights = pd.read_csv(figures / "fig5_positional_weights.tsv", sep="\t")
+    assert list(dict.fromkeys(weights["variant"])) == ["symm", "high_reg"]
+    assert set(weights["curvature"]) == {0.0, 10.0}
+    for _, rows in weights.groupby("variant"):
+        assert sorted(rows["unit"]) == list(range(16)) and rows["cluster"].is_monotonic_increasing
+    proc = snakemake(run, run / "overlay.yaml", "--report", "results/report.html")  # the run's overlay
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = (run / "results" / "report.html").read_text()
+    for category in ("All datasets", "In vivo TF binding (tiny)", "Hematopoiesis accessibility (tiny)",
+                     "Simulated TF binding (tiny)", "fig4c_importance_invivo_access", "fig5_positional_weights"):
+        assert category in html
+
+
+@pytest.mark.slow
 def test_every_dataset_in_the_performance_figure(run):
     summary = pd.read_csv(run / "results" / "summary.tsv", sep="\t")
     assert set(summary["dataset"]) == DATASETS
     log = (run / "logs" / "figures" / "fig2_performance.log").read_text()
     assert "4 panels" in log
-    for name in ("fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf"):
+    for name in ("fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf", "figS1_lr_robustness"):
         assert (run / "results" / "figures" / f"{name}.png").stat().st_size > 1000

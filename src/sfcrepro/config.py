@@ -11,12 +11,20 @@ import posixpath
 import urllib.parse
 
 __all__ = [
-    "check", "download_names", "enabled_datasets", "expected_sha256", "sources_of", "split_training_set", "tasks_of",
+    "IMPORTANCE_FIGURES", "check", "download_names", "enabled_datasets", "expected_sha256", "importance_figures", "sources_of", "split_training_set", "tasks_of",
     "training_sets", "training_settings",
 ]
 
 TRAINING_DEFAULTS = {"learning_rate": 1e-3, "batch_size": 100, "max_epochs": 50, "patience": 5,
                      "reverse_complement": False, "class_weight": None}
+
+
+# Figure 4 panels: config key under `figures` -> output file name (results/figures/<name>.{png,pdf,tsv}).
+IMPORTANCE_FIGURES = {
+    "importance_sim_tf": "fig4a_importance_sim_tf",
+    "importance_invivo_tf": "fig4b_importance_invivo_tf",
+    "importance_invivo_access": "fig4c_importance_invivo_access",
+}
 
 
 def enabled_datasets(config: dict) -> dict[str, dict]:
@@ -61,6 +69,28 @@ def split_training_set(name: str) -> tuple[str, str | None]:
     return dataset, part or None
 
 
+def importance_figures(config: dict) -> dict[str, dict]:
+    """The Figure 4 panels whose dataset is enabled, by file name.
+
+    Each plan holds the figure's options plus ``trainset`` (whose models are explained), ``task``,
+    ``simulated`` (fresh simulated sequences rather than regions of a split) and ``title``.
+    """
+    datasets = enabled_datasets(config)
+    plans = {}
+    for key, file in IMPORTANCE_FIGURES.items():
+        options = config.get("figures", {}).get(key)
+        if not options or options["dataset"] not in datasets:
+            continue
+        name = options["dataset"]
+        ds = datasets[name]
+        simulated = key == "importance_sim_tf"
+        task = ds["importance"]["task"] if simulated else options["task"]
+        trainset = f"{name}/{task}" if ds["type"] == "invivo_tf" else name
+        plans[file] = {"split": "test", "regions": None, "seed": 0, "batch_size": 500, **options, "task": task,
+                       "trainset": trainset, "simulated": simulated, "title": ds.get("title", name)}
+    return plans
+
+
 def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict:
     """Keyword arguments of :class:`sfcrepro.train.TrainingSpec` for one variant and seed.
 
@@ -94,6 +124,29 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
             if entry:
                 found.append(entry)
     return found
+
+
+def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
+    """Checks of one figure entry against its dataset."""
+    ds = config["datasets"].get(options["dataset"])
+    if ds is None:
+        return []
+    where, problems = f"figures.{figure}", []
+    if figure in ("importance_invivo_tf", "importance_invivo_access"):
+        if ds["type"] == "simulated_tf":
+            problems.append(f"{where}.dataset is {options['dataset']!r}, a simulated_tf dataset: its importance "
+                            "figure is importance_sim_tf (fresh simulated sequences).")
+        elif options["task"] not in tasks_of(ds):
+            problems.append(f"{where}.task is {options['task']!r}; the tasks of {options['dataset']} are "
+                            f"{', '.join(tasks_of(ds))}.")
+    if figure == "lr_robustness" and ds["type"] == "invivo_tf":
+        problems.append(f"{where}.dataset: in vivo TF binding has one model per TF; pick another dataset.")
+    if figure == "positional_weights":
+        plain = [v for v in options["variants"] if ds["variants"].get(v, {}).get("head") == "std"]
+        if plain:
+            problems.append(f"{where}.variants: {', '.join(plain)} {'has' if len(plain) == 1 else 'have'} no SFC "
+                            "layer (head std); list sep or symm variants.")
+    return problems
 
 
 def expected_sha256(sources: list[dict]) -> dict[str, str | None]:
@@ -161,6 +214,7 @@ def check(config: dict) -> list[str]:
     for figure, options in figures.items():
         if not isinstance(options, dict) or "dataset" not in options:
             continue
+        problems += _figure_problems(config, figure, options)
         dataset = options["dataset"]
         if dataset not in config["datasets"]:
             problems.append(f"figures.{figure}.dataset is {dataset!r}, which is not a configured dataset.")

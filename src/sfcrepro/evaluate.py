@@ -12,7 +12,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sfcrepro.sequences import one_hot
 
 __all__ = [
-    "METRIC_COLUMNS", "best_seed", "binary_crossentropy", "evaluate_models", "predict", "summarize", "task_metrics",
+    "METRIC_COLUMNS", "best_epoch", "best_seed", "binary_crossentropy", "evaluate_models", "predict", "summarize", "task_metrics",
 ]
 
 METRIC_COLUMNS = ["dataset", "variant", "seed", "split", "task", "auroc", "auprc"]
@@ -128,3 +128,11 @@ def best_seed(metrics: pd.DataFrame, split: str = "valid", metric: str = "auroc"
     if scores.empty or scores.isna().all():
         raise ValueError(f"No {metric} scores on split {split!r} to choose a seed from.")
     return int(scores.sort_index().idxmax())
+
+
+def best_epoch(history: pd.DataFrame) -> pd.Series:
+    """The row of a training history whose weights the model kept: the lowest validation loss
+    (ties: the earliest epoch), as :func:`sfcrepro.train.train` restores."""
+    if history.empty or history["val_loss"].isna().all():
+        raise ValueError("The history has no validation loss.")
+    return history.loc[history["val_loss"].idxmin()]

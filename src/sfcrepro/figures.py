@@ -13,9 +13,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sfcrepro.datasets import atomic_path  # noqa: E402
-from sfcrepro.importance import symmetry_score  # noqa: E402
+from sfcrepro.importance import smoothness_score, symmetry_score  # noqa: E402
 
-__all__ = ["learning_curves", "performance", "importance_curves", "save"]
+__all__ = ["importance_curves", "learning_curves", "lr_robustness", "performance", "positional_weights", "save"]
 
 METRIC_LABELS = {"auroc": "auROC", "auprc": "auPRC"}
 METRIC_COLORS = {"auroc": "#4C72B0", "auprc": "#DD8452"}
@@ -115,10 +115,62 @@ def importance_curves(tables: dict[str, pd.DataFrame], title: str):
         ax.plot(table["position"], curve[::-1], color="#2ca02c", alpha=0.8, label="mirror image")
         ax.axhline(0, color="grey", linewidth=0.5)
         seed = int(table["seed"].iloc[0]) if "seed" in table else None
-        ax.set_title(f"{variant} (seed {seed}, symmetry {symmetry_score(curve):.2f})", fontsize=10)
+        ax.set_title(f"{variant} (seed {seed})\nsymmetry {symmetry_score(curve):.2f}, "
+                     f"smoothness {smoothness_score(curve):.2g}", fontsize=9)
         ax.set_xlabel("position (bp)")
     axes[0][0].set_ylabel("mean gradient x input")
     axes[0][0].legend(fontsize=8)
     fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def positional_weights(kernels: dict[str, np.ndarray], title: str, clusters: int = 10, seed: int = 0):
+    """Figure 5: per panel, the positional weights of every SFC unit as a heatmap.
+
+    ``kernels`` maps a panel label (e.g. "CR 10") to a ``(units, L)`` matrix. Rows are divided by
+    their mean absolute value and ordered by k-means cluster (:func:`sfcrepro.kernels.cluster_order`);
+    white lines separate clusters. One colour scale for all panels, symmetric around 0.
+    """
+    from sfcrepro.kernels import cluster_order, normalise_rows
+
+    prepared = {}
+    for label, matrix in kernels.items():
+        rows = normalise_rows(matrix)
+        order, groups = cluster_order(rows, clusters=clusters, seed=seed)
+        prepared[label] = (rows[order], groups)
+    limit = max(np.percentile(np.abs(rows), 99) for rows, _ in prepared.values()) or 1.0
+    fig, axes = plt.subplots(1, len(prepared), figsize=(3.2 * len(prepared) + 1.2, 4.8), squeeze=False,
+                             layout="constrained")
+    for ax, (label, (rows, groups)) in zip(axes[0], prepared.items()):
+        image = ax.imshow(rows, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        for boundary in np.flatnonzero(np.diff(groups)) + 0.5:
+            ax.axhline(boundary, color="white", linewidth=0.8)
+        ax.set_title(f"{label}\n({rows.shape[0]} units, {len(np.unique(groups))} clusters)", fontsize=10)
+        ax.set_xlabel("position (SFC input)")
+    axes[0][0].set_ylabel("SFC unit (by k-means cluster)")
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight / mean |weight| of the unit")
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
+    """Learning-rate robustness: validation auROC vs Adam learning rate, per variant.
+
+    ``scores`` has columns variant, learning_rate, seed, val_auroc (of the restored, best epoch).
+    Lines: median over seeds; bands: min to max.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for color, (variant, rows) in zip(VARIANT_COLORS, scores.groupby("variant", sort=False)):
+        stats = rows.groupby("learning_rate")["val_auroc"].agg(["median", "min", "max", "count"]).sort_index()
+        seeds = int(stats["count"].max())
+        ax.plot(stats.index, stats["median"], marker="o", color=color, label=f"{variant} ({seeds} seeds)")
+        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2, linewidth=0)
+    ax.set_xscale("log")
+    ax.set_xlabel("Adam learning rate")
+    ax.set_ylabel("validation auROC (mean over tasks)")
+    ax.set_title(f"{title}: learning-rate robustness\n(median over seeds, band: min-max)", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig

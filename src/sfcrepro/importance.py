@@ -14,7 +14,10 @@ import pandas as pd
 
 from sfcrepro.sequences import one_hot
 
-__all__ = ["gradient_x_input", "importance_table", "input_gradients", "logit_model", "symmetry_score"]
+__all__ = [
+    "gradient_x_input", "importance_scores", "importance_table", "input_gradients", "logit_model", "sample_rows",
+    "smoothness_score", "symmetry_score",
+]
 
 
 def logit_model(model: keras.Model) -> keras.Model:
@@ -93,6 +96,37 @@ def symmetry_score(curve: np.ndarray) -> float:
     if curve.std() == 0:
         return float("nan")
     return float(np.corrcoef(curve, curve[::-1])[0, 1])
+
+
+def smoothness_score(curve: np.ndarray) -> float:
+    """Mean absolute second difference of a per-position curve (0 = a straight line; lower is smoother).
+
+    In the curve's own units: compare variants on curves of the same kind (e.g. mean gradient x
+    input over the same sequences).
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    if len(curve) < 3:
+        return float("nan")
+    return float(np.mean(np.abs(np.diff(curve, n=2))))
+
+
+def sample_rows(n_rows: int, n: int | None, seed: int) -> np.ndarray:
+    """Sorted indices of ``n`` of ``n_rows`` rows drawn without replacement (all when ``n`` is None
+    or at least ``n_rows``), the same for the same seed."""
+    if n is None or n >= n_rows:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(seed).choice(n_rows, size=n, replace=False))
+
+
+def importance_scores(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per variant: seed, task, sequences, symmetry and smoothness of its mean importance curve."""
+    rows = []
+    for variant, table in tables.items():
+        curve = table["importance_mean"].to_numpy()
+        rows.append({"variant": variant, "seed": int(table["seed"].iloc[0]), "task": table["task"].iloc[0],
+                     "n_sequences": int(table["n_sequences"].iloc[0]), "symmetry": symmetry_score(curve),
+                     "smoothness": smoothness_score(curve)})
+    return pd.DataFrame(rows)
 
 
 def importance_table(curve: np.ndarray, n_sequences: int, **columns) -> pd.DataFrame:

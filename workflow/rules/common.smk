@@ -14,6 +14,7 @@ from sfcrepro.config import (
     download_names,
     enabled_datasets,
     expected_sha256,
+    importance_figures,
     sources_of,
     split_training_set,
     tasks_of,
@@ -45,6 +46,12 @@ SOURCES = {name: url for url, name in DOWNLOADS.items()}
 SHA256 = expected_sha256(sources_of(config))
 CHECKSUMS = "resources/checksums.tsv"
 FIGURES = config["figures"]
+# Figure 4 panels whose dataset is enabled, by output name; region importance (4b, 4c) per
+# training set.
+IMPORTANCE = importance_figures(config)
+REGION_IMPORTANCE = {
+    p["trainset"]: p for p in IMPORTANCE.values() if not p["simulated"]
+}
 ENV = "../../envs/sfcrepro.yaml"
 
 
@@ -58,6 +65,7 @@ wildcard_constraints:
     trainset=one_of(TRAINING_SETS),
     genome=one_of(config.get("genomes", {})),
     file=one_of(SOURCES),
+    figure=one_of(IMPORTANCE),
     variant="[A-Za-z0-9][A-Za-z0-9_-]*",
     split=one_of(SPLITS),
     seed=r"\d+",
@@ -114,9 +122,49 @@ def figure_files(name):
     return [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
 
 
+def title_of(dataset):
+    """A dataset's title (its report category)."""
+    return DATASETS[dataset].get("title", dataset)
+
+
+def reported(path, caption, category, subcategory):
+    """An output shown in `snakemake --report` with its caption from workflow/report/."""
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=category,
+        subcategory=subcategory,
+    )
+
+
 def enabled_figure(name):
     """Whether a figure's dataset is configured and enabled."""
     return name in FIGURES and FIGURES[name]["dataset"] in DATASETS
+
+
+def learning_rate_name(rate):
+    """A learning rate as it appears in paths (1e-4 -> 0.0001)."""
+    return f"{float(rate):g}"
+
+
+def lr_history(dataset, variant, rate, seed):
+    """History of one learning-rate-robustness run; the main run's model where it is the same
+    training (the variant's own learning rate and one of the main seeds)."""
+    spec = training_settings(DATASETS[dataset], variant, seed, "")
+    if float(rate) == float(spec["learning_rate"]) and seed in SEEDS:
+        return f"results/models/{dataset}/{variant}/seed{seed}/history.tsv"
+    return f"results/lr_robustness/{dataset}/{variant}/lr{learning_rate_name(rate)}/seed{seed}/history.tsv"
+
+
+def lr_runs():
+    """(variant, learning rate, seed) of every run the robustness figure uses, in a fixed order."""
+    options = FIGURES["lr_robustness"]
+    return [
+        (variant, float(rate), int(seed))
+        for variant in options["variants"]
+        for rate in options["learning_rates"]
+        for seed in options["seeds"]
+    ]
 
 
 def all_outputs():
@@ -126,8 +174,13 @@ def all_outputs():
     targets += figure_files("fig2_performance")
     if enabled_figure("learning_curves"):
         targets += figure_files("fig3_learning_curves")
-    if enabled_figure("importance_sim_tf"):
-        targets += figure_files("fig4a_importance_sim_tf")
+    for name in IMPORTANCE:
+        targets += figure_files(name) + [f"results/figures/{name}.tsv"]
+    if enabled_figure("positional_weights"):
+        targets += figure_files("fig5_positional_weights")
+    if enabled_figure("lr_robustness"):
+        targets += figure_files("figS1_lr_robustness")
+        targets += ["results/figures/figS1_lr_robustness.tsv"]
     return targets
 
 

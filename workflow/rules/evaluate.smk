@@ -30,7 +30,12 @@ rule collect_metrics:
             variant=variants(wc.dataset),
         ),
     output:
-        "results/metrics/{dataset}.tsv",
+        reported(
+            "results/metrics/{dataset}.tsv",
+            "metrics",
+            lambda wc: title_of(wc.dataset),
+            "Scores per seed",
+        ),
     log:
         "logs/collect_metrics/{dataset}.log",
     conda:
@@ -43,7 +48,7 @@ rule summary:
     input:
         expand("results/metrics/{dataset}.tsv", dataset=DATASETS),
     output:
-        "results/summary.tsv",
+        reported("results/summary.tsv", "summary", "All datasets", "Summary"),
     log:
         "logs/summary.log",
     conda:

@@ -5,7 +5,13 @@ rule fig2_performance:
     input:
         "results/summary.tsv",
     output:
-        figure_files("fig2_performance"),
+        png=reported(
+            "results/figures/fig2_performance.png",
+            "fig2_performance",
+            "All datasets",
+            "Figure 2",
+        ),
+        pdf="results/figures/fig2_performance.pdf",
     log:
         "logs/figures/fig2_performance.log",
     conda:
@@ -29,7 +35,13 @@ if enabled_figure("learning_curves"):
                 )
             ],
         output:
-            figure_files("fig3_learning_curves"),
+            png=reported(
+                "results/figures/fig3_learning_curves.png",
+                "fig3_learning_curves",
+                title_of(FIGURES["learning_curves"]["dataset"]),
+                "Figure 3",
+            ),
+            pdf="results/figures/fig3_learning_curves.pdf",
         log:
             "logs/figures/fig3_learning_curves.log",
         conda:
@@ -41,23 +53,124 @@ if enabled_figure("learning_curves"):
             "../scripts/fig3_learning_curves.py"
 
 
-if enabled_figure("importance_sim_tf"):
+rule fig4_importance:
+    input:
+        lambda wc: expand(
+            "results/importance/{trainset}/{variant}.tsv",
+            trainset=IMPORTANCE[wc.figure]["trainset"],
+            variant=IMPORTANCE[wc.figure]["variants"],
+        ),
+    output:
+        png=reported(
+            "results/figures/{figure}.png",
+            "fig4_importance",
+            lambda wc: IMPORTANCE[wc.figure]["title"],
+            "Figure 4",
+        ),
+        pdf="results/figures/{figure}.pdf",
+        scores=reported(
+            "results/figures/{figure}.tsv",
+            "fig4_importance",
+            lambda wc: IMPORTANCE[wc.figure]["title"],
+            "Figure 4",
+        ),
+    log:
+        "logs/figures/{figure}.log",
+    conda:
+        ENV
+    params:
+        variants=lambda wc: IMPORTANCE[wc.figure]["variants"],
+        plan=lambda wc: {
+            key: IMPORTANCE[wc.figure][key]
+            for key in ("title", "task", "split", "simulated")
+        },
+    script:
+        "../scripts/fig4_importance.py"
 
-    rule fig4a_importance_sim_tf:
+
+if enabled_figure("positional_weights"):
+
+    rule fig5_positional_weights:
         input:
-            expand(
-                "results/importance/{dataset}/{variant}.tsv",
-                dataset=FIGURES["importance_sim_tf"]["dataset"],
-                variant=FIGURES["importance_sim_tf"]["variants"],
+            models=[
+                path
+                for variant in FIGURES["positional_weights"]["variants"]
+                for path in model_files(
+                    FIGURES["positional_weights"]["dataset"], variant
+                )
+            ],
+            metrics=expand(
+                "results/metrics/{dataset}/{variant}.tsv",
+                dataset=FIGURES["positional_weights"]["dataset"],
+                variant=FIGURES["positional_weights"]["variants"],
             ),
         output:
-            figure_files("fig4a_importance_sim_tf"),
+            png=reported(
+                "results/figures/fig5_positional_weights.png",
+                "fig5_positional_weights",
+                title_of(FIGURES["positional_weights"]["dataset"]),
+                "Figure 5",
+            ),
+            pdf="results/figures/fig5_positional_weights.pdf",
+            table=reported(
+                "results/figures/fig5_positional_weights.tsv",
+                "fig5_positional_weights",
+                title_of(FIGURES["positional_weights"]["dataset"]),
+                "Figure 5",
+            ),
         log:
-            "logs/figures/fig4a_importance_sim_tf.log",
+            "logs/figures/fig5_positional_weights.log",
         conda:
             ENV
         params:
-            variants=FIGURES["importance_sim_tf"]["variants"],
-            task=DATASETS[FIGURES["importance_sim_tf"]["dataset"]]["importance"]["task"],
+            variants=FIGURES["positional_weights"]["variants"],
+            curvature=[
+                DATASETS[FIGURES["positional_weights"]["dataset"]]["variants"][v].get(
+                    "curvature", 0.0
+                )
+                for v in FIGURES["positional_weights"]["variants"]
+            ],
+            title=DATASETS[FIGURES["positional_weights"]["dataset"]].get(
+                "title", FIGURES["positional_weights"]["dataset"]
+            ),
+            clusters=FIGURES["positional_weights"]["clusters"],
+            seed=FIGURES["positional_weights"]["seed"],
+            seeds=SEEDS,
+            backend=config["backend"],
         script:
-            "../scripts/fig4a_importance_sim_tf.py"
+            "../scripts/fig5_positional_weights.py"
+
+
+if enabled_figure("lr_robustness"):
+
+    rule figS1_lr_robustness:
+        input:
+            [
+                lr_history(FIGURES["lr_robustness"]["dataset"], variant, rate, seed)
+                for variant, rate, seed in lr_runs()
+            ],
+        output:
+            png=reported(
+                "results/figures/figS1_lr_robustness.png",
+                "figS1_lr_robustness",
+                title_of(FIGURES["lr_robustness"]["dataset"]),
+                "Supplementary: learning-rate robustness",
+            ),
+            pdf="results/figures/figS1_lr_robustness.pdf",
+            table=reported(
+                "results/figures/figS1_lr_robustness.tsv",
+                "figS1_lr_robustness",
+                title_of(FIGURES["lr_robustness"]["dataset"]),
+                "Supplementary: learning-rate robustness",
+            ),
+        log:
+            "logs/figures/figS1_lr_robustness.log",
+        conda:
+            ENV
+        params:
+            runs=lr_runs(),
+            title=DATASETS[FIGURES["lr_robustness"]["dataset"]].get(
+                "title", FIGURES["lr_robustness"]["dataset"]
+            ),
+        script:
+            "../scripts/figS1_lr_robustness.py"

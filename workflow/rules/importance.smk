@@ -27,3 +27,36 @@ rule importance_simulated_tf:
         backend=config["backend"],
     script:
         "../scripts/importance_simulated_tf.py"
+
+
+# Importance over real regions of a split (Figures 4b, 4c): the training set and task of each
+# enabled region-importance figure.
+rule importance_regions:
+    input:
+        models=lambda wc: model_files(wc.trainset, wc.variant),
+        metrics="results/metrics/{trainset}/{variant}.tsv",
+        data=lambda wc: dataset_file(
+            wc.trainset, REGION_IMPORTANCE[wc.trainset]["split"]
+        ),
+    output:
+        "results/importance/{trainset}/{variant}.tsv",
+    log:
+        "logs/importance/{trainset}/{variant}.log",
+    benchmark:
+        "results/benchmarks/importance/{trainset}/{variant}.tsv"
+    wildcard_constraints:
+        trainset=one_of(REGION_IMPORTANCE),
+    conda:
+        ENV
+    threads: config["threads"]["importance"]
+    resources:
+        gpu=config["gpus_per_job"],
+    params:
+        seeds=SEEDS,
+        plan=lambda wc: {
+            key: REGION_IMPORTANCE[wc.trainset][key]
+            for key in ("task", "split", "regions", "seed", "batch_size")
+        },
+        backend=config["backend"],
+    script:
+        "../scripts/importance_regions.py"

@@ -28,3 +28,47 @@ rule train:
         backend=config["backend"],
     script:
         "../scripts/train.py"
+
+
+# Learning-rate robustness (figS1): the variants of one dataset at other learning rates, with
+# the figure's own seeds. Runs identical to a main-run model are not repeated (see lr_history).
+if enabled_figure("lr_robustness"):
+
+    rule train_lr:
+        input:
+            train=lambda wc: dataset_file(wc.dataset, "train"),
+            valid=lambda wc: dataset_file(wc.dataset, "valid"),
+        output:
+            model="results/lr_robustness/{dataset}/{variant}/lr{lr}/seed{seed}/model.keras",
+            history="results/lr_robustness/{dataset}/{variant}/lr{lr}/seed{seed}/history.tsv",
+        log:
+            "logs/train_lr/{dataset}/{variant}/lr{lr}/seed{seed}.log",
+        benchmark:
+            "results/benchmarks/train_lr/{dataset}/{variant}/lr{lr}/seed{seed}.tsv"
+        wildcard_constraints:
+            dataset=one_of([FIGURES["lr_robustness"]["dataset"]]),
+            variant=one_of(FIGURES["lr_robustness"]["variants"]),
+            lr=one_of(
+                [
+                    learning_rate_name(r)
+                    for r in FIGURES["lr_robustness"]["learning_rates"]
+                ]
+            ),
+        conda:
+            ENV
+        threads: config["threads"]["train"]
+        resources:
+            gpu=config["gpus_per_job"],
+        params:
+            spec=lambda wc: {
+                **training_settings(
+                    DATASETS[wc.dataset],
+                    wc.variant,
+                    int(wc.seed),
+                    f"{wc.dataset}/{wc.variant}/lr{wc.lr}",
+                ),
+                "learning_rate": float(wc.lr),
+            },
+            backend=config["backend"],
+        script:
+            "../scripts/train.py"

@@ -1,0 +1,22 @@
+"""Snakemake script: a Figure 4 panel set (importance per position, best seed per variant) and
+its table of symmetry and smoothness scores."""
+
+import pandas as pd
+
+from sfcrepro.datasets import atomic_path
+from sfcrepro.figures import importance_curves, save
+from sfcrepro.importance import importance_scores
+from sfcrepro.runtime import job_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job_logging(sm.log[0]) as log:
+    plan = sm.params.plan
+    tables = {variant: pd.read_csv(path, sep="\t") for variant, path in zip(sm.params.variants, sm.input)}
+    n = int(next(iter(tables.values()))["n_sequences"].iloc[0])
+    where = "fresh simulated sequences" if plan["simulated"] else f"{plan['split']} regions"
+    title = f"{plan['title']}: {plan['task']} task, mean gradient x input over {n:,} {where}"
+    scores = importance_scores(tables)
+    log.info("scores:\n%s", scores.to_string(index=False))
+    with atomic_path(sm.output.scores) as tmp:
+        scores.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    save(importance_curves(tables, title), [sm.output.png, sm.output.pdf])
