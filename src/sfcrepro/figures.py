@@ -95,10 +95,15 @@ def learning_curves(histories: pd.DataFrame, title: str = "Simulated TF binding"
         ax.fill_between(table.index, table.min(axis=1), table.max(axis=1), color=color, alpha=0.2, linewidth=0)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    return _auroc_over_seeds(fig, ax, f"{title}: learning curves", "lower right")
+
+
+def _auroc_over_seeds(fig, ax, title: str, legend: str):
+    """Shared finish of the per-variant validation auROC plots (median line, min-max band)."""
     ax.set_ylabel("validation auROC (mean over tasks)")
-    ax.set_title(f"{title}: learning curves\n(median over seeds, band: min-max)", fontsize=10)
+    ax.set_title(f"{title}\n(median over seeds, band: min-max)", fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc=legend)
     fig.tight_layout()
     return fig
 
@@ -171,9 +176,4 @@ def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
     ax.set_xticks(rates, [f"{rate:g}" for rate in rates])
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("Adam learning rate")
-    ax.set_ylabel("validation auROC (mean over tasks)")
-    ax.set_title(f"{title}: learning-rate robustness\n(median over seeds, band: min-max)", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    return fig
+    return _auroc_over_seeds(fig, ax, f"{title}: learning-rate robustness", "lower left")
