@@ -149,15 +149,20 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
     return problems
 
 
+def _pins(sources: list[dict]) -> dict[str, set[str]]:
+    """Every URL and the (lower-case) SHA-256 values its entries pin (empty: none)."""
+    pins: dict[str, set[str]] = {}
+    for source in sources:
+        shas = pins.setdefault(str(source["url"]), set())
+        if source.get("sha256"):
+            shas.add(source["sha256"].lower())
+    return pins
+
+
 def expected_sha256(sources: list[dict]) -> dict[str, str | None]:
     """The pinned SHA-256 of each URL: the one any entry for it gives (entries naming the same URL
     share the file; :func:`check` rejects two different pins for one URL)."""
-    pins: dict[str, str | None] = {}
-    for source in sources:
-        url, sha = str(source["url"]), source.get("sha256")
-        if sha or url not in pins:
-            pins[url] = sha.lower() if sha else pins.get(url)
-    return pins
+    return {url: min(shas) if shas else None for url, shas in _pins(sources).items()}
 
 
 def download_names(sources: list[dict]) -> dict[str, str]:
@@ -200,13 +205,9 @@ def check(config: dict) -> list[str]:
         task = ds.get("importance", {}).get("task")
         if task is not None and task not in tasks_of(ds):
             problems.append(f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}.")
-    pins: dict[str, set] = {}
     known = {name: ds for name, ds in config["datasets"].items()
              if ds.get("genome") is None or ds["genome"] in config.get("genomes", {})}
-    for source in sources_of(config, known):
-        if source.get("sha256"):
-            pins.setdefault(str(source["url"]), set()).add(source["sha256"].lower())
-    for url, shas in pins.items():
+    for url, shas in _pins(sources_of(config, known)).items():
         if len(shas) > 1:
             problems.append(f"{url} is pinned to different sha256 values ({', '.join(sorted(shas))}) by two "
                             "entries; the file is downloaded once, so give every entry the same sha256.")

@@ -130,18 +130,13 @@ def tf_examples_from_files(tf: str, chip, dnase, fai, relaxed=None, chromosomes:
     length, top
         As in :func:`tf_examples`.
     """
-    from sfcrepro.regions import chromosome_filter, read_chrom_sizes, read_peaks
+    from sfcrepro.regions import chromosome_filter, read_chrom_sizes, read_used_peaks
 
     sizes = read_chrom_sizes(fai)
     keep = chromosome_filter(chromosomes)
 
     def read(path, role, **options):
-        frame, _ = read_peaks(path, sizes, policy=policy, label=f"{path} ({tf} {role})", **options)
-        kept = frame["chrom"].map(keep)
-        if not kept.all():
-            log.info("%s %s: %d of %d peaks are on chromosomes outside %r and are not used", tf, role,
-                     int((~kept).sum()), len(frame), chromosomes)
-        return frame[kept].reset_index(drop=True)
+        return read_used_peaks(path, sizes, chromosomes, policy, label=f"{path} ({tf} {role})", **options)
 
     positives = read(chip, "ChIP-seq peaks", summits=True)
     relaxed_peaks = read(relaxed if relaxed is not None else chip, "relaxed peaks", signal=True)

@@ -277,6 +277,22 @@ def chromosome_filter(pattern: str | None):
     return lambda name: compiled.fullmatch(name) is not None
 
 
+def read_used_peaks(path, sizes: dict[str, int], chromosomes: str | None = None, policy: str = "fail",
+                    label: str | None = None, **options) -> pd.DataFrame:
+    """:func:`read_peaks`, keeping the peaks on chromosomes that fully match ``chromosomes``.
+
+    Peaks on chromosomes the genome has but the pattern excludes are dropped and counted in the
+    log; names absent from the genome are bad lines (``policy``).
+    """
+    label = label or str(path)
+    frame, _ = read_peaks(path, sizes, policy=policy, label=label, **options)
+    kept = frame["chrom"].map(chromosome_filter(chromosomes))
+    if not kept.all():
+        log.info("%s: %d of %d peaks are on chromosomes outside %r and are not used", label,
+                 int((~kept).sum()), len(frame), chromosomes)
+    return frame[kept].reset_index(drop=True)
+
+
 def windows_from_files(peak_files: dict[str, str], fai, chromosomes: str | None = None, policy: str = "fail",
                        **window_options) -> pd.DataFrame:
     """Read each cell type's peak file and build its labelled windows (:func:`label_windows`).
@@ -289,13 +305,8 @@ def windows_from_files(peak_files: dict[str, str], fai, chromosomes: str | None 
     keep = chromosome_filter(chromosomes)
     peaks = {}
     for name, path in peak_files.items():
-        frame, _ = read_peaks(path, sizes, policy=policy, label=f"{path} (cell type {name})")
-        kept = frame["chrom"].map(keep)
-        if not kept.all():
-            log.info("%s: %d of %d peaks are on chromosomes outside %r and are not used", name,
-                     int((~kept).sum()), len(frame), chromosomes)
-        peaks[name] = frame[kept]
-        log.info("%s: %d peaks", name, int(kept.sum()))
+        peaks[name] = read_used_peaks(path, sizes, chromosomes, policy, label=f"{path} (cell type {name})")
+        log.info("%s: %d peaks", name, len(peaks[name]))
     windows = label_windows(peaks, {c: n for c, n in sizes.items() if keep(c)}, **window_options)
     log.info("%d regions; positives per cell type: %s", len(windows),
              ", ".join(f"{name} {int(windows[name].sum())}" for name in peak_files))
