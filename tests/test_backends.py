@@ -1,4 +1,5 @@
-"""The layer and a small model under the non-default Keras backends, each in its own process."""
+"""The layer, a small model and input gradients under each Keras backend (each in its own process),
+and the pipeline's training and importance jobs under torch, selected by KERAS_BACKEND."""
 
 import importlib.util
 import os
@@ -6,19 +7,54 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
+import yaml
 
+from sfcrepro.config import resolve_backend
+
+ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).with_name("backend_check.py")
+TINY = ROOT / ".test" / "config" / "config.yaml"
+
+
+def test_config_backend_wins_over_keras_backend():
+    assert resolve_backend({"backend": "jax"}, {"KERAS_BACKEND": "torch"}) == "jax"
+    assert resolve_backend({"backend": None}, {"KERAS_BACKEND": "torch"}) == "torch"
+    assert resolve_backend({}, {}) == "tensorflow"
+    with pytest.raises(ValueError, match="KERAS_BACKEND is 'pytorch'"):
+        resolve_backend({"backend": None}, {"KERAS_BACKEND": "pytorch"})
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend,module", [("torch", "torch"), ("jax", "jax")])
+@pytest.mark.parametrize("backend,module", [("tensorflow", "tensorflow"), ("torch", "torch"), ("jax", "jax")])
 def test_layer_and_model_train_under_backend(backend, module):
     if importlib.util.find_spec(module) is None:
-        if backend == "torch":
-            pytest.fail("torch is not installed: `make test` installs torch==2.13.0 (CPU build)")
+        if backend != "jax":
+            pytest.fail(f"{module} is not installed: `make test` installs it (torch: the CPU build 2.13.0)")
         pytest.skip(f"{module} is not installed (optional: pip install '.[{backend}]')")
     env = {**os.environ, "KERAS_BACKEND": backend}
     proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"backend {backend}: ok" in proc.stdout
+
+
+@pytest.mark.slow
+def test_training_and_importance_jobs_run_under_torch(tmp_path):
+    """KERAS_BACKEND=torch with `backend: null`: the real train, evaluate and importance rules."""
+    config = yaml.safe_load(TINY.read_text())
+    config["backend"] = None
+    config["seeds"] = [0]
+    path = tmp_path / "torch.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = ["results/importance/sim_tf/symm.tsv", "results/check_gpu.txt"]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+           "--configfile", str(path), "--cores", "2", *targets]
+    proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": "torch"}, capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    assert "backend: torch" in (tmp_path / "results" / "check_gpu.txt").read_text()
+    log = (tmp_path / "logs" / "train" / "sim_tf" / "symm" / "seed0.log").read_text()
+    assert "Keras backend torch" in log and "best epoch" in log
+    table = pd.read_csv(tmp_path / "results" / "importance" / "sim_tf" / "symm.tsv", sep="\t")
+    assert len(table) == 200 and table["importance_sum"].notna().all() and table["importance_sum"].abs().sum() > 0

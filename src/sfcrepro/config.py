@@ -7,14 +7,17 @@ adds the cross-references a schema cannot express.
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import urllib.parse
 
 __all__ = [
-    "IMPORTANCE_FIGURES", "check", "download_names", "enabled_datasets", "expected_sha256", "importance_figures", "sources_of", "split_training_set", "tasks_of",
-    "training_sets", "training_settings",
+    "BACKENDS", "IMPORTANCE_FIGURES", "check", "download_names", "enabled_datasets", "expected_sha256",
+    "importance_figures", "resolve_backend", "sources_of", "split_training_set", "tasks_of", "training_sets",
+    "training_settings",
 ]
 
+BACKENDS = ("tensorflow", "torch", "jax")
 TRAINING_DEFAULTS = {"learning_rate": 1e-3, "batch_size": 100, "max_epochs": 50, "patience": 5,
                      "reverse_complement": False, "class_weight": None}
 
@@ -25,6 +28,25 @@ IMPORTANCE_FIGURES = {
     "importance_invivo_tf": "fig4b_importance_invivo_tf",
     "importance_invivo_access": "fig4c_importance_invivo_access",
 }
+
+
+def resolve_backend(config: dict, environ=None) -> str:
+    """The Keras backend of a run: ``config["backend"]``, else ``KERAS_BACKEND``, else tensorflow.
+
+    Raises
+    ------
+    ValueError
+        When ``KERAS_BACKEND`` names a backend Keras does not have (the config value itself is
+        checked by the schema).
+    """
+    environ = os.environ if environ is None else environ
+    if config.get("backend"):
+        return config["backend"]
+    backend = environ.get("KERAS_BACKEND") or "tensorflow"
+    if backend not in BACKENDS:
+        raise ValueError(f"KERAS_BACKEND is {backend!r}; choose one of {', '.join(BACKENDS)}, or set backend in "
+                         "the config (which takes precedence).")
+    return backend
 
 
 def enabled_datasets(config: dict) -> dict[str, dict]:

@@ -11,14 +11,17 @@ import os
 import sys
 from contextlib import contextmanager
 
-__all__ = ["BACKENDS", "configure", "job_logging"]
+from sfcrepro.config import BACKENDS
 
-BACKENDS = ("tensorflow", "torch", "jax")
+__all__ = [
+    "BACKENDS", "configure", "describe_devices", "device_report", "export_package_path", "gpu_devices", "job_logging",
+]
+
 log = logging.getLogger("sfcrepro")
 
 
 def configure(backend: str | None = None, threads: int | None = None, seed: int | None = None,
-              deterministic: bool = True) -> str:
+              deterministic: bool = True, require_gpu: bool = False) -> str:
     """Select the Keras backend, limit threads, seed every generator and ask for deterministic ops.
 
     Parameters
@@ -32,11 +35,18 @@ def configure(backend: str | None = None, threads: int | None = None, seed: int 
     deterministic : bool
         Request deterministic kernels (TensorFlow op determinism, torch deterministic algorithms),
         so that a seed gives the same weights on CPU.
+    require_gpu : bool
+        Raise at once when the backend sees no GPU (config ``require_gpu``).
 
     Returns
     -------
     str
         The backend in use.
+
+    Raises
+    ------
+    RuntimeError
+        When the backend's library is not installed, or ``require_gpu`` and no GPU is visible.
     """
     backend = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
     if backend not in BACKENDS:
@@ -48,6 +58,7 @@ def configure(backend: str | None = None, threads: int | None = None, seed: int 
     if threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(threads)
+    _import_backend(backend)
     if backend == "tensorflow":
         import tensorflow as tf
 
@@ -67,7 +78,60 @@ def configure(backend: str | None = None, threads: int | None = None, seed: int 
 
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
+    if require_gpu and not gpu_devices():
+        raise RuntimeError(
+            f"require_gpu is true but the {backend} backend sees no GPU (CUDA_VISIBLE_DEVICES="
+            f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}; devices: {', '.join(describe_devices())}). Run on a "
+            "GPU node (profiles/slurm sends this job to the GPU partition), install the GPU build (envs/gpu.yaml, "
+            "or pip install 'tensorflow[and-cuda]'), or set require_gpu: false to train on the CPU.")
     return keras.backend.backend()
+
+
+def _import_backend(backend: str) -> None:
+    """Import the backend's library (its module has the backend's name), with a fix on failure."""
+    try:
+        __import__(backend)
+    except ImportError as err:
+        raise RuntimeError(
+            f"The Keras backend {backend!r} needs the {backend} package, which is not installed here ({err}). "
+            f"Install it (pip install {backend}; the conda environments in envs/ carry TensorFlow only) or choose "
+            "another backend (config key backend, or KERAS_BACKEND).") from err
+
+
+def gpu_devices() -> list[str]:
+    """Names of the GPUs the current Keras backend sees (empty on CPU-only machines)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [d.name for d in tf.config.list_physical_devices("GPU")]
+    if backend == "torch":
+        import torch
+
+        return [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+    if backend == "jax":
+        import jax
+
+        return [str(d) for d in jax.devices() if d.platform == "gpu"]
+    return []
+
+
+def describe_devices() -> list[str]:
+    """Every device the current Keras backend sees, CPU included, as readable names."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return [f"{d.device_type} {d.name}" for d in tf.config.list_physical_devices()]
+    if backend == "jax":
+        import jax
+
+        return [f"{d.platform} {d}" for d in jax.devices()]
+    return ["CPU"] + gpu_devices()
 
 
 @contextmanager
@@ -109,3 +173,41 @@ def job_logging(path=None, level=logging.INFO):
             os.close(copy)
         if path:
             stream.close()
+
+
+def device_report(backend: str | None = None, require_gpu: bool = False) -> str:
+    """Select the backend (see :func:`configure`) and describe what it runs on, one ``key: value`` per line.
+
+    Raises
+    ------
+    RuntimeError
+        When ``require_gpu`` and the backend sees no GPU (the message lists the devices it sees).
+    """
+    import platform
+    from importlib.metadata import version
+
+    backend = configure(backend=backend, require_gpu=require_gpu)
+    gpus = gpu_devices()
+    lines = {
+        "backend": backend,
+        "keras": version("keras"),
+        backend: version(backend),
+        "host": platform.node(),
+        "CUDA_VISIBLE_DEVICES": os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
+        "devices": ", ".join(describe_devices()),
+        "gpus": str(len(gpus)),
+        "require_gpu": str(require_gpu).lower(),
+    }
+    return "".join(f"{key}: {value}\n" for key, value in lines.items())
+
+
+def export_package_path(src) -> None:
+    """Put ``src`` first on ``PYTHONPATH`` (once), so that job processes import this package from it.
+
+    The workflow calls it with the checkout's ``src/``: jobs in a conda environment that has only
+    the dependencies then run the same code as jobs in the development environment.
+    """
+    src = str(src)
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if src not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([src, *paths])

@@ -5,16 +5,21 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
-# The Snakefile reads the configuration with the package in src/ (jobs use the installed package:
-# `make reproduce` installs it).
+# The workflow and its jobs use the package of this checkout (src/): on sys.path here, and on
+# PYTHONPATH for the jobs' scripts, so that a conda environment (--sdm conda), which holds only the
+# dependencies, runs the same code as the virtual environment of `make reproduce`.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
+from sfcrepro.runtime import export_package_path
+
+export_package_path(Path(workflow.basedir) / "src")
 from sfcrepro.config import (
     check,
     download_names,
     enabled_datasets,
     expected_sha256,
     importance_figures,
+    resolve_backend,
     sources_of,
     split_training_set,
     tasks_of,
@@ -27,6 +32,8 @@ _problems = check(config)
 if _problems:
     raise ValueError("Invalid configuration:\n  - " + "\n  - ".join(_problems))
 
+# The Keras backend of every training, importance and evaluation job (config, else KERAS_BACKEND).
+BACKEND = resolve_backend(config)
 SEEDS = config["seeds"]
 SPLITS = ["train", "valid", "test"]
 DATASETS = enabled_datasets(config)
@@ -52,7 +59,10 @@ IMPORTANCE = importance_figures(config)
 REGION_IMPORTANCE = {
     p["trainset"]: p for p in IMPORTANCE.values() if not p["simulated"]
 }
-ENV = "../../envs/sfcrepro.yaml"
+# Conda environments (--sdm conda): CPU jobs, and the jobs that ask for a GPU (the CUDA build of
+# TensorFlow when the config requires a GPU).
+ENV = "../../envs/cpu.yaml"
+GPU_ENV = "../../envs/gpu.yaml" if config.get("require_gpu") else ENV
 
 
 def one_of(names):
@@ -169,7 +179,7 @@ def lr_runs():
 
 def all_outputs():
     """Every final output the configuration asks for."""
-    targets = ["results/summary.tsv"]
+    targets = ["results/check_gpu.txt", "results/summary.tsv"]
     targets += expand("results/metrics/{dataset}.tsv", dataset=DATASETS)
     targets += figure_files("fig2_performance")
     if enabled_figure("learning_curves"):

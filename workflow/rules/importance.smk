@@ -15,7 +15,7 @@ rule importance_simulated_tf:
     wildcard_constraints:
         dataset=one_of(SIMULATED_TF),
     conda:
-        ENV
+        GPU_ENV
     threads: config["threads"]["importance"]
     resources:
         gpu=config["gpus_per_job"],
@@ -24,7 +24,7 @@ rule importance_simulated_tf:
         simulation=lambda wc: DATASETS[wc.dataset]["simulation"],
         seed=lambda wc: DATASETS[wc.dataset]["seed"],
         importance=lambda wc: DATASETS[wc.dataset]["importance"],
-        backend=config["backend"],
+        backend=BACKEND,
     script:
         "../scripts/importance_simulated_tf.py"
 
@@ -47,7 +47,7 @@ rule importance_regions:
     wildcard_constraints:
         trainset=one_of(REGION_IMPORTANCE),
     conda:
-        ENV
+        GPU_ENV
     threads: config["threads"]["importance"]
     resources:
         gpu=config["gpus_per_job"],
@@ -57,6 +57,6 @@ rule importance_regions:
             key: REGION_IMPORTANCE[wc.trainset][key]
             for key in ("task", "split", "regions", "seed", "batch_size")
         },
-        backend=config["backend"],
+        backend=BACKEND,
     script:
         "../scripts/importance_regions.py"

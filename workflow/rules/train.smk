@@ -2,6 +2,25 @@
 # config); locally that limits nothing unless snakemake gets --resources gpu=N.
 
 
+# The devices the backend sees, where GPU jobs run (it asks for a GPU like them); with
+# require_gpu it fails before any training when there is none. Scheduled first.
+rule check_gpu:
+    output:
+        "results/check_gpu.txt",
+    log:
+        "logs/check_gpu.log",
+    priority: 100
+    conda:
+        GPU_ENV
+    resources:
+        gpu=config["gpus_per_job"],
+    params:
+        backend=BACKEND,
+        require_gpu=config["require_gpu"],
+    script:
+        "../scripts/check_gpu.py"
+
+
 rule train:
     input:
         train=lambda wc: dataset_file(wc.trainset, "train"),
@@ -14,7 +33,7 @@ rule train:
     benchmark:
         "results/benchmarks/train/{trainset}/{variant}/seed{seed}.tsv"
     conda:
-        ENV
+        GPU_ENV
     threads: config["threads"]["train"]
     resources:
         gpu=config["gpus_per_job"],
@@ -25,7 +44,7 @@ rule train:
             int(wc.seed),
             f"{wc.trainset}/{wc.variant}",
         ),
-        backend=config["backend"],
+        backend=BACKEND,
     script:
         "../scripts/train.py"
 
@@ -55,7 +74,7 @@ if enabled_figure("lr_robustness"):
                 ]
             ),
         conda:
-            ENV
+            GPU_ENV
         threads: config["threads"]["train"]
         resources:
             gpu=config["gpus_per_job"],
@@ -69,6 +88,6 @@ if enabled_figure("lr_robustness"):
                 ),
                 "learning_rate": float(wc.lr),
             },
-            backend=config["backend"],
+            backend=BACKEND,
         script:
             "../scripts/train.py"

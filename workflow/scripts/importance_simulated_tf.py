@@ -7,7 +7,7 @@ from sfcrepro.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    configure(backend=sm.params.backend, threads=sm.threads)
+    configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config.get("require_gpu", False))
     from sfcrepro.evaluate import best_seed
     from sfcrepro.importance import gradient_x_input, importance_table
     from sfcrepro.models import load_model

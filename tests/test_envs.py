@@ -1,0 +1,61 @@
+"""The conda environments of the rules (envs/) agree with pyproject.toml and constraints.txt."""
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+ENVS = ["cpu", "gpu"]
+# The workflow runner is not a job dependency: jobs run inside the environment, Snakemake outside.
+RUNNER = {"snakemake"}
+
+
+def _name(requirement):
+    """Distribution name of a requirement, normalised (PEP 503), without extras and versions."""
+    name = re.match(r"[A-Za-z0-9._-]+", requirement).group(0)
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _constraints():
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[_name(name)] = version
+    return pins
+
+
+def _pip_section(env):
+    deps = yaml.safe_load((ROOT / "envs" / f"{env}.yaml").read_text())["dependencies"]
+    (pip,) = [d["pip"] for d in deps if isinstance(d, dict)]
+    return deps, pip
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_env_pins_the_constrained_versions_of_every_dependency(env):
+    deps, pip = _pip_section(env)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]} - RUNNER
+    pinned = {_name(r): r.split("==")[1] for r in pip}
+    assert set(pinned) == wanted, f"envs/{env}.yaml and pyproject.toml list different packages"
+    pins = _constraints()
+    for name, version in pinned.items():
+        assert pins[name] == version, f"envs/{env}.yaml pins {name}=={version}, constraints.txt {pins[name]}"
+    python = next(d for d in deps if isinstance(d, str) and d.startswith("python="))
+    assert python == "python=3.11" and project["requires-python"] == ">=3.11"
+
+
+def test_gpu_env_is_the_cpu_env_with_the_cuda_build_of_tensorflow():
+    cpu, gpu = _pip_section("cpu")[1], _pip_section("gpu")[1]
+    assert [r.replace("tensorflow==", "tensorflow[and-cuda]==") for r in cpu] == gpu
+    assert any(r.startswith("tensorflow[and-cuda]==") for r in gpu)
+
+
+def test_rules_use_these_envs():
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    assert '"../../envs/cpu.yaml"' in rules and '"../../envs/gpu.yaml"' in rules
+    envs_named = set(re.findall(r"envs/(\w+)\.yaml", rules))
+    assert envs_named == set(ENVS), envs_named
