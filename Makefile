@@ -4,7 +4,8 @@
 #   make test        set up, then the whole test suite
 #
 # Set-up is idempotent: the virtual environment is made once and reinstalled only when
-# pyproject.toml or constraints.txt change; BEDTools comes from apt only when it is not on PATH.
+# pyproject.toml or constraints.txt change; BEDTools comes from apt only when it is not on PATH,
+# and so do SLURM and munge for `make test` (tests/test_slurm.py starts a one-node cluster).
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,7 +23,7 @@ PYTEST_ARGS ?=
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP       := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: help setup setup-test bedtools reproduce dry-run test lint lock
+.PHONY: help setup setup-test bedtools slurm reproduce dry-run test lint lock
 
 help:
 	@echo "make reproduce   set up, then run the pipeline on $(CONFIG) (CORES=$(CORES))"
@@ -47,7 +48,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 # first and by exact version so pip takes the CPU wheel and not the CUDA build.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -c constraints.txt "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
-	$(PIP) -c constraints.txt -e ".[test,torch]"
+	$(PIP) -c constraints.txt -e ".[test,torch,cluster]"
 	@touch $@
 
 bedtools:
@@ -55,9 +56,21 @@ bedtools:
 	  echo "BEDTools not on PATH: installing it with apt-get" >&2; \
 	  $(SUDO) apt-get update && $(SUDO) apt-get install -y bedtools; }
 
+# SLURM's daemons and client, and munge (its authentication), for tests/test_slurm.py. The test
+# starts slurmd, which needs root: without root nothing is installed and the test is skipped.
+slurm:
+	@if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "SLURM not on PATH: installing slurm-wlm and munge with apt-get (for tests/test_slurm.py)" >&2; \
+	    apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge; \
+	  else \
+	    echo "SLURM not installed and not root: tests/test_slurm.py will be skipped" >&2; \
+	  fi; \
+	fi
+
 setup: $(VENV)/.installed bedtools
 
-setup-test: $(VENV)/.installed-test bedtools
+setup-test: $(VENV)/.installed-test bedtools slurm
 
 reproduce: setup
 	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)

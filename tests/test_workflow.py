@@ -1,5 +1,6 @@
 """End-to-end: the real Snakemake workflow on the tiny configuration in .test/config/."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -153,5 +154,19 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
     assert counts["train"] == 10 * (3 + 4 + 9 + 6)
     assert counts["train_lr"] == 3 * 3 * 3  # variants x learning rates other than 1e-3 x seeds
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
-    assert counts.pop("total") == 320
+    assert counts.pop("total") == 321
+    assert counts["check_gpu"] == 1
     assert readme_job_counts() == counts
+
+
+@pytest.mark.slow
+def test_required_gpu_missing_stops_before_any_model(tmp_path):
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # no GPU, also on a machine that has one
+    cmd = [*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(TINY), "--cores", "2",
+           "--config", "require_gpu=True"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "require_gpu is true but the tensorflow backend sees no GPU" in out  # the log, shown by profiles/default
+    assert "Error in rule check_gpu" in out
+    assert not list((tmp_path / "results").rglob("model.keras"))

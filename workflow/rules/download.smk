@@ -2,15 +2,13 @@
 # and the genome prepared for random access (decompressed FASTA with a pyfaidx index).
 
 
-localrules:
-    download,
-
-
+# Downloads run on the submitting host under a cluster executor (localrule).
 rule download:
     output:
         "resources/downloads/{file}",
     log:
         "logs/download/{file}.log",
+    localrule: True
     conda:
         ENV
     params:

@@ -1,5 +1,5 @@
 # Evaluation: auROC/auPRC per task of every seed's model on the validation and test splits,
-# collected per dataset, then summarised over seeds for all datasets.
+# collected per dataset (on the submitting host: localrule), then summarised over seeds for all datasets.
 
 
 rule evaluate:
@@ -17,7 +17,7 @@ rule evaluate:
     params:
         dataset=lambda wc: split_training_set(wc.trainset)[0],
         seeds=SEEDS,
-        backend=config["backend"],
+        backend=BACKEND,
     script:
         "../scripts/evaluate.py"
 
@@ -38,6 +38,7 @@ rule collect_metrics:
         ),
     log:
         "logs/collect_metrics/{dataset}.log",
+    localrule: True
     conda:
         ENV
     script:
@@ -51,6 +52,7 @@ rule summary:
         reported("results/summary.tsv", "summary", "All datasets", "Summary"),
     log:
         "logs/summary.log",
+    localrule: True
     conda:
         ENV
     params:

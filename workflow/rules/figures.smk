@@ -1,4 +1,5 @@
-# Figures, each as PNG and PDF in results/figures/.
+# Figures, each as PNG and PDF in results/figures/. Plotting runs on the submitting host under a
+# cluster executor (localrule); the inputs are small tables (and, for Figure 5, a few models).
 
 
 rule fig2_performance:
@@ -14,6 +15,7 @@ rule fig2_performance:
         pdf="results/figures/fig2_performance.pdf",
     log:
         "logs/figures/fig2_performance.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -44,6 +46,7 @@ if enabled_figure("learning_curves"):
             pdf="results/figures/fig3_learning_curves.pdf",
         log:
             "logs/figures/fig3_learning_curves.log",
+        localrule: True
         conda:
             ENV
         params:
@@ -76,6 +79,7 @@ rule fig4_importance:
         ),
     log:
         "logs/figures/{figure}.log",
+    localrule: True
     conda:
         ENV
     params:
@@ -120,6 +124,7 @@ if enabled_figure("positional_weights"):
             ),
         log:
             "logs/figures/fig5_positional_weights.log",
+        localrule: True
         conda:
             ENV
         params:
@@ -136,7 +141,7 @@ if enabled_figure("positional_weights"):
             clusters=FIGURES["positional_weights"]["clusters"],
             seed=FIGURES["positional_weights"]["seed"],
             seeds=SEEDS,
-            backend=config["backend"],
+            backend=BACKEND,
         script:
             "../scripts/fig5_positional_weights.py"
 
@@ -165,6 +170,7 @@ if enabled_figure("lr_robustness"):
             ),
         log:
             "logs/figures/figS1_lr_robustness.log",
+        localrule: True
         conda:
             ENV
         params:

@@ -1,0 +1,160 @@
+"""profiles/slurm: the tiny workflow through a real single-node SLURM cluster started by the test.
+
+The cluster (tests/slurm_cluster.py) is this machine with partitions `cpu` and `gpu` and one GPU
+declared for scheduling only. The profile is used as shipped, except for its EDIT placeholders
+(partitions `cpu`/`gpu`, no account) and sizes cut to what this node has. A wrapper first on PATH
+records every `sbatch` call, so the test checks the arguments each rule was submitted with, and
+SLURM's own record of the jobs (`scontrol show job`).
+"""
+
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from slurm_cluster import SlurmCluster
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
+TINY = ROOT / ".test" / "config" / "config.yaml"
+LOCAL_RULES = {"download", "collect_metrics", "summary", "fig2_performance", "fig3_learning_curves",
+               "fig4_importance", "fig5_positional_weights", "figS1_lr_robustness"}
+GPU_RULES = {"check_gpu", "train", "train_lr", "importance_simulated_tf", "importance_regions"}
+
+
+def rules_of_workflow():
+    text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    return set(re.findall(r"^\s*rule (\w+):", text, flags=re.M))
+
+
+def test_profile_names_real_rules_and_sends_gpu_rules_to_the_gpu_partition():
+    profile = yaml.safe_load(PROFILE.read_text())
+    rules = rules_of_workflow()
+    assert set(profile["set-resources"]) <= rules, set(profile["set-resources"]) - rules
+    assert profile["slurm-status-command"] == "squeue"  # sacct needs slurmdbd; without it runs hang
+    assert profile["default-resources"]["slurm_partition"] == "<cpu-partition>"
+    for rule in GPU_RULES:
+        resources = profile["set-resources"][rule]
+        assert resources["slurm_partition"] == "<gpu-partition>", rule
+        assert resources["cpus_per_gpu"] >= 1, rule
+    for rule, resources in profile["set-resources"].items():
+        if rule not in GPU_RULES:
+            assert "slurm_partition" not in resources and "cpus_per_gpu" not in resources, rule
+    # cpus_per_task would override cpus_per_gpu for the GPU rules
+    assert "cpus_per_task" not in profile["default-resources"]
+    assert not set(profile["set-resources"]) & LOCAL_RULES
+
+
+def test_downloads_and_figures_are_local_rules():
+    text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    blocks = re.split(r"^\s*rule (\w+):", text, flags=re.M)[1:]  # name, body, name, body, ...
+    local = {name for name, body in zip(blocks[::2], blocks[1::2]) if "localrule: True" in body}
+    assert local == LOCAL_RULES
+
+
+def cluster_profile(tmp_path, cpus):
+    """The shipped profile with its placeholders filled for the test cluster, sized to this node."""
+    text = PROFILE.read_text()
+    assert "<gpu-partition>" in text and "<cpu-partition>" in text and "<account>" in text
+    text = text.replace("<cpu-partition>", "cpu").replace("<gpu-partition>", "gpu")
+    profile = yaml.safe_load(text)
+    del profile["default-resources"]["slurm_account"]
+    profile["slurm-no-account"] = True
+    for resources in [profile["default-resources"], *profile["set-resources"].values()]:
+        if "mem_mb" in resources:
+            resources["mem_mb"] = 1000
+        for key in ("cpus_per_task", "cpus_per_gpu"):
+            if key in resources:
+                resources[key] = min(resources[key], cpus)
+    profile["set-threads"] = {rule: min(n, cpus) for rule, n in profile.get("set-threads", {}).items()}
+    profile["jobs"] = 4
+    folder = tmp_path / "profile"
+    folder.mkdir()
+    (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
+    return folder, profile
+
+
+def sbatch_recorder(tmp_path):
+    """A directory with an `sbatch` that logs `<job id> TAB <arguments>` and calls the real one."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "sbatch.calls"
+    real = subprocess.run(["which", "sbatch"], capture_output=True, text=True).stdout.strip()
+    script = bin_dir / "sbatch"
+    script.write_text(f"""#!/bin/bash
+out=$({real} "$@"); rc=$?
+printf '%s\\t%s\\n' "$out" "$*" >> {shlex.quote(str(log))}
+echo "$out"
+exit $rc
+""")
+    script.chmod(0o755)
+    return bin_dir, log
+
+
+def parse_calls(log):
+    """{rule: [(job id, arguments), ...]} from the recorder's log (the rule is in --comment)."""
+    calls = {}
+    for line in log.read_text().splitlines():
+        job_id, args = line.split("\t", 1)
+        rule = re.search(r"--comment rule_(\w+?)(?:_wildcards_\S*)?\s", args + " ").group(1)
+        calls.setdefault(rule, []).append((job_id.split(";")[0], args))
+    return calls
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    reason = SlurmCluster.unavailable()
+    if reason:
+        pytest.skip(f"no SLURM cluster can be started here: {reason}")
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.mark.slow
+def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
+    profile_dir, profile = cluster_profile(tmp_path, cluster.cpus)
+    bin_dir, calls_log = sbatch_recorder(tmp_path)
+    config = yaml.safe_load(TINY.read_text())
+    config["seeds"] = [0]  # one model per variant: the point is the submission, not the science
+    config["figures"].pop("lr_robustness")
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    workdir = tmp_path / "run"
+    cmd = ["timeout", "-k", "20", "900", sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+           "--directory", str(workdir), "--profile", str(profile_dir), "--configfile", str(config_path)]
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=960)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:] + cluster.logs()
+
+    results = workdir / "results"
+    assert (results / "summary.tsv").stat().st_size > 0
+    for name in ("fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf"):
+        assert (results / "figures" / f"{name}.png").stat().st_size > 1000
+    assert "gpus: 0" in (results / "check_gpu.txt").read_text()  # the GPU is declared, not real
+
+    calls = parse_calls(calls_log)
+    assert set(calls) == {"check_gpu", "simulate_tf_binding", "train", "evaluate", "importance_simulated_tf"}
+    assert len(calls["train"]) == 3 and len(calls["simulate_tf_binding"]) == 3
+    resources = profile["set-resources"]
+    for rule in ("check_gpu", "train", "importance_simulated_tf"):
+        for job_id, args in calls[rule]:
+            assert "-p gpu" in args and "--gpus=1" in args, args
+            assert f"--cpus-per-gpu={resources[rule]['cpus_per_gpu']}" in args, args
+            assert f"--mem {resources[rule]['mem_mb']}" in args and f"-t {resources[rule]['runtime']}" in args, args
+    for rule in ("simulate_tf_binding", "evaluate"):
+        for job_id, args in calls[rule]:
+            assert "-p cpu" in args and "--gpus" not in args and "--cpus-per-task=" in args, args
+    # SLURM's own record: the training jobs ran in the GPU partition holding the GPU.
+    job = cluster.job(calls["train"][0][0])
+    assert job["Partition"] == "gpu" and "gpu:1" in job["TresPerJob"] and job["JobState"] == "COMPLETED", job
+    job = cluster.job(calls["simulate_tf_binding"][0][0])
+    assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", ""), job
