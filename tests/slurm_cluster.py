@@ -81,7 +81,7 @@ class SlurmCluster:
         log = self.root / "log"
         self._write(ETC / "slurm.conf", f"""{MARKER}
 ClusterName=sfcrepro-test
-SlurmctldHost={self.host}
+SlurmctldHost={self.host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
