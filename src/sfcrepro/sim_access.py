@@ -31,6 +31,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 SHUFFLE_STREAM, MOTIF_STREAM = 1, 2
+CHUNK_REGIONS = 50_000  # regions processed at once (about 50 MB per 1000 bp array)
 
 
 def region_seeds(seed: int, chrom: str, starts, stream: int) -> np.ndarray:
@@ -166,31 +167,40 @@ def build_regions(regions: pd.DataFrame, tasks: list[str], genome, outputs: dict
     try:
         for writer in writers.values():
             writer.__enter__()
+        # Summits sorted by row, so that each chunk's hits are one slice.
+        summits = summits.sort_values("row", kind="stable").reset_index(drop=True)
+        summit_rows = summits["row"].to_numpy(np.int64)
         for chrom, rows in regions.groupby("chrom", sort=False):
-            index = rows.index.to_numpy()
-            starts = rows["start"].to_numpy(np.int64)
             codes = encode(str(genome[chrom][:]))
-            sequences = codes[starts[:, None] + np.arange(length)]
-            n_rich = (sequences == N_CODE).mean(axis=1) > max_n_fraction
-            counts["dropped_n"] += int(n_rich.sum())
-            keep = ~n_rich
-            index, starts, sequences = index[keep], starts[keep], sequences[keep]
-            if shuffle:
-                shuffled = dinucleotide_shuffle(sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM))
-                position_of = pd.Series(np.arange(len(index)), index=index)
-                hits = summits[summits["row"].isin(index)].copy()
-                hits["row"] = position_of.loc[hits["row"]].to_numpy()
-                counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs or {},
-                                                  region_seeds(seed, chrom, starts, MOTIF_STREAM))
-            else:
-                shuffled = sequences
             split = split_of(chrom, splits)
-            labels = regions.loc[index, tasks].to_numpy(np.uint8)
-            table = {"chrom": np.full(len(index), chrom, dtype=object), "start": starts, "end": starts + length}
-            writers[split].append(shuffled, labels, table)
-            counts[split] += len(index)
+            # Chunks of regions bound the memory to a few arrays of CHUNK_REGIONS x length bytes
+            # beside the chromosome; every region's result is the same whatever the chunking.
+            for first in range(0, len(rows), CHUNK_REGIONS):
+                chunk = rows.iloc[first : first + CHUNK_REGIONS]
+                index = chunk.index.to_numpy()
+                starts = chunk["start"].to_numpy(np.int64)
+                sequences = codes[starts[:, None] + np.arange(length)]
+                n_rich = np.count_nonzero(sequences == N_CODE, axis=1) / length > max_n_fraction
+                counts["dropped_n"] += int(n_rich.sum())
+                keep = ~n_rich
+                index, starts, sequences = index[keep], starts[keep], sequences[keep]
+                if shuffle:
+                    shuffled = dinucleotide_shuffle(sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM))
+                    lo, hi = np.searchsorted(summit_rows, [index.min(), index.max() + 1]) if len(index) else (0, 0)
+                    hits = summits.iloc[lo:hi]
+                    hits = hits[hits["row"].isin(index)].copy()
+                    hits["row"] = pd.Index(index).get_indexer(hits["row"])
+                    counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs or {},
+                                                      region_seeds(seed, chrom, starts, MOTIF_STREAM))
+                else:
+                    shuffled = sequences
+                labels = regions.loc[index, tasks].to_numpy(np.uint8)
+                table = {"chrom": np.full(len(index), chrom, dtype=object), "start": starts, "end": starts + length}
+                writers[split].append(shuffled, labels, table)
+                counts[split] += len(index)
+            del codes
             done += len(rows)
-            log.info("%s: %d regions -> %s (%d of %d regions, %.0f%%, %.0f s)", chrom, len(index), split, done,
+            log.info("%s: %d regions -> %s (%d of %d regions, %.0f%%, %.0f s)", chrom, len(rows), split, done,
                      len(regions), 100 * done / len(regions), time.monotonic() - started)
         empty = [split for split in outputs if counts[split] == 0]
         if empty:
