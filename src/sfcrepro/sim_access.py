@@ -78,22 +78,21 @@ def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame,
     if len(hits) == 0:
         return 0
     # Plain arrays, grouped by row (stable, so a row keeps its hits' order); each row's instances
-    # come from one generator seeded by the region, drawn in order, as PWM.sample would draw them.
+    # come from one generator seeded by the region, drawn in order.
     order = np.argsort(hits["row"].to_numpy(), kind="stable")
     rows = hits["row"].to_numpy()[order]
     tfs = hits["tf"].to_numpy()[order]
     positions = hits["position"].to_numpy(dtype=np.int64)[order]
-    cumulative = {tf: pwm.cumulative() for tf, pwm in motifs.items()}
     bounds = np.flatnonzero(np.diff(rows)) + 1
     written = 0
     for first, last in zip(np.r_[0, bounds], np.r_[bounds, len(rows)]):
         row = int(rows[first])
         rng = np.random.default_rng(int(seeds[row]))
         for tf, position in zip(tfs[first:last], positions[first:last]):
-            table = cumulative[tf]
-            instance = (rng.random((len(table), 1)) > table).sum(axis=1).astype(np.uint8)
-            offset = int(position - starts[row]) - len(table) // 2
-            lo, hi = max(offset, 0), min(offset + len(table), length)
+            pwm = motifs[tf]
+            instance = pwm.sample(1, rng)[0]
+            offset = int(position - starts[row]) - len(pwm) // 2
+            lo, hi = max(offset, 0), min(offset + len(pwm), length)
             if lo < hi:
                 sequences[row, lo:hi] = instance[lo - offset : hi - offset]
                 written += 1
