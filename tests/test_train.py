@@ -1,5 +1,6 @@
 """Tests of sfcrepro.train on a tiny simulated dataset."""
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,73 @@ def test_class_weight_changes_training(splits, tmp_path):
     assert plain["loss"].iloc[0] != pytest.approx(weighted["loss"].iloc[0], rel=1e-4)
     with pytest.raises(ValueError, match="class_weight"):
         run(single, tmp_path / "bad", max_epochs=1, class_weight="auto")
+
+
+# A training run in its own process that kills itself (SIGKILL: no clean-up of any kind) at a
+# given point; the test then reruns it in this process from its checkpoint.
+KILLED_RUN = """
+import os, signal, sys
+import keras
+from sfcrepro.runtime import configure
+configure(seed=0)
+from sfcrepro.train import TrainingSpec, train
+
+class Kill(keras.callbacks.Callback):
+    def on_train_batch_end(self, batch, logs=None):
+        if {where!r} == "mid-epoch" and self.epoch == 2 and batch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_end(self, logs=None):
+        if {where!r} == "after the last epoch":
+            os.kill(os.getpid(), signal.SIGKILL)
+
+train(TrainingSpec(**{spec!r}), {train!r}, {valid!r}, {out!r} + "/model.keras", {out!r} + "/history.tsv",
+      checkpoint_path={out!r} + "/resume.npz", callbacks=[Kill()])
+"""
+
+
+@pytest.mark.parametrize("where", ["mid-epoch", "after the last epoch"])
+def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, where, caplog):
+    import dataclasses
+    import signal
+    import subprocess
+    import sys
+
+    # basset-free but with dropout (seed state), an SFC head and Adam: everything a checkpoint keeps
+    spec = TrainingSpec(architecture="simulated_tf", head="sep", seed=3, units=8, curvature=1.0,
+                        batch_size=32, max_epochs=5, patience=2, name="sim/sep")
+    reference = train(spec, splits["train"], splits["valid"], tmp_path / "ref" / "model.keras",
+                      tmp_path / "ref" / "history.tsv")
+    out = tmp_path / "killed"
+    out.mkdir()
+    script = KILLED_RUN.format(where=where, spec=dataclasses.asdict(spec), train=str(splits["train"]),
+                               valid=str(splits["valid"]), out=str(out))
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not (out / "model.keras").exists() and (out / "resume.npz").exists()
+
+    with caplog.at_level(logging.INFO, logger="sfcrepro.train"):
+        resumed = train(spec, splits["train"], splits["valid"], out / "model.keras", out / "history.tsv",
+                        checkpoint_path=out / "resume.npz")
+    done = 2 if where == "mid-epoch" else len(reference)
+    assert f"sim/sep seed 3: resuming after epoch {done} from {out / 'resume.npz'}" in caplog.messages
+    assert not (out / "resume.npz").exists()  # removed once the model is written
+    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), reference.drop(columns="seconds"))
+    for a, b in zip(load_model(out / "model.keras").get_weights(), load_model(tmp_path / "ref" / "model.keras").get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
+    spec = TrainingSpec(architecture="simulated_tf", head="std", seed=1, batch_size=32, max_epochs=1, name="s")
+    from sfcrepro.train import EpochCheckpoint, run_fingerprint
+
+    stale = tmp_path / "resume.npz"
+    stopper = __import__("keras").callbacks.EarlyStopping()
+    assert run_fingerprint(spec, splits["train"]) != run_fingerprint(
+        TrainingSpec(**{**spec.__dict__, "learning_rate": 0.01}), splits["train"])
+    np.savez(stale, state=np.array('{"fingerprint": "other", "rows": [], "finished": true}'))
+    assert EpochCheckpoint(stale, run_fingerprint(spec, splits["train"], splits["valid"]), stopper).restore(None) == 0
+    history = train(spec, splits["train"], splits["valid"], tmp_path / "m.keras", tmp_path / "h.tsv",
+                    checkpoint_path=stale)
+    assert history["epoch"].tolist() == [1] and not stale.exists()

@@ -20,6 +20,7 @@ byte-identical files.
 
 from __future__ import annotations
 
+import glob
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,9 +36,17 @@ _STR = h5py.string_dtype("utf-8")
 
 @contextmanager
 def atomic_path(path):
-    """Yield a temporary path next to ``path``; rename it to ``path`` only if the block succeeds."""
+    """Yield a temporary path next to ``path``; rename it to ``path`` only if the block succeeds.
+
+    The temporary file is ``.<stem>.tmp-<pid><suffix>`` in the same directory, so the rename is
+    atomic: ``path`` is either absent or complete, even if the process is killed.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A process killed while writing leaves its temporary file; the next writer of ``path`` (one
+    # at a time: Snakemake runs one job per output) removes such leftovers first.
+    for stale in path.parent.glob(f".{glob.escape(path.stem)}.tmp-*{glob.escape(path.suffix)}"):
+        stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")  # keeps the suffix
     try:
         yield tmp

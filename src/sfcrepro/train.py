@@ -3,12 +3,19 @@
 Batches are read from the uint8 sequences and one-hot encoded per batch; no float copy of a
 whole split is made. With a seed (and :func:`sfcrepro.runtime.configure` asking for deterministic
 ops) a CPU run gives the same weights every time.
+
+With a checkpoint path, the state after each epoch is saved (:class:`EpochCheckpoint`): a job
+killed mid-epoch resumes from the last finished epoch and ends with the same weights and history
+as a run that was never stopped.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +29,10 @@ from sfcrepro.evaluate import binary_crossentropy, predict, task_metrics
 from sfcrepro.models import build_model
 from sfcrepro.sequences import one_hot, reverse_complement
 
-__all__ = ["HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "class_weights", "train"]
+__all__ = [
+    "EpochCheckpoint", "HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "class_weights",
+    "train",
+]
 
 log = logging.getLogger("sfcrepro.train")
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "seconds"]
@@ -140,11 +150,130 @@ class ValidationMetrics(keras.callbacks.Callback):
         )
 
 
-def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path) -> pd.DataFrame:
+class EpochCheckpoint(keras.callbacks.Callback):
+    """Save everything a run needs to go on after each epoch, and restore it.
+
+    One ``.npz`` file (no pickled objects), replaced atomically after each epoch, holds the model's
+    variables (weights, batch-norm statistics and dropout seed states), the optimizer's (Adam's
+    moments and step count), the early-stopping state with its best weights, the history so far,
+    and a fingerprint of the run. A run restored from it continues with the next epoch, reshuffled
+    as the uninterrupted run would have been, so on CPU it ends with the same weights and history.
+    A checkpoint whose fingerprint differs (other settings, other input files, other Keras or
+    backend) is set aside and training starts afresh.
+
+    Keras' ``BackupAndRestore`` keeps the model and optimizer, but not other callbacks' state
+    (early stopping's best weights and patience) nor the data order, so resuming with it would
+    give a different model.
+
+    Place it after ``stopper`` in the callback list: its ``on_train_begin`` must run after the
+    stopper resets itself.
+
+    Parameters
+    ----------
+    path : path-like or None
+        The checkpoint file (``.npz``); None keeps the history in memory only.
+    fingerprint : str
+        Identifies the run (see :func:`run_fingerprint`).
+    stopper : keras.callbacks.EarlyStopping
+        The run's early stopping, whose state is saved and restored.
+    """
+
+    def __init__(self, path, fingerprint: str, stopper: keras.callbacks.EarlyStopping):
+        super().__init__()
+        self.path = None if path is None else Path(path)
+        self.fingerprint, self.stopper = fingerprint, stopper
+        self.rows: list[dict] = []
+        self.finished = False
+        self._restored: dict | None = None
+
+    # -- saving -------------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        if self._restored is not None:  # after the stopper reset itself
+            state = self._restored
+            self.stopper.wait, self.stopper.best = state["wait"], state["best"]
+            self.stopper.best_epoch, self.stopper.best_weights = state["best_epoch"], state["best_weights"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        self.rows.append({"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:] if k in logs}})
+        self.finished = bool(self.model.stop_training) or epoch + 1 >= self.params["epochs"]
+        if self.path is not None:
+            self.save()
+
+    def save(self):
+        stopper = self.stopper
+        state = {"fingerprint": self.fingerprint, "rows": self.rows, "finished": self.finished,
+                 "wait": stopper.wait, "best": None if stopper.best is None else float(stopper.best),
+                 "best_epoch": stopper.best_epoch}
+        arrays = {"state": np.array(json.dumps(state))}
+        arrays.update({f"model_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self.model.variables)})
+        arrays.update({f"optimizer_{i}": keras.ops.convert_to_numpy(v)
+                       for i, v in enumerate(self.model.optimizer.variables)})
+        arrays.update({f"best_{i}": w for i, w in enumerate(stopper.best_weights or [])})
+        with atomic_path(self.path) as tmp:
+            np.savez(tmp, **arrays)
+
+    # -- restoring ----------------------------------------------------------------------------
+    def restore(self, model: keras.Model) -> int:
+        """Load the checkpoint into ``model`` (compiled, not yet trained); return the epochs done.
+
+        Returns 0, and leaves ``model`` as it is, when there is no usable checkpoint.
+        """
+        if self.path is None or not self.path.exists():
+            return 0
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+            state = json.loads(str(arrays.pop("state")))
+        except (OSError, ValueError, KeyError) as error:
+            log.warning("%s: unreadable checkpoint (%s); training from the start.", self.path, error)
+            return 0
+        if state["fingerprint"] != self.fingerprint:
+            log.warning("%s was saved by a run with other settings or inputs; training from the start.", self.path)
+            return 0
+        model.optimizer.build(model.trainable_variables)
+        groups = {"model": model.variables, "optimizer": model.optimizer.variables}
+        for prefix, variables in groups.items():
+            saved = [arrays[f"{prefix}_{i}"] for i in range(sum(k.startswith(prefix + "_") for k in arrays))]
+            if [tuple(a.shape) for a in saved] != [tuple(v.shape) for v in variables]:
+                log.warning("%s: %s variables do not match the model; training from the start.", self.path, prefix)
+                return 0
+            for variable, value in zip(variables, saved):
+                variable.assign(value)
+        best = [arrays[f"best_{i}"] for i in range(sum(k.startswith("best_") for k in arrays))]
+        state["best_weights"] = best or None
+        self._restored, self.rows, self.finished = state, state["rows"], state["finished"]
+        return len(self.rows)
+
+    def remove(self):
+        """Delete the checkpoint (once the model and history are written)."""
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def run_fingerprint(spec: TrainingSpec, *inputs) -> str:
+    """A hash of what determines a run: its spec, the input files (size and modification time),
+    and the Keras version and backend."""
+    files = [(str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in inputs]
+    text = json.dumps([asdict(spec), files, keras.__version__, keras.backend.backend()], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, checkpoint_path=None,
+          callbacks=()) -> pd.DataFrame:
     """Train one model and write ``model_path`` (.keras) and ``history_path`` (TSV).
 
     The model keeps the weights of the epoch with the lowest validation loss. Returns the
     history, one row per epoch with :data:`HISTORY_COLUMNS`.
+
+    Parameters
+    ----------
+    checkpoint_path : path-like, optional
+        Save the state after every epoch here (``.npz``) and, if a checkpoint of the same run is
+        there at the start, resume from it (see :class:`EpochCheckpoint`). Removed once the
+        model and history are written.
+    callbacks : sequence of keras.callbacks.Callback
+        Extra callbacks, run after the built-in ones.
     """
     keras.utils.set_random_seed(spec.seed)
     train_x, train_y, tasks = read_dataset(train_path)
@@ -171,11 +300,22 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path) 
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.patience,
                                             restore_best_weights=True)
     metrics = ValidationMetrics(valid_x, valid_y, max(spec.batch_size, 500), spec.max_epochs, spec.name, spec.seed)
-    fit = model.fit(batches, epochs=spec.max_epochs, callbacks=[metrics, stopper], verbose=0)
+    checkpoint = EpochCheckpoint(checkpoint_path, run_fingerprint(spec, train_path, valid_path), stopper)
+    done = checkpoint.restore(model)
+    if done:
+        log.info("%s seed %d: resuming after epoch %d from %s", spec.name, spec.seed, done, checkpoint_path)
+    for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
+        batches.on_epoch_end()
+    if checkpoint.finished:  # stopped after its last epoch, before the model was written
+        model.set_weights(checkpoint._restored["best_weights"])
+    else:
+        # shuffle=False: the batches' own seeded permutation is the shuffle. Keras' would reorder
+        # the batches with Python's global `random`, whose state a checkpoint cannot capture
+        # (tf.data draws it from a prefetching thread).
+        model.fit(batches, epochs=spec.max_epochs, initial_epoch=done, shuffle=False, verbose=0,
+                  callbacks=[metrics, stopper, checkpoint, *callbacks])
 
-    history = pd.DataFrame(fit.history)
-    history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    history = history[HISTORY_COLUMNS]
+    history = pd.DataFrame(checkpoint.rows)[HISTORY_COLUMNS]
     best = int(history["val_loss"].idxmin())
     log.info("%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)", spec.name, spec.seed,
              best + 1, len(history), history.loc[best, "val_loss"], history.loc[best, "val_auroc"])
@@ -185,4 +325,5 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path) 
         model.save(tmp)
     with atomic_path(history_path) as tmp:
         history.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    checkpoint.remove()
     return history

@@ -1,4 +1,10 @@
-"""Snakemake script: train one variant of one dataset at one seed."""
+"""Snakemake script: train one variant of one dataset at one seed.
+
+The state after each epoch goes to ``resume.npz`` next to the model, so that a killed job, run
+again, resumes from its last finished epoch; the file is removed when the model is written.
+"""
+
+from pathlib import Path
 
 from sfcrepro.runtime import configure, describe_devices, job_logging
 
@@ -11,4 +17,5 @@ with job_logging(sm.log[0]) as log:
     log.info("Keras backend %s, %d threads; devices: %s", backend, sm.threads, ", ".join(describe_devices()))
     from sfcrepro.train import TrainingSpec, train
 
-    train(TrainingSpec(**sm.params.spec), sm.input.train, sm.input.valid, sm.output.model, sm.output.history)
+    train(TrainingSpec(**sm.params.spec), sm.input.train, sm.input.valid, sm.output.model, sm.output.history,
+          checkpoint_path=Path(sm.output.model).with_name("resume.npz"))
