@@ -8,7 +8,7 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from sfcrepro.config import check, download_names, enabled_datasets, sources_of, tasks_of
+from sfcrepro.config import check, download_names, duplicate_keys, enabled_datasets, sources_of, tasks_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -43,6 +43,11 @@ def test_paper_config_has_ten_seeds_and_the_three_heads():
         (("seeds",), [1, 1], "non-unique|unique"),
         (("datasets", "sim tf"), {}, "sim tf"),
         (("datasets", "sim_tf", "variants", "a/b"), {"head": "std"}, "a/b"),
+        (("datasets", "sim_tf", "variants", "$(touch x)"), {"head": "std"}, "touch x"),
+        (("datasets", "..", ), {}, "'\\.\\.'"),
+        (("datasets", "x" * 101), {}, "x{101}"),
+        (("datasets", "sim_tf", "training", "batch_size"), "64", "'64' is not of type 'integer'"),
+        (("figures", "learning_curves", "variants"), "std", "'std' is not of type 'array'"),
     ],
 )
 def test_schema_rejects_typos_and_bad_values(config, path, value, message):
@@ -214,3 +219,22 @@ def test_importance_figure_plans_and_checks():
     bad = copy.deepcopy(config)
     bad["figures"]["importance_invivo_tf"]["dataset"] = "sim_tf"
     assert any("a simulated_tf dataset" in p for p in check(bad))
+
+
+def test_keys_given_twice_are_found_with_their_lines(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("datasets:\n  acc:\n    cell_types:\n      HepG2: {url: a.bed}\n      K562: {url: b.bed}\n"
+                    "      HepG2: {url: c.bed}\nseeds: [0]\n")
+    assert yaml.safe_load(path.read_text())["datasets"]["acc"]["cell_types"]["HepG2"] == {"url": "c.bed"}  # silent
+    (problem,) = duplicate_keys(path)
+    assert problem.startswith(f"{path}, line 6: 'HepG2' is given twice in one mapping (first on line 4)")
+    assert duplicate_keys(ROOT / "config/config.yaml") == []
+
+
+def test_names_differing_only_in_case_are_rejected(config):
+    bad = copy.deepcopy(config)
+    bad["datasets"]["SIM_TF"] = copy.deepcopy(bad["datasets"]["sim_tf"])
+    bad["datasets"]["sim_tf"]["variants"]["SEP"] = {"head": "sep"}
+    problems = check(bad)
+    assert any(p.startswith("datasets: sim_tf and SIM_TF differ only in case") for p in problems)
+    assert any(p.startswith("datasets.sim_tf.variants: sep and SEP differ only in case") for p in problems)

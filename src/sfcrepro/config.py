@@ -12,7 +12,8 @@ import posixpath
 import urllib.parse
 
 __all__ = [
-    "BACKENDS", "IMPORTANCE_FIGURES", "check", "download_names", "enabled_datasets", "expected_sha256",
+    "BACKENDS", "IMPORTANCE_FIGURES", "check", "download_names", "duplicate_keys", "enabled_datasets",
+    "expected_sha256", "local_path",
     "importance_figures", "resolve_backend", "sources_of", "split_training_set", "tasks_of", "training_sets",
     "training_settings",
 ]
@@ -28,6 +29,48 @@ IMPORTANCE_FIGURES = {
     "importance_invivo_tf": "fig4b_importance_invivo_tf",
     "importance_invivo_access": "fig4c_importance_invivo_access",
 }
+
+
+def local_path(url) -> str | None:
+    """The file a source names when it is local (a plain path or a ``file://`` URL), else None.
+
+    The workflow makes a local source an input of its download (copy) job, so that editing the
+    file reruns what depends on it.
+    """
+    parsed = urllib.parse.urlparse(str(url))
+    if parsed.scheme.lower() == "file":
+        return urllib.parse.unquote(parsed.path)
+    if parsed.scheme == "" or len(parsed.scheme) == 1:  # a path; 'c:' style drive letters too
+        return str(url)
+    return None
+
+
+def duplicate_keys(path) -> list[str]:
+    """Keys given twice in one mapping of a YAML file, each as a sentence with its lines.
+
+    YAML loaders (Snakemake's included) keep the last of two equal keys and say nothing, so a
+    cell type or TF entered twice would silently replace the first one.
+    """
+    import yaml
+
+    found = []
+
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    found.append(f"{path}, line {line}: {key!r} is given twice in one mapping (first on line "
+                                 f"{seen[key]}); YAML keeps only the last. Give each entry its own name.")
+                else:
+                    seen[key] = line
+            return super().construct_mapping(node, deep=deep)
+
+    with open(path, encoding="utf-8") as fh:
+        yaml.load(fh, Loader=Loader)  # noqa: S506 (a SafeLoader subclass)
+    return found
 
 
 def resolve_backend(config: dict, environ=None) -> str:
@@ -199,9 +242,21 @@ def download_names(sources: list[dict]) -> dict[str, str]:
     return {u: (f"{hashlib.sha1(u.encode()).hexdigest()[:8]}-{b}" if b in clash else b) for u, b in base.items()}
 
 
+def _case_clashes(where: str, names) -> list[str]:
+    """Names that differ only in case: one file on case-insensitive file systems (macOS, Windows)."""
+    by_lower: dict[str, list[str]] = {}
+    for name in names:
+        by_lower.setdefault(str(name).lower(), []).append(str(name))
+    return [f"{where}: {' and '.join(same)} differ only in case; their files would be one file on a "
+            "case-insensitive file system. Rename one." for same in by_lower.values() if len(same) > 1]
+
+
 def check(config: dict) -> list[str]:
     """Problems the schema cannot see, each as a sentence naming the key and the fix."""
-    problems = []
+    problems = _case_clashes("datasets", config["datasets"]) + _case_clashes("genomes", config.get("genomes", {}))
+    for name, ds in config["datasets"].items():
+        for key in ("variants", "cell_types", "tfs", "samples"):
+            problems += _case_clashes(f"datasets.{name}.{key}", ds.get(key, {}))
     figures = config.get("figures", {})
     for name, ds in config["datasets"].items():
         where = f"datasets.{name}"

@@ -25,6 +25,7 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sfcrepro.config import local_path
 from sfcrepro.datasets import atomic_path
 
 __all__ = ["DownloadError", "fetch", "is_gzip", "open_text", "prepare_fasta", "url_scheme"]
@@ -40,9 +41,9 @@ class DownloadError(RuntimeError):
 
 def url_scheme(url: str) -> str:
     """``http``, ``https``, ``ftp``, ``file`` (``file://`` URLs and plain local paths)."""
-    scheme = urllib.parse.urlparse(str(url)).scheme.lower()
-    if scheme in ("", "file") or len(scheme) == 1:  # a path; 'c:' style drive letters too
+    if local_path(url) is not None:
         return "file"
+    scheme = urllib.parse.urlparse(str(url)).scheme.lower()
     if scheme not in SCHEMES:
         raise ValueError(f"Unsupported URL scheme {scheme!r} in {url!r}: use http, https, ftp or a local path.")
     return scheme
@@ -59,8 +60,7 @@ def open_text(path):
 
 
 def _local_path(url: str) -> Path:
-    parsed = urllib.parse.urlparse(url)
-    return Path(urllib.parse.unquote(parsed.path) if parsed.scheme == "file" else url)
+    return Path(local_path(url))
 
 
 def _copy_stream(source, out, digest, total: int | None, url: str) -> int:

@@ -16,8 +16,10 @@ export_package_path(Path(workflow.basedir) / "src")
 from sfcrepro.config import (
     check,
     download_names,
+    duplicate_keys,
     enabled_datasets,
     expected_sha256,
+    local_path,
     importance_figures,
     resolve_backend,
     sources_of,
@@ -27,6 +29,11 @@ from sfcrepro.config import (
     training_settings,
 )
 
+# Keys given twice (YAML keeps the last silently), then the schema, then the cross-checks:
+# all before any job runs.
+_problems = [p for f in workflow.configfiles if Path(f).exists() for p in duplicate_keys(f)]
+if _problems:
+    raise ValueError("Invalid configuration:\n  - " + "\n  - ".join(_problems))
 validate(config, schema="../schemas/config.schema.yaml")
 _problems = check(config)
 if _problems:
