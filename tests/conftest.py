@@ -13,6 +13,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     ``/flaky/<file>``: 503 on the first request for each file, then the file.
     ``/truncated/<file>``: announces the full length but sends half and closes.
+    ``/cut-once/<file>``: like ``/truncated/`` on the first request for each file, then the file.
     ``/html/<file>``: an HTML error page with status 200.
     """
 
@@ -29,7 +30,10 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 self.send_error(503, "try again")
                 return
             self.path = "/" + parts[1]
-        elif len(parts) == 2 and parts[0] == "truncated":
+        elif len(parts) == 2 and parts[0] == "cut-once" and self.path in Handler.seen:
+            self.path = "/" + parts[1]
+        elif len(parts) == 2 and parts[0] in ("truncated", "cut-once"):
+            Handler.seen.add(self.path)
             data = (Path(self.directory) / parts[1]).read_bytes()
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))

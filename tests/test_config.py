@@ -8,7 +8,9 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from sfcrepro.config import check, download_names, duplicate_keys, enabled_datasets, sources_of, tasks_of
+from sfcrepro.config import (
+    check, download_names, duplicate_keys, enabled_datasets, sources_of, tasks_of, url_problems,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -238,3 +240,12 @@ def test_names_differing_only_in_case_are_rejected(config):
     problems = check(bad)
     assert any(p.startswith("datasets: sim_tf and SIM_TF differ only in case") for p in problems)
     assert any(p.startswith("datasets.sim_tf.variants: sep and SEP differ only in case") for p in problems)
+
+
+def test_unsupported_url_schemes_are_named_with_their_key(config):
+    assert url_problems(config) == []
+    bad = copy.deepcopy(config)
+    bad["datasets"]["sim_tf"]["simulation"]["motif_file"] = {"url": "s3://bucket/m.txt"}
+    bad["genomes"] = {"g": {"url": "file:///data/g.fa.gz"}, "h": {"url": "data/h.fa"}, "i": {"url": "ftp://x/i.fa"}}
+    (problem,) = url_problems(bad)
+    assert problem.startswith("datasets.sim_tf.simulation.motif_file.url is 's3://bucket/m.txt': scheme 's3'")

@@ -56,6 +56,15 @@ def test_retries_a_flaky_server(payload, tmp_path):
     assert (tmp_path / "p.gz").read_bytes() == data
 
 
+def test_a_transfer_cut_halfway_is_retried(payload, tmp_path, caplog):
+    _, base, data, _ = payload
+    with caplog.at_level("WARNING", logger="sfcrepro.download"):
+        fetch(f"{base}/cut-once/peaks.bed.gz", tmp_path / "p.gz", retries=2, backoff=0.01)
+    assert (tmp_path / "p.gz").read_bytes() == data
+    assert any("attempt 1 of 3 failed (connection closed after" in m for m in caplog.messages)
+    assert [p.name for p in tmp_path.iterdir()] == ["p.gz"]  # no partial copy left beside it
+
+
 def test_truncated_transfer_fails_after_retries(payload, tmp_path):
     _, base, _, _ = payload
     with pytest.raises(DownloadError, match=r"connection closed after \d+ of \d+ bytes.*local path"):

@@ -1,5 +1,7 @@
 """Tests of sfcrepro.models: parameter matching and the three architectures."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -86,3 +88,31 @@ def test_models_predict_probabilities(architecture, length):
     y = np.asarray(model(x, training=False))
     assert y.shape == (2, 3) and np.all((y > 0) & (y < 1))
     assert any(isinstance(layer, SeparableFC) for layer in model.layers)
+
+
+def test_loading_refuses_code_in_a_model_file(tmp_path):
+    # A .keras file whose Lambda layer carries Python bytecode: what a malicious model would hold.
+    import keras
+
+    from sfcrepro.models import load_model
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ValueError, match="safe_mode"):
+        load_model(tmp_path / "lambda.keras")
+    assert keras.saving.load_model(tmp_path / "lambda.keras", safe_mode=False) is not None  # the file is loadable
+
+
+def test_nothing_unpickles():
+    # No module or script of the pipeline unpickles, or lifts Keras' safe mode.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for path in [*(root / "src" / "sfcrepro").glob("*.py"), *(root / "workflow" / "scripts").glob("*.py")]:
+        text = path.read_text()
+        for unsafe in ("import pickle", "pickle.load", "allow_pickle=True", "safe_mode=False", "torch.load",
+                       "joblib", "import dill", "pd.read_pickle"):
+            assert unsafe not in text, f"{path.name} uses {unsafe}"
+        X
+            assert "allow_pickle=False" in call, f"{path.name}: {call}"

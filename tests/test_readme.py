@@ -17,3 +17,13 @@ def test_readme_has_examples():
 def test_readme_example_runs(index, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # examples may write files such as model.keras
     exec(compile(BLOCKS[index], f"README.md python block {index}", "exec"), {})
+
+
+def test_reliability_table_names_existing_tests():
+    text = README.read_text()
+    section = text.split("## Reliability", 1)[1].split("\n## ", 1)[0]
+    named = re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", section)
+    assert len(named) >= 25
+    root = README.parent
+    for path, name in named:
+        assert re.search(rf"^def {name}\(", (root / path).read_text(), re.M), f"{path}::{name} is not a test"

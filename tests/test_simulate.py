@@ -91,5 +91,6 @@ def test_truncated_poisson_range_and_background_errors():
     assert draws.min() == 1 and draws.max() == 3
     with pytest.raises(ValueError, match="GC fraction"):
         background(2, 10, 1.5, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="too long"):
-        simulate_tf_binding(TAL1, GATA, 1, np.random.default_rng(0), length=100)
+    with pytest.raises(ValueError, match=r"of motif file m.txt are too long .* 100 bp sequences; set "
+                                         r"simulation.length to at least \d+"):
+        simulate_tf_binding(TAL1, GATA, 1, np.random.default_rng(0), length=100, source="motif file m.txt")

@@ -195,3 +195,24 @@ def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
     history = train(spec, splits["train"], splits["valid"], tmp_path / "m.keras", tmp_path / "h.tsv",
                     checkpoint_path=stale)
     assert history["epoch"].tolist() == [1] and not stale.exists()
+
+
+def test_nan_loss_stops_naming_variant_seed_and_epoch(splits, tmp_path):
+    import keras
+
+    class Poison(keras.callbacks.Callback):  # weights become NaN during the second epoch
+        def on_train_batch_begin(self, batch, logs=None):
+            if self.epoch == 1 and batch == 1:
+                kernel = self.model.get_layer("logits").kernel
+                kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+    spec = TrainingSpec(architecture="simulated_tf", head="sep", seed=3, units=8, batch_size=32, max_epochs=4,
+                        name="sim_tf/sep")
+    with pytest.raises(FloatingPointError, match=r"^sim_tf/sep seed 3: training loss became nan in epoch 2\. "
+                                                 r"Lower the learning rate"):
+        train(spec, splits["train"], splits["valid"], tmp_path / "model.keras", tmp_path / "history.tsv",
+              checkpoint_path=tmp_path / "resume.npz", callbacks=[Poison()])
+    assert not (tmp_path / "model.keras").exists() and not (tmp_path / "history.tsv").exists()

@@ -13,7 +13,7 @@ import urllib.parse
 
 __all__ = [
     "BACKENDS", "IMPORTANCE_FIGURES", "check", "download_names", "duplicate_keys", "enabled_datasets",
-    "expected_sha256", "local_path",
+    "expected_sha256", "local_path", "url_problems",
     "importance_figures", "resolve_backend", "sources_of", "split_training_set", "tasks_of", "training_sets",
     "training_settings",
 ]
@@ -43,6 +43,29 @@ def local_path(url) -> str | None:
     if parsed.scheme == "" or len(parsed.scheme) == 1:  # a path; 'c:' style drive letters too
         return str(url)
     return None
+
+
+URL_SCHEMES = ("http", "https", "ftp")
+
+
+def url_problems(config, where: str = "") -> list[str]:
+    """Every ``url`` in the config whose scheme is not http, https, ftp or a local path, by key.
+
+    Run before the schema, whose message for such a URL inside an optional source would only
+    say that no alternative matched.
+    """
+    problems = []
+    items = config.items() if isinstance(config, dict) else enumerate(config) if isinstance(config, list) else []
+    for key, value in items:
+        path = f"{where}.{key}" if where else str(key)
+        if key == "url" and isinstance(value, str) and local_path(value) is None:
+            scheme = urllib.parse.urlparse(value).scheme
+            if scheme.lower() not in URL_SCHEMES:
+                problems.append(f"{path} is {value!r}: scheme {scheme!r} is not supported; use an http, https or ftp "
+                                "URL, or download the file and give its local path.")
+        elif isinstance(value, (dict, list)):
+            problems += url_problems(value, path)
+    return problems
 
 
 def duplicate_keys(path) -> list[str]:

@@ -211,7 +211,8 @@ def get_motif(motifs: dict[str, PWM], name: str, source="the motif file") -> PWM
     except KeyError:
         close = difflib.get_close_matches(name, list(motifs), n=5, cutoff=0.5)
         hint = f" Closest names: {', '.join(close)}." if close else ""
-        raise KeyError(f"Motif {name!r} is not in {source} ({len(motifs)} motifs).{hint}") from None
+        raise KeyError(f"Motif {name!r} is not in {source} ({len(motifs)} motifs).{hint} Set the motif name in the "
+                       "config to one of the file's names.") from None
 
 
 def default_motif_file() -> Path:

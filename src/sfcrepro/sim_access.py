@@ -24,7 +24,7 @@ from sfcrepro.datasets import DatasetWriter
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import N_CODE, dinucleotide_shuffle, encode
 
-__all__ = ["build_regions", "build_sim_access", "insert_motifs", "region_seeds", "split_of"]
+__all__ = ["build_regions", "build_sim_access", "check_motif_lengths", "insert_motifs", "region_seeds", "split_of"]
 
 log = logging.getLogger("sfcrepro.sim_access")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -97,6 +97,21 @@ def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame,
                 sequences[row, lo:hi] = instance[lo - offset : hi - offset]
                 written += 1
     return written
+
+
+def check_motif_lengths(motifs: dict[str, PWM], length: int, source: str) -> None:
+    """Fail when a TF's motif is longer than the regions it is to be inserted into.
+
+    Raises
+    ------
+    ValueError
+        Naming each such TF, its motif from ``source`` (the motif file) and the fix.
+    """
+    long = {tf: pwm for tf, pwm in motifs.items() if len(pwm) > length}
+    if long:
+        listed = ", ".join(f"{tf}: {pwm.name} ({len(pwm)} bp)" for tf, pwm in long.items())
+        raise ValueError(f"Motifs of {source} are longer than the {length} bp regions: {listed}. Set windows.length "
+                         f"of the dataset to at least {max(map(len, long.values()))}, or pick shorter motifs.")
 
 
 def split_of(chrom: str, splits: dict[str, list[str]]) -> str:

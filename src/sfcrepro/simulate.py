@@ -85,6 +85,7 @@ def simulate_tf_binding(
     rng: np.random.Generator,
     length: int = 200,
     gc: float = 0.4,
+    source: str = "the motif file",
 ) -> SimulatedTF:
     """Simulate ``4 * per_class`` labelled sequences, rows in random order.
 
@@ -100,16 +101,20 @@ def simulate_tf_binding(
         Sequence length (200 bp in the paper).
     gc : float
         Background GC fraction (0.4 in the paper).
+    source : str
+        Where the motifs come from, for messages.
     """
     if per_class < 0:
         raise ValueError(f"per_class must be >= 0, got {per_class}.")
     widest = max(len(motif_a), len(motif_b))
     # Each placed instance blocks at most (its width + widest - 1) starts, so this guarantees
     # room for all six instances whatever the earlier placements.
-    if 3 * (len(motif_a) + len(motif_b)) + 6 * widest > length:
+    need = 3 * (len(motif_a) + len(motif_b)) + 6 * widest
+    if need > length:
         raise ValueError(
-            f"Motifs {motif_a.name} ({len(motif_a)} bp) and {motif_b.name} ({len(motif_b)} bp) are too "
-            f"long to place up to 3 of each in {length} bp sequences; use longer sequences."
+            f"Motifs {motif_a.name} ({len(motif_a)} bp) and {motif_b.name} ({len(motif_b)} bp) of {source} are "
+            f"too long to place up to 3 of each in {length} bp sequences; set simulation.length to at least "
+            f"{need}, or pick shorter motifs."
         )
     n = 4 * per_class
     classes = np.repeat(np.arange(4), per_class)  # 0 neither, 1 A only, 2 B only, 3 both
@@ -167,7 +172,7 @@ def simulated_tf_split(config: dict, split: str, seed: int, n_per_class: int | N
     motif_b = get_motif(motifs, config.get("motif_b", "GATA_disc1"), source)
     per_class = n_per_class if n_per_class is not None else config["per_class"][split]
     return simulate_tf_binding(motif_a, motif_b, per_class, split_rng(seed, split),
-                               length=config.get("length", 200), gc=config.get("gc", 0.4))
+                               length=config.get("length", 200), gc=config.get("gc", 0.4), source=source)
 
 
 def write_simulated_tf_split(config: dict, split: str, seed: int, path, motif_file=None) -> SimulatedTF:

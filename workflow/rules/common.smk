@@ -19,19 +19,23 @@ from sfcrepro.config import (
     duplicate_keys,
     enabled_datasets,
     expected_sha256,
-    local_path,
     importance_figures,
+    local_path,
     resolve_backend,
     sources_of,
     split_training_set,
     tasks_of,
     training_sets,
     training_settings,
+    url_problems,
 )
 
-# Keys given twice (YAML keeps the last silently), then the schema, then the cross-checks:
-# all before any job runs.
-_problems = [p for f in workflow.configfiles if Path(f).exists() for p in duplicate_keys(f)]
+# Keys given twice (YAML keeps the last silently) and unsupported URL schemes, then the schema,
+# then the cross-checks: all before any job runs.
+_problems = [
+    p for f in workflow.configfiles if Path(f).exists() for p in duplicate_keys(f)
+]
+_problems += url_problems(config)
 if _problems:
     raise ValueError("Invalid configuration:\n  - " + "\n  - ".join(_problems))
 validate(config, schema="../schemas/config.schema.yaml")

@@ -6,7 +6,9 @@
 rule download:
     input:
         # a local source is an input, so that editing it reruns what depends on it
-        lambda wc: [local_path(SOURCES[wc.file])] if local_path(SOURCES[wc.file]) else [],
+        lambda wc: (
+            [local_path(SOURCES[wc.file])] if local_path(SOURCES[wc.file]) else []
+        ),
     output:
         "resources/downloads/{file}",
     log:
