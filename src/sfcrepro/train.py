@@ -159,7 +159,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
     and a fingerprint of the run. A run restored from it continues with the next epoch, reshuffled
     as the uninterrupted run would have been, so on CPU it ends with the same weights and history.
     A checkpoint whose fingerprint differs (other settings, other input files, other Keras or
-    backend) is set aside and training starts afresh.
+    backend) is not used: training starts afresh and replaces it after its first epoch.
 
     Keras' ``BackupAndRestore`` keeps the model and optimizer, but not other callbacks' state
     (early stopping's best weights and patience) nor the data order, so resuming with it would
@@ -232,23 +232,33 @@ class EpochCheckpoint(keras.callbacks.Callback):
             log.warning("%s was saved by a run with other settings or inputs; training from the start.", self.path)
             return 0
         model.optimizer.build(model.trainable_variables)
-        groups = {"model": model.variables, "optimizer": model.optimizer.variables}
-        for prefix, variables in groups.items():
-            saved = [arrays[f"{prefix}_{i}"] for i in range(sum(k.startswith(prefix + "_") for k in arrays))]
+        pairs = []
+        for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+            saved = _numbered(arrays, prefix)
             if [tuple(a.shape) for a in saved] != [tuple(v.shape) for v in variables]:
                 log.warning("%s: %s variables do not match the model; training from the start.", self.path, prefix)
                 return 0
-            for variable, value in zip(variables, saved):
-                variable.assign(value)
-        best = [arrays[f"best_{i}"] for i in range(sum(k.startswith("best_") for k in arrays))]
-        state["best_weights"] = best or None
+            pairs += zip(variables, saved)
+        for variable, value in pairs:  # only once everything matched
+            variable.assign(value)
+        state["best_weights"] = _numbered(arrays, "best") or None
         self._restored, self.rows, self.finished = state, state["rows"], state["finished"]
         return len(self.rows)
+
+    @property
+    def best_weights(self) -> list | None:
+        """Early stopping's best weights as restored (None before :meth:`restore`)."""
+        return None if self._restored is None else self._restored["best_weights"]
 
     def remove(self):
         """Delete the checkpoint (once the model and history are written)."""
         if self.path is not None:
             self.path.unlink(missing_ok=True)
+
+
+def _numbered(arrays: dict, prefix: str) -> list:
+    """``arrays["<prefix>_0"]``, ``arrays["<prefix>_1"]``, ... in order."""
+    return [arrays[f"{prefix}_{i}"] for i in range(sum(k.startswith(prefix + "_") for k in arrays))]
 
 
 def run_fingerprint(spec: TrainingSpec, *inputs) -> str:
@@ -307,7 +317,7 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, 
     for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
         batches.on_epoch_end()
     if checkpoint.finished:  # stopped after its last epoch, before the model was written
-        model.set_weights(checkpoint._restored["best_weights"])
+        model.set_weights(checkpoint.best_weights)
     else:
         # shuffle=False: the batches' own seeded permutation is the shuffle. Keras' would reorder
         # the batches with Python's global `random`, whose state a checkpoint cannot capture
