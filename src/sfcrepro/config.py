@@ -12,10 +12,9 @@ import posixpath
 import urllib.parse
 
 __all__ = [
-    "BACKENDS", "IMPORTANCE_FIGURES", "check", "download_names", "duplicate_keys", "enabled_datasets",
-    "expected_sha256", "local_path", "url_problems",
-    "importance_figures", "resolve_backend", "sources_of", "split_training_set", "tasks_of", "training_sets",
-    "training_settings",
+    "BACKENDS", "IMPORTANCE_FIGURES", "URL_SCHEMES", "check", "download_names", "duplicate_keys", "enabled_datasets",
+    "expected_sha256", "importance_figures", "local_path", "resolve_backend", "sources_of", "split_training_set",
+    "tasks_of", "training_sets", "training_settings", "url_problems",
 ]
 
 BACKENDS = ("tensorflow", "torch", "jax")

@@ -25,13 +25,12 @@ import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sfcrepro.config import local_path
+from sfcrepro.config import URL_SCHEMES, local_path
 from sfcrepro.datasets import atomic_path
 
 __all__ = ["DownloadError", "fetch", "is_gzip", "open_text", "prepare_fasta", "url_scheme"]
 
 log = logging.getLogger("sfcrepro.download")
-SCHEMES = ("http", "https", "ftp", "file")
 CHUNK = 1 << 20
 
 
@@ -44,7 +43,7 @@ def url_scheme(url: str) -> str:
     if local_path(url) is not None:
         return "file"
     scheme = urllib.parse.urlparse(str(url)).scheme.lower()
-    if scheme not in SCHEMES:
+    if scheme not in URL_SCHEMES:
         raise ValueError(f"Unsupported URL scheme {scheme!r} in {url!r}: use http, https, ftp or a local path.")
     return scheme
 
