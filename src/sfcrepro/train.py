@@ -31,7 +31,7 @@ from sfcrepro.sequences import one_hot, reverse_complement
 
 __all__ = [
     "EpochCheckpoint", "HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "class_weights",
-    "train",
+    "run_fingerprint", "train",
 ]
 
 log = logging.getLogger("sfcrepro.train")

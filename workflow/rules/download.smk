@@ -6,9 +6,7 @@
 rule download:
     input:
         # a local source is an input, so that editing it reruns what depends on it
-        lambda wc: (
-            [local_path(SOURCES[wc.file])] if local_path(SOURCES[wc.file]) else []
-        ),
+        lambda wc: list(filter(None, [local_path(SOURCES[wc.file])])),
     output:
         "resources/downloads/{file}",
     log:
