@@ -81,6 +81,22 @@ def test_html_error_page_and_missing_file(payload, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_missing_encode_file_names_the_url_and_the_file_list(payload, tmp_path):
+    # The GM12878 SPI1 uniform-peak name of config/config.yaml is attested nowhere public: when the
+    # server has no such file, the error says where the directory lists its files.
+    _, base, _, _ = payload
+    folder = f"{base}/goldenPath/hg19/encodeDCC/wgEncodeAwgTfbsUniform"
+    url = f"{folder}/wgEncodeAwgTfbsHaibGm12878Pu1Pcr1xUniPk.narrowPeak.gz"
+    with pytest.raises(DownloadError) as error:
+        fetch(url, tmp_path / "p.gz", retries=3, backoff=0.01)
+    message = str(error.value)
+    assert f"Could not fetch {url}: HTTP Error 404" in message
+    assert f"{folder}/files.txt" in message and "correct the url in the config" in message
+    with pytest.raises(DownloadError, match=r"directory listing http://127\.0\.0\.1:\d+/elsewhere/ and correct"):
+        fetch(f"{base}/elsewhere/missing.gz", tmp_path / "p.gz", retries=0)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_truncated_gzip_without_length_is_caught(tmp_path):
     bad = tmp_path / "bad.gz"
     bad.write_bytes(gzip.compress(b"x" * 100000)[:-20])

@@ -27,6 +27,22 @@ def test_windows_and_labels_by_hand():
     assert windows["E123"].tolist() == [0, 0, 1, 1, 1, 1, 1, 1, 1]
 
 
+def test_a_window_missing_from_the_coverage_output_raises(monkeypatch):
+    import pybedtools
+
+    real = pybedtools.BedTool.coverage
+
+    def coverage_losing_a_window(self, *args, **kwargs):
+        result = real(self, *args, **kwargs)
+        lines = str(result).splitlines(keepends=True)
+        return pybedtools.BedTool("".join(lines[1:]), from_string=True)  # first window's row lost
+
+    monkeypatch.setattr(pybedtools.BedTool, "coverage", coverage_losing_a_window)
+    peaks = {"E116": frame([("chr1", 1000, 1200)])}
+    with pytest.raises(RuntimeError, match=r"1 of 5 windows have no coverage row for E116 \(the first: chr1:900-1100\)"):
+        label_windows(peaks, SIZES)
+
+
 def test_padding_clips_at_chromosome_start_and_partial_windows_are_dropped():
     # Peak 20-150 padded to 0-250 (clipped): windows at 0 and 50 are full, 100+ are partial.
     windows = label_windows({"a": frame([("chr1", 20, 150)])}, {"chr1": 5000}, length=200)

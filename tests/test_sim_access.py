@@ -84,6 +84,32 @@ def test_build_streams_splits_drops_n_rich_and_is_deterministic(genome, tmp_path
         assert digest[0] == digest[1]
 
 
+def test_every_inserted_motif_is_recorded_in_its_split(genome, tmp_path, monkeypatch):
+    counts, outputs = build(genome, tmp_path, "a")
+    train = read_table(outputs["train"], "motifs")
+    # Region 4 (chr3:2000-2200, row 1 of train after the N-rich region was dropped): summit 2100.
+    assert train.values.tolist() == [[1, "toy", "toy", 96, 105, "+"]]
+    assert list(train.columns) == ["index", "tf", "motif", "start", "end", "strand"]
+    seqs, _, _ = read_dataset(outputs["train"])
+    assert decode(seqs[1])[96:105] == "GGGAAATTT"
+    assert read_table(outputs["valid"], "motifs").values.tolist() == [[0, "toy", "toy", 96, 105, "+"]]
+    assert read_table(outputs["test"], "motifs").empty  # chr2's region has no summit: an empty table
+    total = sum(len(read_table(outputs[split], "motifs")) for split in outputs)
+    assert total == counts["motifs"]
+    # The row index stays right when a split is written in several chunks.
+    monkeypatch.setattr(sim_access, "CHUNK_REGIONS", 1)
+    _, chunked = build(genome, tmp_path, "chunked")
+    assert read_table(chunked["train"], "motifs").values.tolist() == train.values.tolist()
+
+
+def test_clipped_motif_records_the_bases_written():
+    sequences = np.full((1, 20), 1, dtype=np.uint8)
+    hits = pd.DataFrame({"row": [0], "tf": ["TF1"], "position": [201]})
+    record = []
+    insert_motifs(sequences, np.array([200]), hits, {"TF1": MOTIF}, np.array([2]), record)
+    assert record == [(0, "TF1", "toy", 0, 6)]  # offset -3: bases 0..5 hold the motif's last six
+
+
 def test_n_threshold_comes_from_the_config_value(genome, tmp_path):
     fasta, _ = genome
     regions = pd.DataFrame({"chrom": ["chr3"], "start": [900], "end": [1100], "E116": [1]})  # half N

@@ -10,8 +10,9 @@ attribute ``tasks``
     The ``T`` task names, in label-column order.
 group ``tables/<name>``
     Optional per-record tables, one 1-d dataset per column (strings as UTF-8), e.g.
-    ``tables/motifs`` (sequence index, motif name, start) for simulated data or
-    ``tables/regions`` (chrom, start, end) for genome-derived data.
+    ``tables/motifs`` for simulated data (simulated TF binding: sequence index, motif name, start;
+    simulated accessibility: index, tf, motif, start, end, strand) and ``tables/regions``
+    (chrom, start, end) for genome-derived data.
 
 Files are written to a temporary name and renamed when complete, so a crash never leaves a
 file that looks finished. Object timestamps are not stored, so the same content gives

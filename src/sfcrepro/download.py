@@ -144,6 +144,19 @@ def _fetch_once(url: str, scheme: str, tmp: Path, digest, timeout: float) -> int
     return size
 
 
+def _not_found_hint(url: str, exc: Exception) -> str:
+    """For an HTTP 404: where to check the file name (UCSC's ENCODE directories list theirs in ``files.txt``)."""
+    if not (isinstance(exc, urllib.error.HTTPError) and exc.code == 404):
+        return ""
+    folder = url.rsplit("/", 1)[0] + "/"
+    if "/encodeDCC/" in url:
+        return (f" The server has no file of that name: check the exact name in the directory's file list, "
+                f"{folder}files.txt (UCSC's ENCODE directories list every file there), and correct the url in the "
+                "config.")
+    return f" The server has no file of that name: check the exact name in the directory listing {folder} and " \
+           "correct the url in the config."
+
+
 def fetch(url: str, dest, sha256: str | None = None, ledger=None, retries: int = 3, timeout: float = 60.0,
           backoff: float = 2.0) -> str:
     """Fetch ``url`` to ``dest`` atomically and return the content's SHA-256.
@@ -185,9 +198,9 @@ def fetch(url: str, dest, sha256: str | None = None, ledger=None, retries: int =
                 )
                 if permanent or attempt == attempts:
                     raise DownloadError(
-                        f"Could not fetch {url}: {exc}. If this machine is offline or the file has moved, "
-                        "download it elsewhere and set this source's url in the config to the local path "
-                        "of your copy."
+                        f"Could not fetch {url}: {exc}.{_not_found_hint(url, exc)} If this machine is offline or "
+                        "the file has moved, download it elsewhere and set this source's url in the config to the "
+                        "local path of your copy."
                     ) from exc
                 wait = backoff * 2 ** (attempt - 1)
                 log.warning("%s: attempt %d of %d failed (%s); retrying in %.0f s", url, attempt, attempts, exc, wait)

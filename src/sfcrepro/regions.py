@@ -31,7 +31,7 @@ from sfcrepro.download import open_text
 
 __all__ = [
     "PeakError", "chromosome_filter", "intersect_summits", "label_windows", "read_chrom_sizes", "read_peaks",
-    "sort_regions", "summits_from_files", "windows_from_files",
+    "sort_regions", "summits_from_files", "window_fractions", "windows_from_files",
 ]
 
 log = logging.getLogger("sfcrepro.regions")
@@ -224,8 +224,7 @@ def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], p
                 continue
             covered = tiles.coverage(_bedtool(frame).merge())
             cov = _frame(covered, ("chrom", "start", "end", "count", "bases", "width", "fraction"))
-            cov = cov.set_index(["chrom", "start", "end"])["fraction"]
-            fraction = cov.reindex(pd.MultiIndex.from_frame(windows[["chrom", "start", "end"]])).to_numpy()
+            fraction = window_fractions(cov, windows, name)
             windows[name] = (fraction >= min_overlap).astype(np.uint8)
     centre = (windows["start"] + windows["end"]) // 2
     windows["start"] = centre - length // 2
@@ -234,6 +233,38 @@ def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], p
     if (~inside).any():
         log.info("dropped %d windows whose %d bp region leaves the chromosome", int((~inside).sum()), length)
     return sort_regions(windows[inside], chrom_sizes)
+
+
+def window_fractions(coverage: pd.DataFrame, windows: pd.DataFrame, name: str) -> np.ndarray:
+    """The covered fraction of each window, looked up in BEDTools ``coverage`` output.
+
+    Parameters
+    ----------
+    coverage : DataFrame
+        ``chrom, start, end, ..., fraction``: one row per window.
+    windows : DataFrame
+        The windows (``chrom, start, end``), in the order wanted.
+    name : str
+        The cell type, for the message.
+
+    Raises
+    ------
+    RuntimeError
+        When a window has no row in ``coverage``: labelling it 0 would turn a lookup failure
+        (e.g. coordinates that BEDTools wrote back differently) into a silent negative.
+    """
+    table = coverage.set_index(["chrom", "start", "end"])["fraction"]
+    if not table.index.is_unique:
+        table = table[~table.index.duplicated()]
+    fraction = table.reindex(pd.MultiIndex.from_frame(windows[["chrom", "start", "end"]])).to_numpy(dtype=float)
+    missing = np.flatnonzero(np.isnan(fraction))
+    if len(missing):
+        first = windows.iloc[missing[0]]
+        raise RuntimeError(f"{len(missing)} of {len(windows)} windows have no coverage row for {name} (the first: "
+                           f"{first['chrom']}:{first['start']}-{first['end']}); BEDTools coverage output does not "
+                           "match the windows. This is a bug or a BEDTools version problem: please report it with "
+                           "the log.")
+    return fraction
 
 
 def sort_regions(frame: pd.DataFrame, chrom_sizes: dict[str, int]) -> pd.DataFrame:

@@ -4,7 +4,8 @@ Each labelled region (see :func:`sfcrepro.regions.label_windows`) gets its genom
 dinucleotide-shuffled, then a PWM sample of the motif of every TF whose ChIP-seq summit lies in
 the region is written centred on the summit (clipped to the region). The labels stay those of
 the real accessibility data, so a model can only learn them from the inserted motifs and the
-sequence composition.
+sequence composition. Every inserted instance is recorded in the split's ``tables/motifs``
+(:func:`motif_table`), so attribution maps can be scored against the truth.
 
 Randomness is per region: a region's seeds are a hash of the dataset seed, its chromosome and
 its start, so its sequence does not depend on how the work is split into jobs or batches.
@@ -24,7 +25,10 @@ from sfcrepro.datasets import DatasetWriter
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import N_CODE, dinucleotide_shuffle, encode
 
-__all__ = ["build_regions", "build_sim_access", "check_motif_lengths", "insert_motifs", "region_seeds", "split_of"]
+__all__ = [
+    "build_regions", "build_sim_access", "check_motif_lengths", "insert_motifs", "motif_table", "region_seeds",
+    "split_of",
+]
 
 log = logging.getLogger("sfcrepro.sim_access")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -52,7 +56,7 @@ def region_seeds(seed: int, chrom: str, starts, stream: int) -> np.ndarray:
 
 
 def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame, motifs: dict[str, PWM],
-                  seeds: np.ndarray) -> int:
+                  seeds: np.ndarray, record: list | None = None) -> int:
     """Write motif samples centred on summits, in place.
 
     Parameters
@@ -68,6 +72,10 @@ def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame,
         Motif of each TF.
     seeds : ndarray, shape (n,)
         One seed per region for the motif samples.
+    record : list, optional
+        Receives ``(row, tf, motif name, start, end)`` of every instance written, ``start:end``
+        being the bases written in the sequence (an instance clipped at a region edge keeps only
+        its part inside).
 
     Returns
     -------
@@ -96,7 +104,24 @@ def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame,
             if lo < hi:
                 sequences[row, lo:hi] = instance[lo - offset : hi - offset]
                 written += 1
+                if record is not None:
+                    record.append((row, tf, pwm.name, lo, hi))
     return written
+
+
+def motif_table(records: list, first_row: int) -> dict[str, np.ndarray]:
+    """``tables/motifs`` columns of inserted instances (see :func:`insert_motifs`).
+
+    ``index`` is the sequence's row in its split file (``first_row`` plus the row in the chunk),
+    ``tf`` the TF whose summit placed it, ``motif`` the motif's name, ``start``/``end`` the bases it
+    occupies in the sequence and ``strand`` ``+`` (motifs are inserted as given, forward strand).
+    """
+    rows = np.array([r[0] for r in records], dtype=np.int64) + first_row
+    return {"index": rows, "tf": np.array([r[1] for r in records], dtype=object),
+            "motif": np.array([r[2] for r in records], dtype=object),
+            "start": np.array([r[3] for r in records], dtype=np.int64),
+            "end": np.array([r[4] for r in records], dtype=np.int64),
+            "strand": np.full(len(records), "+", dtype=object)}
 
 
 def check_motif_lengths(motifs: dict[str, PWM], length: int, source: str) -> None:
@@ -204,8 +229,10 @@ def build_regions(regions: pd.DataFrame, tasks: list[str], genome, outputs: dict
                     hits = summits.iloc[lo:hi]
                     hits = hits[hits["row"].isin(index)].copy()
                     hits["row"] = pd.Index(index).get_indexer(hits["row"])
+                    inserted = []
                     counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs or {},
-                                                      region_seeds(seed, chrom, starts, MOTIF_STREAM))
+                                                      region_seeds(seed, chrom, starts, MOTIF_STREAM), inserted)
+                    writers[split].append_table("motifs", motif_table(inserted, counts[split]))
                 else:
                     shuffled = sequences
                 labels = regions.loc[index, tasks].to_numpy(np.uint8)
