@@ -52,6 +52,17 @@ def test_learning_curves_and_importance(tmp_path):
     check_files(paths)
 
 
+def test_positional_weights_ignore_each_unit_sign():
+    # Negating some units (W_pos[o] and W_chan[o] together: the same model) changes nothing drawn.
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(size=(12, 21))
+    flipped = kernel * np.where(rng.random(12) < 0.5, -1.0, 1.0)[:, None]
+    fig = figures.positional_weights({"a": kernel, "b": flipped}, "title", clusters=3, seed=0)
+    images = [ax.images[0].get_array() for ax in fig.axes if ax.images]
+    np.testing.assert_allclose(images[0], images[1])
+    figures.plt.close(fig)
+
+
 def test_positional_weights_and_lr_robustness(tmp_path):
     rng = np.random.default_rng(0)
     kernels = {"symm: CR 0": rng.normal(size=(30, 21)), "high_reg: CR 10": rng.normal(size=(30, 21))}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sfcrepro.kernels import cluster_order, normalise_rows, positional_kernel
+from sfcrepro.kernels import canonical_signs, cluster_order, normalise_rows, positional_kernel
 from sfcrepro.models import build_model
 
 
@@ -18,8 +18,29 @@ def test_positional_kernel_of_a_symmetric_head_is_mirrored():
 
 def test_normalise_rows_gives_unit_mean_magnitude():
     rows = normalise_rows(np.array([[1.0, -3.0], [0.0, 0.0], [2.0, 2.0]]))
-    np.testing.assert_allclose(rows, [[0.5, -1.5], [0.0, 0.0], [1.0, 1.0]])
+    # [1, -3]: its largest-magnitude entry (-3) is made positive, then the row is scaled.
+    np.testing.assert_allclose(rows, [[-0.5, 1.5], [0.0, 0.0], [1.0, 1.0]])
     np.testing.assert_allclose(np.abs(rows[[0, 2]]).mean(axis=1), 1.0)
+
+
+def test_a_row_and_its_negation_normalise_and_cluster_alike():
+    # A unit's sign is arbitrary (negating W_pos[o] and W_chan[o] gives the same model): rows and
+    # their negations must give identical normalised rows and fall in the same cluster.
+    rng = np.random.default_rng(1)
+    left = np.r_[np.linspace(1, 0, 6), np.zeros(14)]
+    right = left[::-1]
+    rows = np.vstack([left + 0.05 * rng.normal(size=20) for _ in range(4)]
+                     + [right + 0.05 * rng.normal(size=20) for _ in range(4)])
+    rows *= rng.uniform(0.5, 2.0, size=(8, 1))
+    both = np.vstack([rows, -rows])
+    normalised = normalise_rows(both)
+    np.testing.assert_allclose(normalised[:8], normalised[8:])
+    np.testing.assert_array_equal(canonical_signs([[1.0, -1.0], [-1.0, 1.0]]), [[1, -1], [1, -1]])  # ties: first
+    order, clusters = cluster_order(normalised, clusters=2, seed=0)
+    cluster_of = np.empty(16, dtype=int)
+    cluster_of[order] = clusters
+    np.testing.assert_array_equal(cluster_of[:8], cluster_of[8:])  # each row with its negation
+    assert len(set(cluster_of[:4])) == 1 and len(set(cluster_of[4:8])) == 1 and cluster_of[0] != cluster_of[4]
 
 
 def test_cluster_order_groups_similar_rows_and_is_seeded():

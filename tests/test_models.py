@@ -1,12 +1,14 @@
 """Tests of sfcrepro.models: parameter matching and the three architectures."""
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from sfcrepro.layers import SeparableFC
-from sfcrepro.models import basset, build_model, sfc_units, simulated_tf, tf_binding
+from sfcrepro.models import PAPER_UNITS, basset, build_model, sfc_units, simulated_tf, tf_binding
 
 
 def count(model, layer_name):
@@ -46,7 +48,7 @@ def test_parameter_matched_heads_do_not_exceed_std(builder, conv_shape, next_wid
     std_weights = length * channels * next_width
     assert count(std, dense_after) == std_weights + next_width  # weights + bias
     for head in ("sep", "symm"):
-        model = builder(head)
+        model = builder(head, units="matched")
         sfc = model.get_layer("sfc")
         n = sfc.units
         assert n == sfc_units(length, channels, next_width, symmetric=head == "symm")
@@ -62,14 +64,67 @@ def test_basset_shapes_and_paper_units():
     assert sfc.units == 1000
     assert model.output.shape[1:] == (2,)
     assert basset("symm").get_layer("sfc").positional_kernel.shape == (1000, 11)
-    assert basset("sep", units=None).get_layer("sfc").units == sfc_units(21, 200, 1000)
+    assert basset("sep", units="matched").get_layer("sfc").units == sfc_units(21, 200, 1000)
+
+
+def matched_count(length, channels, outputs, symmetric):
+    # The largest n with n * (L' + C + O) <= O * L * C, by search (independent of sfc_units).
+    learned = (length + 1) // 2 if symmetric else length
+    n = 0
+    while (n + 1) * (learned + channels + outputs) <= outputs * length * channels:
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize(
+    "architecture,length,tasks,conv,dense_after,paper",
+    [("simulated_tf", 200, 3, (35, 50), 50, 648), ("tf_binding", 1000, 1, (47, 16), 1, 18),
+     ("basset", 1000, 2, (21, 200), 1000, 1000)],
+)
+@pytest.mark.parametrize("head", ["sep", "symm"])
+def test_units_none_is_the_paper_count_and_matched_is_parameter_matched(architecture, length, tasks, conv,
+                                                                        dense_after, paper, head):
+    assert PAPER_UNITS[architecture] == paper
+    default = build_model(architecture, head=head, length=length, tasks=tasks)
+    assert default.get_layer("sfc").units == paper
+    assert build_model(architecture, head=head, length=length, tasks=tasks, units=None).get_layer("sfc").units == paper
+    matched = build_model(architecture, head=head, length=length, tasks=tasks, units="matched")
+    expected = matched_count(*conv, dense_after, symmetric=head == "symm")
+    assert matched.get_layer("sfc").units == expected
+    assert build_model(architecture, head=head, length=length, tasks=tasks, units=7).get_layer("sfc").units == 7
+
+
+def test_basset_matched_units_number():
+    # 1000 x 21 x 200 = 4,200,000 dense weights; an SFC unit costs 21 + 200 + 1000 = 1,221.
+    assert matched_count(21, 200, 1000, False) == 4_200_000 // 1_221 == 3439
+    assert basset("sep", units="matched").get_layer("sfc").units == 3439
+    assert basset("sep", units=None).get_layer("sfc").units == 1000
+    with pytest.raises(ValueError, match="matched"):
+        basset("sep", units="paper")
+    with pytest.raises(ValueError, match="positive int"):
+        basset("sep", units=0)
+
+
+def test_invivo_tf_parameter_matched_sep_is_11_units():
+    assert sfc_units(47, 16, 1) == 11  # 11 x (47 + 16 + 1) = 704 <= 752 < 12 x 64
+    assert 18 * (47 + 16 + 1) == 1152 > 47 * 16  # the paper's 18 is matched only for symm
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    variants = config["datasets"]["invivo_tf"]["variants"]
+    assert variants["sep_matched"] == {"head": "sep", "units": sfc_units(47, 16, 1)}
+    assert variants["sep"]["units"] == variants["symm"]["units"] == 18  # the paper's variants stay
+    assert tf_binding("sep", units=variants["sep_matched"]["units"]).get_layer("sfc").units == 11
 
 
 def test_explicit_units_and_curvature():
     model = simulated_tf("symm", units=32, curvature=10.0)
     sfc = model.get_layer("sfc")
     assert sfc.units == 32 and sfc.positional_regularizer.strength == 10.0
+    assert sfc.positional_regularizer.norm == "l1"  # the paper's
     assert len(model.losses) == 1
+    l2 = simulated_tf("symm", units=32, curvature=10.0, curvature_norm="l2").get_layer("sfc")
+    assert l2.positional_regularizer.norm == "l2"
+    with pytest.raises(ValueError, match="l1, l2"):
+        simulated_tf("symm", units=32, curvature=1.0, curvature_norm="l3")
 
 
 def test_builder_errors_name_the_choices():

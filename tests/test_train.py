@@ -15,7 +15,7 @@ from sfcrepro.motifs import read_motifs
 from sfcrepro.runtime import configure
 from sfcrepro.sequences import reverse_complement
 from sfcrepro.simulate import simulate_tf_binding, split_rng
-from sfcrepro.train import HISTORY_COLUMNS, OneHotBatches, TrainingSpec, train
+from sfcrepro.train import HISTORY_COLUMNS, OneHotBatches, TrainingSpec, example_class_weights, spec_model, train
 
 configure(seed=0)  # deterministic kernels for this test process
 MOTIFS = read_motifs(Path(__file__).with_name("data") / "encode_motifs.subset.txt")
@@ -97,6 +97,51 @@ def test_training_settings_from_config():
     assert (reg.head, reg.curvature, reg.units, reg.learning_rate) == ("symm", 10.0, 1000, 1e-3)
 
 
+def test_curvature_norm_reaches_the_trained_model(splits, tmp_path):
+    dataset = {"architecture": "simulated_tf", "training": {"batch_size": 32, "max_epochs": 1},
+               "variants": {"symm_l1": {"head": "symm", "units": 8, "curvature": 1.0},
+                            "symm_l2": {"head": "symm", "units": 8, "curvature": 1.0, "curvature_norm": "l2"}}}
+    l1 = training_settings(dataset, "symm_l1", 0, "d/symm_l1")
+    l2 = training_settings(dataset, "symm_l2", 0, "d/symm_l2")
+    assert {k: v for k, v in l1.items() if k != "name"} != {k: v for k, v in l2.items() if k != "name"}  # retrains
+    assert TrainingSpec(**l1).curvature_norm == "l1" and TrainingSpec(**l2).curvature_norm == "l2"
+    train(TrainingSpec(**l2), splits["train"], splits["valid"], tmp_path / "model.keras", tmp_path / "history.tsv")
+    regularizer = load_model(tmp_path / "model.keras").get_layer("sfc").positional_regularizer
+    assert (regularizer.norm, regularizer.strength) == ("l2", 1.0)
+
+
+def test_units_from_the_config_follow_the_builders_rule():
+    dataset = {"architecture": "basset", "training": {},
+               "variants": {"none": {"head": "sep", "units": None}, "absent": {"head": "symm"},
+                            "matched": {"head": "sep", "units": "matched"}, "given": {"head": "sep", "units": 40}}}
+    units = {variant: spec_model(TrainingSpec(**training_settings(dataset, variant, 0, variant)), 1000, 2)
+             .get_layer("sfc").units for variant in dataset["variants"]}
+    # None / absent: the paper's 1000 (not the parameter-matched 3,439 = 4,200,000 // 1,221)
+    assert units == {"none": 1000, "absent": 1000, "matched": 3439, "given": 40}
+    dataset["architecture"] = "tf_binding"
+    units = {variant: spec_model(TrainingSpec(**training_settings(dataset, variant, 0, variant)), 1000, 1)
+             .get_layer("sfc").units for variant in dataset["variants"]}
+    assert units == {"none": 18, "absent": 18, "matched": 11, "given": 40}
+
+
+def test_positive_class_weight_as_the_original():
+    # The original's Keras class_weight={0: 1, 1: w}: from the config's {positive: w} to each
+    # example's weight in a batch.
+    dataset = {"architecture": "tf_binding", "training": {"class_weight": {"positive": 5}},
+               "variants": {"std": {"head": "std"}}}
+    spec = TrainingSpec(**training_settings(dataset, "std", 0, "d/std"))
+    labels = np.array([[1], [0], [0], [1], [0]], dtype=np.uint8)
+    weights = example_class_weights(spec.class_weight, labels)
+    np.testing.assert_array_equal(weights, [1, 5])
+    _, _, w = OneHotBatches(np.zeros((5, 5), np.uint8), labels, batch_size=5, shuffle=False, weights=weights)[0]
+    np.testing.assert_array_equal(w, [5, 1, 1, 5, 1])
+    assert example_class_weights(None, labels) is None
+    np.testing.assert_allclose(example_class_weights("balanced", labels), [5 / 6, 5 / 4])
+    for bad in ({"positive": -1}, {"positive": 0}, {"negative": 2}, "auto"):
+        with pytest.raises(ValueError, match="class_weight"):
+            example_class_weights(bad, labels)
+
+
 def test_balanced_class_weights_and_weighted_batches():
     from sfcrepro.train import class_weights
 
@@ -123,6 +168,8 @@ def test_class_weight_changes_training(splits, tmp_path):
     _, plain = run(single, tmp_path / "plain", max_epochs=1, curvature=0.0)
     _, weighted = run(single, tmp_path / "weighted", max_epochs=1, curvature=0.0, class_weight="balanced")
     assert plain["loss"].iloc[0] != pytest.approx(weighted["loss"].iloc[0], rel=1e-4)
+    _, positive = run(single, tmp_path / "positive", max_epochs=1, curvature=0.0, class_weight={"positive": 5})
+    assert positive["loss"].iloc[0] > plain["loss"].iloc[0]  # positives weigh 5, negatives 1
     with pytest.raises(ValueError, match="class_weight"):
         run(single, tmp_path / "bad", max_epochs=1, class_weight="auto")
 

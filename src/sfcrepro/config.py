@@ -183,16 +183,22 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
 
     A variant's own ``learning_rate``/``batch_size`` override the dataset's ``training`` block.
     Only what affects training is included, so that Snakemake reruns a model exactly when
-    one of these settings changes.
+    one of these settings changes. ``units`` is passed as given (None: the paper's count for
+    the architecture; ``"matched"``: parameter-matched; see :mod:`sfcrepro.models`).
+    ``curvature_norm`` is included only when it is not the default ``"l1"``, so that adding the
+    key left the settings, and thus the models, of every existing L1 variant unchanged; a
+    variant set to ``"l2"`` gets other settings and is retrained.
     """
     options = dataset["variants"][variant]
     settings = {**TRAINING_DEFAULTS, **dataset.get("training", {})}
     for key in ("learning_rate", "batch_size"):
         if key in options:
             settings[key] = options[key]
+    norm = options.get("curvature_norm", "l1")
     return {
         "architecture": dataset["architecture"], "head": options["head"], "seed": int(seed),
         "units": options.get("units"), "curvature": float(options.get("curvature", 0.0)),
+        **({"curvature_norm": norm} if norm != "l1" else {}),
         "initializer": options.get("initializer", "paper"), "name": name, **settings,
     }
 

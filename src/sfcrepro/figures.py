@@ -133,9 +133,24 @@ def importance_curves(tables: dict[str, pd.DataFrame], title: str):
 def positional_weights(kernels: dict[str, np.ndarray], title: str, clusters: int = 10, seed: int = 0):
     """Figure 5: per panel, the positional weights of every SFC unit as a heatmap.
 
-    ``kernels`` maps a panel label (e.g. "CR 10") to a ``(units, L)`` matrix. Rows are divided by
-    their mean absolute value and ordered by k-means cluster (:func:`sfcrepro.kernels.cluster_order`);
-    white lines separate clusters. One colour scale for all panels, symmetric around 0.
+    ``kernels`` maps a panel label (e.g. "CR 10") to a ``(units, L)`` matrix. Each row ``w`` is
+    drawn as ``s * w / mean(|w|)`` (:func:`sfcrepro.kernels.normalise_rows`): ``s`` = +1 or -1
+    makes the row's entry of largest magnitude positive, because a unit's sign is arbitrary
+    (negating ``W_pos[o]`` and ``W_chan[o]`` gives the same model), so a row and its negation
+    land in the same cluster. Rows are then ordered by k-means cluster
+    (:func:`sfcrepro.kernels.cluster_order`); white lines separate clusters. One colour scale
+    for all panels, symmetric around 0.
+
+    Parameters
+    ----------
+    kernels : dict of str to array-like
+        Panel label -> ``(units, L)`` positional weights.
+    title : str
+        Figure title.
+    clusters : int, default 10
+        k of k-means (fewer when a panel has fewer rows).
+    seed : int, default 0
+        k-means seed.
     """
     from sfcrepro.kernels import cluster_order, normalise_rows
 
@@ -154,7 +169,7 @@ def positional_weights(kernels: dict[str, np.ndarray], title: str, clusters: int
         ax.set_title(f"{label}\n({rows.shape[0]} units, {len(np.unique(groups))} clusters)", fontsize=10)
         ax.set_xlabel("position (SFC input)")
     axes[0][0].set_ylabel("SFC unit (by k-means cluster)")
-    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight / mean |weight| of the unit")
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="sign-fixed weight / mean |weight| of the unit")
     fig.suptitle(title, fontsize=11)
     return fig
 

@@ -12,11 +12,26 @@ between the convolutional stack (output ``(batch, L, C)``) and the first dense l
 ``symm``
     A :class:`~sfcrepro.layers.SeparableFC` layer with mirrored positional weights.
 
-A curvature strength above zero adds a :class:`~sfcrepro.layers.CurvatureRegularizer` (L1) to
-the SFC positional weights; it needs a ``sep`` or ``symm`` head.
+A curvature strength above zero adds a :class:`~sfcrepro.layers.CurvatureRegularizer` to the
+SFC positional weights (``curvature_norm="l1"``, the paper's, by default; ``"l2"`` squares the
+second differences, the default of the authors' code); it needs a ``sep`` or ``symm`` head.
+
+SFC unit count (``units``), the same rule in every builder:
+
+``None`` (default)
+    The paper's count for the architecture, :data:`PAPER_UNITS`: 648 (simulated TF binding),
+    18 (in vivo TF binding), 1000 (Basset), whatever the head, length or task count.
+``"matched"``
+    The largest parameter-matched count, :func:`sfc_units` of the convolutional output and the
+    width of the dense layer that follows (e.g. 648 / 741 for sep / symm simulated TF binding,
+    11 / 18 for in vivo TF binding with one task, 3,439 / 3,468 for Basset at 1000 bp).
+an int
+    That many units.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import keras
 from keras import layers
@@ -24,10 +39,18 @@ from keras import layers
 from sfcrepro.layers import CurvatureRegularizer, SeparableFC, learned_length
 
 __all__ = [
-    "ARCHITECTURES", "HEADS", "basset", "build_model", "load_model", "sfc_units", "simulated_tf", "tf_binding",
+    "ARCHITECTURES", "CURVATURE_NORMS", "HEADS", "MATCHED", "PAPER_UNITS", "basset", "build_model", "load_model",
+    "sfc_units", "simulated_tf", "tf_binding",
 ]
 
 HEADS = ("std", "sep", "symm")
+CURVATURE_NORMS = ("l1", "l2")
+#: ``units`` value asking for the largest parameter-matched SFC unit count (:func:`sfc_units`).
+MATCHED = "matched"
+#: SFC units the paper used per architecture (``units=None``): 648 for simulated TF binding (the
+#: matched count of the non-symmetric layer), 18 for in vivo TF binding (the matched count of the
+#: symmetric layer, L' = 24), 1000 for Basset (not parameter-matched; matched would be 3,439).
+PAPER_UNITS = {"simulated_tf": 648, "tf_binding": 18, "basset": 1000}
 
 
 def sfc_units(length: int, channels: int, outputs: int, symmetric: bool = False) -> int:
@@ -57,7 +80,9 @@ def sfc_units(length: int, channels: int, outputs: int, symmetric: bool = False)
     return (outputs * length * channels) // (learned_length(length, symmetric) + channels + outputs)
 
 
-def _check_head(head: str, curvature: float) -> None:
+def _check_head(head: str, curvature: float, curvature_norm: str = "l1") -> None:
+    if curvature_norm not in CURVATURE_NORMS:
+        raise ValueError(f"Unknown curvature_norm {curvature_norm!r}; choose one of {', '.join(CURVATURE_NORMS)}.")
     if head not in HEADS:
         raise ValueError(f"Unknown head {head!r}; choose one of {', '.join(HEADS)}.")
     if curvature < 0:
@@ -66,15 +91,28 @@ def _check_head(head: str, curvature: float) -> None:
         raise ValueError("Curvature regularisation acts on SFC positional weights: use head 'sep' or 'symm'.")
 
 
-def _head(x, head: str, next_width: int, curvature: float, units: int | None, initializer: str):
+def _unit_count(units: int | str | None, architecture: str, length: int, channels: int, next_width: int,
+                symmetric: bool) -> int:
+    """The SFC unit count that ``units`` stands for (see the module docstring)."""
+    if units is None:
+        return PAPER_UNITS[architecture]
+    if units == MATCHED:
+        return sfc_units(length, channels, next_width, symmetric)
+    if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
+        raise ValueError(f"units must be a positive int, None (the paper's count, {PAPER_UNITS[architecture]}) "
+                         f"or {MATCHED!r} (parameter-matched), got {units!r}.")
+    return int(units)
+
+
+def _head(x, head: str, next_width: int, curvature: float, units: int | str | None, initializer: str,
+          architecture: str, curvature_norm: str = "l1"):
     """Insert the head between the convolutional output ``x`` and a dense layer of ``next_width``."""
     if head == "std":
         return layers.Flatten(name="flatten")(x)
     symmetric = head == "symm"
     _, length, channels = x.shape
-    if units is None:
-        units = sfc_units(length, channels, next_width, symmetric)
-    regularizer = CurvatureRegularizer(curvature) if curvature else None
+    units = _unit_count(units, architecture, length, channels, next_width, symmetric)
+    regularizer = CurvatureRegularizer(curvature, norm=curvature_norm) if curvature else None
     return SeparableFC(
         units,
         symmetric=symmetric,
@@ -96,14 +134,16 @@ def simulated_tf(
     length: int = 200,
     tasks: int = 3,
     curvature: float = 0.0,
-    units: int | None = None,
+    units: int | str | None = None,
     initializer: str = "paper",
+    curvature_norm: str = "l1",
 ) -> keras.Model:
     """The simulated TF-binding model of the paper (section 2.4).
 
     Conv1D(50, 11, relu) -> Conv1D(50, 11, relu) -> MaxPool(10, stride 5) -> [head] ->
     Dense(50, relu) -> Dropout(0.5) -> Dense(tasks, sigmoid). At 200 bp the convolutional
-    output is ``(35, 50)``, so the SFC heads get 648 units (sep) or 741 (symm) by default.
+    output is ``(35, 50)``; the SFC heads get the paper's 648 units by default, which is the
+    parameter-matched count of the sep head (``units="matched"``: 648 sep, 741 symm).
 
     Parameters
     ----------
@@ -112,18 +152,22 @@ def simulated_tf(
         Input length in bp.
     tasks : int, default 3
     curvature : float, default 0
-        L1 curvature strength on the SFC positional weights.
-    units : int, optional
-        SFC unit count; by default the parameter-matched :func:`sfc_units`.
+        Curvature strength on the SFC positional weights.
+    units : int, "matched" or None, default None
+        SFC unit count: None = the paper's (:data:`PAPER_UNITS`), "matched" = the largest
+        parameter-matched count (:func:`sfc_units`), or a positive int.
     initializer : {"paper", "variance_matched"}
         SFC initialisation, see :func:`sfcrepro.layers.init_bound`.
+    curvature_norm : {"l1", "l2"}, default "l1"
+        Penalty on the second differences (:class:`~sfcrepro.layers.CurvatureRegularizer`):
+        absolute values (the paper) or squares (the authors' code default).
     """
-    _check_head(head, curvature)
+    _check_head(head, curvature, curvature_norm)
     inputs = keras.Input((length, 4), name="sequence")
     x = layers.Conv1D(50, 11, activation="relu", name="conv1")(inputs)
     x = layers.Conv1D(50, 11, activation="relu", name="conv2")(x)
     x = layers.MaxPooling1D(10, strides=5, name="pool")(x)
-    x = _head(x, head, 50, curvature, units, initializer)
+    x = _head(x, head, 50, curvature, units, initializer, "simulated_tf", curvature_norm)
     x = layers.Dense(50, activation="relu", name="fc")(x)
     x = layers.Dropout(0.5, name="dropout")(x)
     return keras.Model(inputs, _output(x, tasks), name=f"simulated_tf_{head}")
@@ -134,17 +178,20 @@ def tf_binding(
     length: int = 1000,
     tasks: int = 1,
     curvature: float = 0.0,
-    units: int | None = None,
+    units: int | str | None = None,
     initializer: str = "paper",
+    curvature_norm: str = "l1",
 ) -> keras.Model:
     """The in vivo TF-binding model (Shrikumar et al. 2017b, section 3.4.2).
 
     Three blocks of Conv1D(16 filters; widths 15, 14, 14; valid) -> BatchNorm -> ReLU, then
     MaxPool(40, stride 20) (``(47, 16)`` at 1000 bp) -> [head] -> Dense(tasks, sigmoid).
-    The dense layer is the output layer, so SFC units are matched against ``tasks`` outputs:
-    18 for a symmetric head and one task. Parameters as in :func:`simulated_tf`.
+    The SFC heads get the paper's 18 units by default. The dense layer is the output layer, so
+    ``units="matched"`` matches against ``tasks`` outputs: with one task 18 for a symmetric head
+    (the paper's number) and 11 for a non-symmetric one (18 sep units have 1,152 weights, more
+    than the std head's 752). Parameters as in :func:`simulated_tf`.
     """
-    _check_head(head, curvature)
+    _check_head(head, curvature, curvature_norm)
     inputs = keras.Input((length, 4), name="sequence")
     x = inputs
     for i, width in enumerate((15, 14, 14), start=1):
@@ -152,7 +199,7 @@ def tf_binding(
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
     x = layers.MaxPooling1D(40, strides=20, name="pool")(x)
-    x = _head(x, head, tasks, curvature, units, initializer)
+    x = _head(x, head, tasks, curvature, units, initializer, "tf_binding", curvature_norm)
     return keras.Model(inputs, _output(x, tasks), name=f"tf_binding_{head}")
 
 
@@ -161,18 +208,20 @@ def basset(
     length: int = 1000,
     tasks: int = 2,
     curvature: float = 0.0,
-    units: int | None = 1000,
+    units: int | str | None = None,
     initializer: str = "paper",
+    curvature_norm: str = "l1",
 ) -> keras.Model:
     """Basset (Kelley et al. 2016) at ``length`` bp, as used for the accessibility datasets.
 
     Conv(300, 19) -> BN -> ReLU -> MaxPool 3; Conv(200, 11) -> BN -> ReLU -> MaxPool 4;
     Conv(200, 7) -> BN -> ReLU -> MaxPool 4 (``same`` padding and ceil pooling: 1000 -> 334 ->
     84 -> 21) -> [head] -> two blocks of Dense(1000) -> BN -> ReLU -> Dropout(0.3) ->
-    Dense(tasks, sigmoid). The paper used 1000 SFC units (the default here); ``units=None``
-    gives the parameter-matched count instead. Other parameters as in :func:`simulated_tf`.
+    Dense(tasks, sigmoid). The paper used 1000 SFC units (the default, ``units=None``);
+    ``units="matched"`` gives the parameter-matched count instead (3,439 sep, 3,468 symm at
+    1000 bp). Other parameters as in :func:`simulated_tf`.
     """
-    _check_head(head, curvature)
+    _check_head(head, curvature, curvature_norm)
     inputs = keras.Input((length, 4), name="sequence")
     x = inputs
     for i, (filters, width, pool) in enumerate(((300, 19, 3), (200, 11, 4), (200, 7, 4)), start=1):
@@ -180,7 +229,7 @@ def basset(
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
         x = layers.MaxPooling1D(pool, strides=pool, padding="same", name=f"pool{i}")(x)
-    x = _head(x, head, 1000, curvature, units, initializer)
+    x = _head(x, head, 1000, curvature, units, initializer, "basset", curvature_norm)
     for i in (1, 2):
         x = layers.Dense(1000, name=f"fc{i}")(x)
         x = layers.BatchNormalization(name=f"fc_bn{i}")(x)

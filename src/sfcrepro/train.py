@@ -31,7 +31,7 @@ from sfcrepro.sequences import one_hot, reverse_complement
 
 __all__ = [
     "EpochCheckpoint", "HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "class_weights",
-    "run_fingerprint", "train",
+    "example_class_weights", "run_fingerprint", "spec_model", "train",
 ]
 
 log = logging.getLogger("sfcrepro.train")
@@ -49,21 +49,34 @@ class TrainingSpec:
     batch_size: int = 100
     max_epochs: int = 50
     patience: int = 5
-    units: int | None = None
+    units: int | str | None = None  # None: the paper's count; "matched": see sfcrepro.models
     curvature: float = 0.0
     initializer: str = "paper"
     reverse_complement: bool = False
-    class_weight: str | None = None  # "balanced": see class_weights()
+    class_weight: str | dict | None = None  # "balanced" or {"positive": w}: see example_class_weights()
     name: str = "model"  # for messages: dataset/variant
+    curvature_norm: str = "l1"  # "l1" (the paper) or "l2"; see sfcrepro.layers.CurvatureRegularizer
+
+
+def spec_model(spec: TrainingSpec, length: int, tasks: int) -> keras.Model:
+    """The uncompiled model a spec trains, for inputs of ``length`` bp and ``tasks`` tasks.
+
+    Passes the spec's head, curvature (strength and norm), SFC units (None: the paper's count,
+    "matched": parameter-matched, see :mod:`sfcrepro.models`) and initializer to the builder.
+    """
+    return build_model(spec.architecture, head=spec.head, length=length, tasks=tasks, curvature=spec.curvature,
+                       units=spec.units, initializer=spec.initializer, curvature_norm=spec.curvature_norm)
 
 
 def class_weights(labels) -> np.ndarray:
     """Weights of class 0 and 1 of a single-task label vector, ``n / (2 n_class)``.
 
     This is scikit-learn's ``balanced`` rule: each class then carries half of the loss. It is
-    how in vivo TF binding (about one positive per several negatives) is trained: the original
-    work trained with Keras class weights; the exact weights it used are not published, and any
-    weights proportional to these give the same optimum up to the loss scale.
+    our choice for in vivo TF binding (about one positive per several negatives), not the
+    original's: the original scripts passed Keras ``class_weight={0: 1, 1: w}`` with ``w`` from
+    their command line (5 in their first version; the values finally used are not recorded).
+    Weights proportional to these give the same optimum up to the loss scale; ``{positive: w}``
+    in the config (:func:`example_class_weights`) gives the original's form.
     """
     from sklearn.utils.class_weight import compute_class_weight
 
@@ -74,6 +87,39 @@ def class_weights(labels) -> np.ndarray:
     if not np.array_equal(present, [0, 1]):
         raise ValueError(f"class weights need both classes in the training split; it has only {present.tolist()}.")
     return compute_class_weight("balanced", classes=np.array([0, 1]), y=labels[:, 0])
+
+
+def example_class_weights(class_weight, labels) -> np.ndarray | None:
+    """The weights of class 0 and 1 that a ``class_weight`` setting gives on ``labels``.
+
+    Parameters
+    ----------
+    class_weight : None, "balanced" or dict
+        None: unweighted (returns None). ``"balanced"``: :func:`class_weights` of ``labels``
+        (``n / (2 n_class)``). ``{"positive": w}`` with ``w > 0``: 1 for negatives and ``w`` for
+        positives, as the original's Keras ``class_weight={0: 1, 1: w}``.
+    labels : array-like, shape (n,) or (n, 1)
+        Training labels of a single-task dataset.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``[weight of 0, weight of 1]``, to pass as ``weights`` to :class:`OneHotBatches`, which
+        gives each example the weight of its class.
+    """
+    if class_weight is None:
+        return None
+    if class_weight == "balanced":
+        return class_weights(labels)
+    if isinstance(class_weight, dict) and set(class_weight) == {"positive"}:
+        positive = class_weight["positive"]
+        if isinstance(positive, (int, float)) and not isinstance(positive, bool) and positive > 0:
+            labels = np.asarray(labels).reshape(len(labels), -1)
+            if labels.shape[1] != 1:
+                raise ValueError(f"class weights need one task, got {labels.shape[1]}.")
+            return np.array([1.0, float(positive)])
+    raise ValueError(f"class_weight must be 'balanced', {{'positive': w}} with w > 0, or None; "
+                     f"got {class_weight!r}.")
 
 
 class OneHotBatches(keras.utils.PyDataset):
@@ -294,17 +340,13 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, 
              spec.name, spec.seed, len(train_x), len(valid_x), train_x.shape[1], ", ".join(tasks),
              asdict(spec))
 
-    model = build_model(spec.architecture, head=spec.head, length=train_x.shape[1], tasks=len(tasks),
-                        curvature=spec.curvature, units=spec.units, initializer=spec.initializer)
+    model = spec_model(spec, length=train_x.shape[1], tasks=len(tasks))
     model.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss="binary_crossentropy")
     log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
 
-    weights = None
-    if spec.class_weight == "balanced":
-        weights = class_weights(train_y)
-        log.info("class weights (balanced): negatives %.4g, positives %.4g", weights[0], weights[1])
-    elif spec.class_weight is not None:
-        raise ValueError(f"class_weight must be 'balanced' or None, got {spec.class_weight!r}.")
+    weights = example_class_weights(spec.class_weight, train_y)
+    if weights is not None:
+        log.info("class weights (%s): negatives %.4g, positives %.4g", spec.class_weight, weights[0], weights[1])
     batches = OneHotBatches(train_x, train_y, spec.batch_size, shuffle=True, seed=spec.seed,
                             reverse_complement=spec.reverse_complement, weights=weights)
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.patience,
