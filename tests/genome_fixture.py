@@ -62,9 +62,11 @@ def make(folder) -> dict[str, str]:
             files["CTCF_relaxed"] = "CTCF-relaxed.narrowPeak.gz"
             text = _narrowpeak(rows) + _narrowpeak(weak, signal=2)
             (folder / files["CTCF_relaxed"]).write_bytes(gzip.compress(text.encode(), mtime=0))
-    # A Corces-style counts matrix: HSC (code 1) and MPP (code 2) replicates named as the GEO
-    # columns are, and one leukemic sample; each cell type has its own open peaks.
-    samples = {"Donor1-1A-x": "HSC", "Donor2-1B-x": "HSC", "6792-2A": "MPP", "6793-2B": "MPP", "SU001-LSC": "LSC"}
+    # A Corces-style counts matrix: HSC (code 1) and MPP (code 2) replicates and one leukemic sample,
+    # with real column names of GSE74912_ATACseq_All_Counts.txt.gz in its three naming styles
+    # (tests/data/GSE74912_sample_columns.tsv); each cell type has its own open peaks.
+    samples = {"Donor2596-HSC-1A-150303": "HSC", "4983-1A": "HSC", "6792-2A": "MPP", "Donor7256-2B-110614": "MPP",
+               "SU070-LSC-140603": "LSC"}
     peaks = []
     for chrom, size in CHROMS.items():
         slots = np.arange(1_500, size - 2_500, 600)

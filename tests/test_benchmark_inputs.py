@@ -37,3 +37,48 @@ def test_inputs_have_hg19_shape_and_valid_files(tmp_path):
     dataset = config["datasets"]["paper_scale"]
     assert dataset["type"] == "simulated_access" and dataset["genome"] == "synthetic"
     assert [t["motif"] for t in dataset["tfs"].values()] == ["CTCF_known1", "YY1_known1", "GATA_known1"]
+
+
+invivo_spec = importlib.util.spec_from_file_location("paper_scale_invivo",
+                                                     ROOT / "benchmarks" / "paper_scale_invivo_access.py")
+paper_scale_invivo = importlib.util.module_from_spec(invivo_spec)
+invivo_spec.loader.exec_module(paper_scale_invivo)
+
+
+def test_invivo_access_inputs_have_the_counts_matrix_shape_and_a_valid_config(tmp_path):
+    import pandas as pd
+
+    from sfcrepro.invivo import calls_from_counts, read_counts
+
+    info = paper_scale_invivo.make_inputs(tmp_path, scale=1e-3, seed=0)
+    genome = pyfaidx.Fasta(str(tmp_path / "genome.fa"))
+    sizes = {name: len(genome[name]) for name in genome.keys()}
+    assert list(sizes) == list(paper_scale.HG19) and sizes["chr1"] == round(249_250_621 * 1e-3)
+    assert info["peaks"] == 591 and info["samples"] == 132
+    peaks, counts = read_counts(tmp_path / "counts.txt.gz")
+    assert len(peaks) == 591 and (peaks["end"] - peaks["start"] == 501).all()
+    assert (peaks["start"] >= 0).all() and (peaks["end"] <= peaks["chrom"].map(sizes)).all()
+    order = peaks["chrom"].map({c: i for i, c in enumerate(sizes)})
+    assert (order.diff().dropna() >= 0).all()  # genome order
+    same = peaks["chrom"].eq(peaks["chrom"].shift())
+    assert (peaks["start"][same] >= peaks["end"].shift()[same]).all()  # no overlaps
+    columns = pd.read_csv(ROOT / "tests" / "data" / "GSE74912_sample_columns.tsv", sep="\t")
+    assert list(counts.columns) == columns["column"].tolist()  # the real column names, in order
+    assert paper_scale_invivo.make_inputs(tmp_path, scale=1e-3, seed=0)["reused"]
+
+    for recipe in ("peaks", "tiles"):
+        path = paper_scale_invivo.write_config(tmp_path, recipe, scale=1e-3)
+        config = yaml.safe_load(path.read_text())
+        validate(config, schema=str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+        assert check(config) == []
+        assert list(enabled_datasets(config)) == ["paper_scale"]
+        dataset = config["datasets"]["paper_scale"]
+        assert dataset["type"] == "invivo_access" and dataset["windows"]["recipe"] == recipe
+        assert dataset["counts"]["url"] == str(tmp_path / "counts.txt.gz") and len(dataset["samples"]) == 16
+        assert dataset["calls"]["min_cpm"] == 2000  # 2 CPM / scale: the calls per peak do not depend on the scale
+    # Its own patterns give each cell type exactly its columns (the three CD34+ columns none).
+    patterns = {cell: entry["pattern"] for cell, entry in dataset["samples"].items()}
+    calls = calls_from_counts(tmp_path / "counts.txt.gz", patterns, **dataset["calls"])
+    assert len(calls) == 591 and list(calls.columns[3:]) == list(patterns)
+    accessible = calls.iloc[:, 3:].sum(axis=1) > 0
+    assert 0.5 < accessible.mean() <= 1 and 0.1 < calls.iloc[:, 3:].to_numpy().mean() < 0.9

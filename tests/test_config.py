@@ -3,6 +3,7 @@
 import copy
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from snakemake.exceptions import WorkflowError
@@ -60,6 +61,36 @@ def test_schema_rejects_typos_and_bad_values(config, path, value, message):
     node[path[-1]] = value
     with pytest.raises(WorkflowError, match=message):
         validate(bad, SCHEMA)
+
+
+def test_schema_variant_units_and_curvature_norm(config):
+    good = copy.deepcopy(config)
+    variants = good["datasets"]["sim_tf"]["variants"]
+    variants["sep_m"] = {"head": "sep", "units": "matched"}
+    variants["sep_paper"] = {"head": "sep", "units": None}
+    variants["symm_l2"] = {"head": "symm", "curvature": 1.0, "curvature_norm": "l2"}
+    variants["symm_l1"] = {"head": "symm", "curvature": 1.0, "curvature_norm": "l1"}
+    validate(good, SCHEMA)
+    for key, value in (("units", "paper"), ("units", 0), ("curvature_norm", "l3"), ("curvature_norm", None)):
+        bad = copy.deepcopy(config)
+        bad["datasets"]["sim_tf"]["variants"]["sep"][key] = value
+        with pytest.raises(WorkflowError):
+            validate(bad, SCHEMA)
+
+
+def test_schema_class_weight_balanced_or_positive_weight():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    for value in ({"positive": 5}, {"positive": 0.5}, "balanced", None):
+        good = copy.deepcopy(config)
+        good["datasets"]["invivo_tf"]["training"]["class_weight"] = value
+        validate(good, SCHEMA)
+        assert check(good) == []
+    for value in ({"positive": -1}, {"positive": 0}, {"positive": "5"}, {"negative": 2}, {"positive": 5, "negative": 1},
+                  {}, "auto"):
+        bad = copy.deepcopy(config)
+        bad["datasets"]["invivo_tf"]["training"]["class_weight"] = value
+        with pytest.raises(WorkflowError):
+            validate(bad, SCHEMA)
 
 
 def test_cross_checks_name_the_key_and_the_choices(config):
@@ -122,16 +153,46 @@ def test_url_schemes_and_genome_reference(config):
     assert any("chr1 is in both valid and test" in p for p in problems)
 
 
-def test_paper_invivo_access_maps_the_normal_corces_columns():
+# The 132 sample columns of GSE74912_ATACseq_All_Counts.txt.gz with their cell types (copied from
+# ../shared/data/corces/, see tests/data/README.md); the sample tables spell some cell types
+# otherwise than the paper (and our config) does.
+CORCES_COLUMNS = pd.read_csv(ROOT / "tests/data/GSE74912_sample_columns.tsv", sep="\t")
+TABLE_NAMES = {"CD4Tcell": "CD4", "CD8Tcell": "CD8", "NKcell": "NK", "Bcell": "B"}
+PAPER_CELL_TYPES = ["HSC", "MPP", "LMPP", "CMP", "GMP", "MEP", "Mono", "CD4", "CD8", "NK", "B", "CLP", "Ery",
+                    "pHSC", "LSC", "Blast"]
+EXPECTED_SAMPLES = {"HSC": 7, "MPP": 6, "LMPP": 3, "CMP": 8, "GMP": 7, "MEP": 7, "Mono": 6, "CD4": 5, "CD8": 5,
+                    "NK": 6, "B": 4, "CLP": 5, "Ery": 8, "pHSC": 19, "LSC": 8, "Blast": 25}  # REFERENCE.md 4d
+
+
+def paper_sample_patterns():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    return {cell: entry["pattern"] for cell, entry in config["datasets"]["invivo_access"]["samples"].items()}
+
+
+def test_paper_invivo_access_has_the_16_cell_types():
+    assert list(paper_sample_patterns()) == PAPER_CELL_TYPES
+    assert len(CORCES_COLUMNS) == 132 and CORCES_COLUMNS["column"].is_unique
+
+
+@pytest.mark.parametrize("cell", PAPER_CELL_TYPES)
+def test_paper_pattern_takes_exactly_the_samples_of_its_cell_type(cell):
     import re
 
+    pattern = paper_sample_patterns()[cell]
+    taken = [c for c in CORCES_COLUMNS["column"] if re.search(pattern, c)]
+    listed = CORCES_COLUMNS.loc[CORCES_COLUMNS["cell_type"].replace(TABLE_NAMES) == cell, "column"].tolist()
+    assert taken == listed
+    assert len(taken) == EXPECTED_SAMPLES[cell]
+
+
+def test_paper_patterns_map_every_column_once_and_leave_the_cd34_columns():
+    from sfcrepro.invivo import map_samples
+
+    groups = map_samples(CORCES_COLUMNS["column"].tolist(), paper_sample_patterns())  # raises on a double match
+    used = {column for columns in groups.values() for column in columns}
+    assert sorted(set(CORCES_COLUMNS["column"]) - used) == ["BM-CD34-1", "BM-CD34-2", "CB102-CD34-150627"]
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    samples = config["datasets"]["invivo_access"]["samples"]
-    columns = ["Donor4983-1A-1", "6792-7A", "Donor5483-10B-2", "6792-13A", "5852-14A"]
-    owner = {c: [cell for cell, e in samples.items() if re.search(e["pattern"], c)] for c in columns}
-    assert owner == {"Donor4983-1A-1": ["HSC"], "6792-7A": ["Mono"], "Donor5483-10B-2": ["CD8"],
-                     "6792-13A": ["B"], "5852-14A": ["CLP"]}
-    assert set(config["datasets"]["invivo_access"]["variants"]) == {"std", "sep", "symm", "low_reg", "high_reg",
+    assert set(config["datasets"]["invivo_access"]["variants"]) >= {"std", "sep", "symm", "low_reg", "high_reg",
                                                                    "very_high_reg"}
 
 
@@ -143,7 +204,8 @@ def test_paper_invivo_tf_one_training_set_per_tf():
     ds = config["datasets"]["invivo_tf"]
     assert tasks_of(ds) == ["CTCF", "MAX", "SPI1"]
     assert ds["architecture"] == "tf_binding" and ds["top_relaxed"] == 150_000 and ds["length"] == 1000
-    assert {name: v.get("units") for name, v in ds["variants"].items()} == {"std": None, "sep": 18, "symm": 18}
+    assert {name: v.get("units") for name, v in ds["variants"].items()} == {"std": None, "sep": 18, "sep_matched": 11,
+                                                                       "symm": 18}
     assert ds["training"]["class_weight"] == "balanced"
     sets = training_sets(config)
     assert [s for s, owner in sets.items() if owner == "invivo_tf"] == ["invivo_tf/CTCF", "invivo_tf/MAX",
@@ -249,3 +311,42 @@ def test_unsupported_url_schemes_are_named_with_their_key(config):
     bad["genomes"] = {"g": {"url": "file:///data/g.fa.gz"}, "h": {"url": "data/h.fa"}, "i": {"url": "ftp://x/i.fa"}}
     (problem,) = url_problems(bad)
     assert problem.startswith("datasets.sim_tf.simulation.motif_file.url is 's3://bucket/m.txt': scheme 's3'")
+
+
+def test_no_source_names_the_dead_ucsc_host():
+    import subprocess
+
+    dead = "hgdownload" + ".cse.ucsc.edu"  # answers 403 since 2024; hgdownload.soe.ucsc.edu serves the same paths
+    listed = subprocess.run(["git", "grep", "-l", dead], cwd=ROOT, capture_output=True, text=True)
+    assert listed.stdout == "", f"{dead} in: {listed.stdout}"
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    urls = {entry["url"] for entry in sources_of(config) if "ucsc" in entry["url"]}
+    assert len(urls) == 8 and all(url.startswith("http://hgdownload.soe.ucsc.edu/goldenPath/hg19/") for url in urls)
+
+
+def test_unattested_spi1_file_name_is_marked_with_the_check():
+    text = (ROOT / "config/config.yaml").read_text()
+    lines = text.splitlines()
+    spi1 = next(i for i, line in enumerate(lines) if "wgEncodeAwgTfbsHaibGm12878Pu1Pcr1xUniPk" in line)
+    assert "files.txt" in lines[spi1 - 1] and "not attested" in lines[spi1 - 1].lower()
+
+
+def test_windows_recipe_only_for_invivo_access():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    assert config["datasets"]["invivo_access"]["windows"]["recipe"] == "peaks"
+    for recipe in ("peaks", "tiles"):
+        ok = copy.deepcopy(config)
+        ok["datasets"]["invivo_access"]["windows"]["recipe"] = recipe
+        validate(ok, SCHEMA)
+    bad = copy.deepcopy(config)
+    bad["datasets"]["invivo_access"]["windows"]["recipe"] = "tile"
+    with pytest.raises(WorkflowError, match=r"'tile' is not one of \['peaks', 'tiles'\]"):
+        validate(bad, SCHEMA)
+    bad = copy.deepcopy(config)
+    bad["datasets"]["sim_access"]["windows"]["recipe"] = "tiles"  # simulated accessibility always tiles
+    with pytest.raises(WorkflowError, match="windows.recipe is for invivo_access datasets only"):
+        validate(bad, SCHEMA)
+    absent = copy.deepcopy(config)
+    del absent["datasets"]["invivo_access"]["windows"]["recipe"]
+    validate(absent, SCHEMA)
+    assert "recipe" not in absent["datasets"]["invivo_access"]["windows"]  # absent = peaks (windows_from_calls)

@@ -150,11 +150,11 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
         if len(fields) != 2 or not fields[1].isdigit():
             break
         counts[fields[0]] = int(fields[1])
-    # 10 seeds x (3 sim_tf + 4 sim_access + 3 TFs x 3 invivo_tf + 6 invivo_access variants)
-    assert counts["train"] == 10 * (3 + 4 + 9 + 6)
+    # 10 seeds x (3 sim_tf + 4 sim_access + 3 TFs x 4 invivo_tf + 6 invivo_access variants)
+    assert counts["train"] == 10 * (3 + 4 + 12 + 6)
     assert counts["train_lr"] == 3 * 3 * 3  # variants x learning rates other than 1e-3 x seeds
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
-    assert counts.pop("total") == 321
+    assert counts.pop("total") == 355
     assert counts["check_gpu"] == 1
     assert readme_job_counts() == counts
 
@@ -170,3 +170,12 @@ def test_required_gpu_missing_stops_before_any_model(tmp_path):
     assert "require_gpu is true but the tensorflow backend sees no GPU" in out  # the log, shown by profiles/default
     assert "Error in rule check_gpu" in out
     assert not list((tmp_path / "results").rglob("model.keras"))
+
+
+def test_paper_config_dry_run_lists_the_16_hematopoiesis_cell_types(tmp_path):
+    target = "results/regions/invivo_access/calls.tsv.gz"
+    proc = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config/config.yaml"),
+                           "--dry-run", target], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    cells = "HSC, MPP, LMPP, CMP, GMP, MEP, Mono, CD4, CD8, NK, B, CLP, Ery, pHSC, LSC, Blast"
+    assert f"accessibility_calls (invivo_access): calls for 16 cell types ({cells})" in proc.stdout

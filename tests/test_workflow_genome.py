@@ -131,9 +131,18 @@ def test_invivo_access_calls_windows_and_real_sequence(run, sources):
     assert list(calls.columns) == ["chrom", "start", "end", "HSC", "MPP", "LSC"]
     assert calls[["HSC", "MPP", "LSC"]].sum().min() > 0
     log = (run / "logs" / "accessibility_calls" / "invivo_access.log").read_text()
-    assert "HSC: 2 samples (Donor1-1A-x, Donor2-1B-x)" in log
+    assert "HSC: 2 samples (Donor2596-HSC-1A-150303, 4983-1A)" in log
     windows = pd.read_csv(run / "results" / "regions" / "invivo_access" / "windows.tsv.gz", sep="\t")
     assert list(windows.columns) == ["chrom", "start", "end", "HSC", "MPP", "LSC"]
+    # The default recipe (peaks): one 1000 bp region centred on each peak of chr1-3, labelled by its calls.
+    used = calls[calls["chrom"].isin(["chr1", "chr2", "chr3"])]
+    centre = (used["start"] + used["end"]) // 2
+    pd.testing.assert_frame_equal(windows, used.assign(start=centre - 500, end=centre + 500).reset_index(drop=True))
+    examples = 0
+    for split in ("train", "valid", "test"):
+        with h5py.File(run / "results" / "datasets" / "invivo_access" / f"{split}.h5") as h5:
+            examples += len(h5["sequences"])
+    assert examples == len(windows)
     genome = read_genome(folder / files["genome"])
     with h5py.File(run / "results" / "datasets" / "invivo_access" / "train.h5") as h5:
         assert list(h5.attrs["tasks"]) == ["HSC", "MPP", "LSC"]

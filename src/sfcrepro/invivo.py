@@ -2,14 +2,26 @@
 
 TF binding (Shrikumar et al. 2017b): for each TF, positives are ``length`` bp regions centred on
 its ChIP-seq summits; negatives are DNase peaks (GM12878, E116) with no overlap with the TF's top
-``top`` relaxed ChIP-seq peaks (ranked by signal value), centred on their DNase summits.
+``top`` relaxed ChIP-seq peaks (ranked by signal value), centred on their DNase summits. A peak that
+a MACS2 file lists once per summit is used once, at its strongest summit (:func:`one_summit_per_peak`).
 
 Hematopoiesis accessibility (Corces et al. 2016): the GEO counts matrix (``Chr Start End`` then
-one column per sample) is turned into a 0/1 call per peak and cell type: counts are normalised to
+one column per sample) is turned into a 0/1 call per peak and cell type. Sample columns are assigned
+to cell types by one regular expression per cell type from the config (:func:`map_samples`); the
+GEO column names are not uniform (``4983-1A``, ``Donor7256-1A-110614``, ``Donor2596-HSC-1A-150303``,
+``Donor1022-Bcell-13-150120``, ``SU070-pHSC-Rep2-140805``), so the paper configuration's patterns
+are tested against the full column list (``tests/data/GSE74912_sample_columns.tsv``). Counts are normalised to
 counts per million (CPM) of each sample's total, and a peak is accessible in a cell type when its
-CPM reaches ``min_cpm`` in at least ``min_fraction`` of that cell type's samples. Each cell type's
-accessible peaks then go through the same merge, pad, tile, label and expand steps as the
-simulated accessibility data (:func:`sfcrepro.regions.label_windows`).
+CPM reaches ``min_cpm`` in at least ``min_fraction`` of that cell type's samples. The calls then
+become labelled ``length`` bp regions by one of two recipes (config ``windows.recipe``):
+
+* ``peaks`` (the default, :func:`peak_regions`): one region centred on each counts-matrix peak,
+  labelled directly by that peak's calls; every peak is an example, including those accessible in
+  no cell type (all labels 0). At paper scale this gives about one example per peak (590,650 in
+  the GEO matrix), the count closest to the paper's 837,977.
+* ``tiles``: each cell type's accessible peaks go through the same merge, pad, tile, label and
+  expand steps as the simulated accessibility data (:func:`sfcrepro.regions.label_windows`),
+  i.e. several overlapping windows per peak (millions of examples at paper scale).
 
 The pipeline wires these in ``workflow/rules/invivo.smk``: :func:`tf_examples_from_files` per TF,
 :func:`calls_from_counts` and :func:`windows_from_calls` for hematopoiesis; both datasets then get
@@ -27,11 +39,14 @@ import pandas as pd
 from sfcrepro.download import open_text
 
 __all__ = [
+    "RECIPES",
     "accessibility_calls",
     "calls_from_counts",
     "windows_from_calls",
     "centre_on_summits",
     "map_samples",
+    "one_summit_per_peak",
+    "peak_regions",
     "read_counts",
     "tf_examples",
     "tf_examples_from_files",
@@ -39,18 +54,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("sfcrepro.invivo")
-
-# Corces et al. 2016 normal-sample columns are named like Donor4983-1A-... or 6792-7A: the number
-# after the dash is the cell-type code and the letter the replicate (REFERENCE.md 4d). The
-# leukemic cell types (pHSC, LSC, Blast) are named otherwise and need patterns in the config.
-CORCES_CODES = {"HSC": 1, "MPP": 2, "LMPP": 3, "CMP": 4, "GMP": 5, "MEP": 6, "Mono": 7, "CD4": 9,
-                "CD8": 10, "NK": 11, "B": 13, "CLP": 14, "Ery": 15}
-
-
-def corces_pattern(code: int) -> str:
-    """Regular expression of the sample columns of one normal cell-type code."""
-    return rf"^(Donor)?\d+-{code}[A-Z]\b"
-
 
 def centre_on_summits(peaks: pd.DataFrame, length: int, chrom_sizes: dict[str, int]) -> pd.DataFrame:
     """``length`` bp regions centred on each peak's ``summit``, dropping those leaving the chromosome."""
@@ -60,6 +63,23 @@ def centre_on_summits(peaks: pd.DataFrame, length: int, chrom_sizes: dict[str, i
     if (~inside).any():
         log.info("dropped %d of %d regions that would leave their chromosome", int((~inside).sum()), len(regions))
     return regions[inside].reset_index(drop=True)
+
+
+def one_summit_per_peak(peaks: pd.DataFrame) -> pd.DataFrame:
+    """Each peak (``chrom, start, end``) once, with its strongest summit.
+
+    MACS2 narrowPeak files list a peak with several summits once per summit (same interval,
+    different column 10 and signal): the Roadmap DNase files and the H1 DNase IDR file of
+    ``../shared/data`` (69,237 of its 131,354 lines belong to 28,471 such peaks). Centred on every
+    summit, one peak would give several nearly identical regions. The row with the highest
+    ``signal`` (narrowPeak column 7) is kept; on a tie, the first in file order. Peaks keep their
+    file order.
+    """
+    if peaks.empty:
+        return peaks
+    order = np.argsort(-peaks["signal"].to_numpy(), kind="stable")
+    strongest = peaks.iloc[order].drop_duplicates(["chrom", "start", "end"], keep="first")
+    return peaks.loc[np.sort(strongest.index.to_numpy())].reset_index(drop=True)
 
 
 def top_by_signal(peaks: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -118,7 +138,8 @@ def tf_examples_from_files(tf: str, chip, dnase, fai, relaxed=None, chromosomes:
     chip : path-like
         The TF's ChIP-seq peaks, narrowPeak with summits (column 10): the positives.
     dnase : path-like
-        DNase peaks, narrowPeak with summits: candidate negatives.
+        DNase peaks, narrowPeak with summits: candidate negatives. In both files a peak listed
+        once per summit is used once, at its strongest summit (:func:`one_summit_per_peak`).
     fai : path-like
         Genome index (``.fai``); peaks on names absent from it are bad lines.
     relaxed : path-like, optional
@@ -138,9 +159,17 @@ def tf_examples_from_files(tf: str, chip, dnase, fai, relaxed=None, chromosomes:
     def read(path, role, **options):
         return read_used_peaks(path, sizes, chromosomes, policy, label=f"{path} ({tf} {role})", **options)
 
-    positives = read(chip, "ChIP-seq peaks", summits=True)
+    def summits(path, role):
+        peaks = read(path, role, summits=True, signal=True)
+        kept = one_summit_per_peak(peaks)
+        if len(kept) < len(peaks):
+            log.info("%s (%s): %d lines are further summits of a listed peak; kept each peak once, with its "
+                     "strongest summit (%d peaks)", path, role, len(peaks) - len(kept), len(kept))
+        return kept
+
+    positives = summits(chip, "ChIP-seq peaks")
     relaxed_peaks = read(relaxed if relaxed is not None else chip, "relaxed peaks", signal=True)
-    negatives = read(dnase, "DNase peaks", summits=True)
+    negatives = summits(dnase, "DNase peaks")
     examples = tf_examples(positives, relaxed_peaks, negatives, {c: n for c, n in sizes.items() if keep(c)},
                            length=length, top=top)
     return examples.rename(columns={"label": tf})
@@ -220,21 +249,115 @@ def calls_from_counts(path, patterns: dict[str, str], min_cpm: float = 2.0, min_
     return pd.concat([peaks, calls], axis=1)
 
 
+RECIPES = ("peaks", "tiles")
+
+
+def peak_regions(calls: pd.DataFrame, cells: list[str], chrom_sizes: dict[str, int],
+                 length: int = 1000) -> pd.DataFrame:
+    """One ``length`` bp region centred on each peak, labelled by that peak's calls.
+
+    Parameters
+    ----------
+    calls : DataFrame
+        ``chrom, start, end`` of each peak and its 0/1 call per cell type (the columns ``cells``),
+        as :func:`calls_from_counts` gives; coordinates already checked, chromosomes already
+        filtered.
+    cells : list of str
+        The label columns, in task order.
+    chrom_sizes : dict
+        Chromosome lengths, in genome order; regions leaving a chromosome are dropped (and
+        counted in the log).
+    length : int
+        Region length; the region of a peak starts at ``(start + end) // 2 - length // 2``.
+
+    Returns
+    -------
+    DataFrame
+        ``chrom, start, end`` then one uint8 label column per cell type, sorted by chromosome (in
+        genome order) and start. Peaks accessible in no cell type are kept (all labels 0).
+
+    Notes
+    -----
+    Two peaks whose regions coincide (the same centred interval) give one region whose label is
+    the OR (maximum) of theirs; the number merged is logged.
+    """
+    from sfcrepro.regions import sort_regions
+
+    centre = (calls["start"].to_numpy(np.int64) + calls["end"].to_numpy(np.int64)) // 2
+    start = centre - length // 2
+    regions = pd.DataFrame({"chrom": calls["chrom"].astype(str).to_numpy(), "start": start, "end": start + length})
+    for cell in cells:
+        regions[cell] = calls[cell].to_numpy().astype(np.uint8)
+    inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
+    if (~inside).any():
+        log.info("dropped %d of %d peaks whose %d bp region leaves the chromosome", int((~inside).sum()),
+                 len(regions), length)
+    regions = sort_regions(regions[inside], chrom_sizes)
+    key = ["chrom", "start", "end"]
+    repeated = regions.duplicated(key)
+    if repeated.any():
+        log.info("%d peaks give the same %d bp region as an earlier peak: kept once, labels OR-ed",
+                 int(repeated.sum()), length)
+        regions = regions.groupby(key, sort=False, as_index=False)[list(cells)].max()
+    return regions
+
+
 def windows_from_calls(calls: pd.DataFrame, cells: list[str], fai, chromosomes: str | None = None,
-                       label: str = "counts matrix", **window_options) -> pd.DataFrame:
-    """Labelled windows (:func:`sfcrepro.regions.label_windows`) from per-cell-type peak calls.
+                       label: str = "counts matrix", recipe: str = "peaks", length: int = 1000,
+                       **tiling) -> pd.DataFrame:
+    """Labelled ``length`` bp regions from per-cell-type peak calls, by ``recipe``.
 
     Every peak's coordinates are checked against the genome first; a bad one stops the build with
-    its row and the reason.
+    its row and the reason. Peaks on chromosomes that do not fully match ``chromosomes`` are then
+    dropped (and counted in the log).
+
+    Parameters
+    ----------
+    calls : DataFrame
+        ``chrom, start, end`` and one 0/1 column per cell type (:func:`calls_from_counts`).
+    cells : list of str
+        The cell types (tasks), in order.
+    fai : path-like
+        Genome index (``.fai``) or chrom.sizes file.
+    chromosomes : str, optional
+        Regular expression of the chromosomes to use (None: all).
+    label : str
+        How errors name the calls (the file); row numbers count the header as line 1.
+    recipe : {"peaks", "tiles"}
+        ``peaks``: one region centred on each peak, labelled by its calls (:func:`peak_regions`);
+        ``tiles``: merge, pad, tile, label and expand each cell type's accessible peaks
+        (:func:`sfcrepro.regions.label_windows`).
+    length : int
+        Region length of either recipe.
+    **tiling
+        ``pad``, ``window``, ``stride``, ``min_overlap`` of :func:`sfcrepro.regions.label_windows`;
+        used by ``tiles`` only, ignored by ``peaks``.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``recipe``.
+    sfcrepro.regions.PeakError
+        A peak with bad coordinates (its line and the reason).
     """
     from sfcrepro.regions import PeakError, _check_line, chromosome_filter, label_windows, read_chrom_sizes
 
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown region recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
     sizes = read_chrom_sizes(fai)
     for row, (chrom, start, end) in enumerate(calls[["chrom", "start", "end"]].itertuples(index=False), start=2):
         problem = _check_line([str(chrom), str(start), str(end)], sizes, summits=False)
         if problem:
             raise PeakError(f"{label}, line {row}: {problem}")
     keep = chromosome_filter(chromosomes)
-    used = calls[calls["chrom"].map(keep)]
+    kept = calls["chrom"].map(keep)
+    if not kept.all():
+        log.info("dropped %d of %d peaks on chromosomes outside %r", int((~kept).sum()), len(calls), chromosomes)
+    used = calls[kept]
+    used_sizes = {c: n for c, n in sizes.items() if keep(c)}
+    if recipe == "peaks":
+        if tiling:
+            log.info("recipe peaks: ignoring the tiling options %s", ", ".join(sorted(tiling)))
+        return peak_regions(used, cells, used_sizes, length=length)
     peaks = {cell: used.loc[used[cell] == 1, ["chrom", "start", "end"]] for cell in cells}
-    return label_windows(peaks, {c: n for c, n in sizes.items() if keep(c)}, **window_options)
+    return label_windows(peaks, used_sizes, length=length, **tiling)

@@ -1,5 +1,6 @@
 # In vivo hematopoiesis accessibility (Corces et al. 2016): accessibility calls per cell type
-# from the counts matrix, the same window recipe as simulated accessibility, real sequence.
+# from the counts matrix; regions by windows.recipe (peaks: one region centred on each peak,
+# labelled by its calls; tiles: the window recipe of simulated accessibility); real sequence.
 
 
 rule accessibility_calls:
@@ -19,6 +20,10 @@ rule accessibility_calls:
             for cell, entry in DATASETS[wc.dataset]["samples"].items()
         },
         calls=lambda wc: DATASETS[wc.dataset]["calls"],
+        n_cells=lambda wc: len(tasks_of(DATASETS[wc.dataset])),
+        cell_list=lambda wc: ", ".join(tasks_of(DATASETS[wc.dataset])),
+    message:
+        "accessibility_calls ({wildcards.dataset}): calls for {params.n_cells} cell types ({params.cell_list})"
     script:
         "../scripts/accessibility_calls.py"
 

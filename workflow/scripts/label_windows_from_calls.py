@@ -1,4 +1,4 @@
-"""Snakemake script: merge, pad, tile and label windows from each cell type's accessible peaks."""
+"""Snakemake script: labelled regions from the calls, by ``windows.recipe`` (one per peak, or tiled)."""
 
 import pandas as pd
 
