@@ -29,7 +29,7 @@ help:
 	@echo "make reproduce   set up, then run the pipeline on $(CONFIG) (CORES=$(CORES))"
 	@echo "make test        set up, then run all tests"
 	@echo "make dry-run     list the jobs the pipeline would run"
-	@echo "make lint        snakemake --lint and snakefmt --check"
+	@echo "make lint        ruff check, ruff format --check, snakemake --lint and snakefmt --check"
 
 $(BIN)/python:
 	@py=$$(command -v python3.11 || command -v python3) || { echo "Python 3.11 is needed: apt-get install python3" >&2; exit 1; }; \
@@ -79,10 +79,13 @@ reproduce: setup
 dry-run: setup
 	$(BIN)/snakemake --dry-run --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
 
-test: setup-test
+# Lint first: CI (.ci/run -> make test) enforces it.
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
 	$(BIN)/snakefmt --check .
 

@@ -28,11 +28,22 @@ MEASURED_UNITS = {"simulated_tf": "matched", "tf_binding": "matched", "basset": 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--architecture", default="simulated_tf", choices=["simulated_tf", "tf_binding", "basset"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--architecture", default="simulated_tf", choices=["simulated_tf", "tf_binding", "basset"]
+    )
     parser.add_argument("--heads", nargs="+", default=["std", "sep", "symm"])
-    parser.add_argument("--examples", type=int, default=6400, help="examples per epoch (paper sim TF: 6400)")
-    parser.add_argument("--length", type=int, default=None, help="input length (default: 200 for simulated_tf, else 1000)")
+    parser.add_argument(
+        "--examples", type=int, default=6400, help="examples per epoch (paper sim TF: 6400)"
+    )
+    parser.add_argument(
+        "--length",
+        type=int,
+        default=None,
+        help="input length (default: 200 for simulated_tf, else 1000)",
+    )
     parser.add_argument("--tasks", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=5, help="timed epochs per head")
@@ -47,10 +58,17 @@ def main(argv=None):
 
     models = {}
     for head in args.heads:
-        model = build_model(args.architecture, head=head, length=length, tasks=args.tasks,
-                            units=MEASURED_UNITS[args.architecture])
+        model = build_model(
+            args.architecture,
+            head=head,
+            length=length,
+            tasks=args.tasks,
+            units=MEASURED_UNITS[args.architecture],
+        )
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
-        model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)  # warm-up: tracing, allocation
+        model.fit(
+            x, y, batch_size=args.batch_size, epochs=1, verbose=0
+        )  # warm-up: tracing, allocation
         models[head] = model
 
     times = {head: [] for head in args.heads}
@@ -60,14 +78,22 @@ def main(argv=None):
             model.fit(x, y, batch_size=args.batch_size, epochs=1, verbose=0)
             times[head].append(time.perf_counter() - start)
 
-    print(f"# {args.architecture}, {args.examples} examples x {length} bp, batch {args.batch_size}, "
-          f"{args.rounds} timed epochs per head, backend {keras.backend.backend()}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    print(
+        f"# {args.architecture}, {args.examples} examples x {length} bp, batch {args.batch_size}, "
+        f"{args.rounds} timed epochs per head, backend {keras.backend.backend()}, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
+    )
     print("head\tparams\tmedian_epoch_s\tmin_epoch_s\tratio_vs_std")
-    base = statistics.median(times[args.heads[0]]) if "std" not in times else statistics.median(times["std"])
+    base = (
+        statistics.median(times[args.heads[0]])
+        if "std" not in times
+        else statistics.median(times["std"])
+    )
     for head, model in models.items():
         med = statistics.median(times[head])
-        print(f"{head}\t{model.count_params()}\t{med:.3f}\t{min(times[head]):.3f}\t{med / base:.3f}")
+        print(
+            f"{head}\t{model.count_params()}\t{med:.3f}\t{min(times[head]):.3f}\t{med / base:.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -50,15 +50,21 @@ def training_flops_per_example(model) -> float:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", help="an h5 split of the pipeline (default: random sequences)")
-    parser.add_argument("--examples", type=int, default=200_000, help="random examples when no --data")
+    parser.add_argument(
+        "--examples", type=int, default=200_000, help="random examples when no --data"
+    )
     parser.add_argument("--head", default="sep", choices=["std", "sep", "symm"])
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=200, help="timed steps")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--mixed-precision", action="store_true", help="keras mixed_float16 policy")
-    parser.add_argument("--peak-tflops", type=float, default=67.0, help="device peak for the precision used")
+    parser.add_argument(
+        "--peak-tflops", type=float, default=67.0, help="device peak for the precision used"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="also write the result here")
     args = parser.parse_args(argv)

@@ -44,7 +44,9 @@ def epoch_rate(batches, limit=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--examples", type=int, default=20000)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=128)
@@ -55,17 +57,25 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.h5"
-        write_dataset(path, rng.integers(0, 4, size=(args.examples, args.length), dtype=np.uint8),
-                      rng.integers(0, 2, size=(args.examples, 2), dtype=np.uint8), ["a", "b"])
+        write_dataset(
+            path,
+            rng.integers(0, 4, size=(args.examples, args.length), dtype=np.uint8),
+            rng.integers(0, 2, size=(args.examples, 2), dtype=np.uint8),
+            ["a", "b"],
+        )
         x, y, _ = read_dataset(path)
         rates = {
-            "loader (in memory, as train() uses it)": epoch_rate(OneHotBatches(x, y, args.batch_size, seed=1)),
+            "loader (in memory, as train() uses it)": epoch_rate(
+                OneHotBatches(x, y, args.batch_size, seed=1)
+            ),
             "loader, reverse complements added (2x batch)": epoch_rate(
-                OneHotBatches(x, y, args.batch_size, seed=1, reverse_complement=True)),
+                OneHotBatches(x, y, args.batch_size, seed=1, reverse_complement=True)
+            ),
         }
         hx, hy, _ = read_dataset(path, load=False)
-        rates["loader reading the h5 file per batch"] = epoch_rate(OneHotBatches(hx, hy, args.batch_size, seed=1),
-                                                                   limit=100)
+        rates["loader reading the h5 file per batch"] = epoch_rate(
+            OneHotBatches(hx, hy, args.batch_size, seed=1), limit=100
+        )
         hx.file.close()
 
         model = build_model("basset", head="std", length=args.length, tasks=2)
@@ -82,8 +92,10 @@ def main(argv=None):
             times.append(time.perf_counter() - start)
         model_rate = 1 / statistics.median(times)
 
-    print(f"# {args.examples} examples x {args.length} bp, batch {args.batch_size}; backend "
-          f"{keras.backend.backend()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    print(
+        f"# {args.examples} examples x {args.length} bp, batch {args.batch_size}; backend "
+        f"{keras.backend.backend()}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
+    )
     print("what\tbatches_per_s\tratio_vs_basset")
     for name, rate in rates.items():
         print(f"{name}\t{rate:.1f}\t{rate / model_rate:.0f}")

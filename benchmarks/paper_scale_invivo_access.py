@@ -61,10 +61,34 @@ COLUMNS = ROOT / "tests" / "data" / "GSE74912_sample_columns.tsv"
 PEAKS = 590_650  # consensus peaks of GSE74912_ATACseq_All_Counts.txt.gz
 WIDTH = 501
 # Cell-type words of the column table -> the dataset's task names; CD34+ columns are no task.
-TASK_OF = {"Bcell": "B", "CD4Tcell": "CD4", "CD8Tcell": "CD8", "NKcell": "NK", "CD34bm": None, "CD34cb": None}
+TASK_OF = {
+    "Bcell": "B",
+    "CD4Tcell": "CD4",
+    "CD8Tcell": "CD8",
+    "NKcell": "NK",
+    "CD34bm": None,
+    "CD34cb": None,
+}
 # Samples per cell type of the real matrix (REFERENCE.md 4d), for made-up names without --columns.
-SAMPLES_PER_TYPE = {"HSC": 7, "MPP": 6, "LMPP": 3, "CMP": 8, "GMP": 7, "MEP": 7, "Mono": 6, "CD4": 5, "CD8": 5,
-                    "NK": 6, "B": 4, "CLP": 5, "Ery": 8, "pHSC": 19, "LSC": 8, "Blast": 25, None: 3}
+SAMPLES_PER_TYPE = {
+    "HSC": 7,
+    "MPP": 6,
+    "LMPP": 3,
+    "CMP": 8,
+    "GMP": 7,
+    "MEP": 7,
+    "Mono": 6,
+    "CD4": 5,
+    "CD8": 5,
+    "NK": 6,
+    "B": 4,
+    "CLP": 5,
+    "Ery": 8,
+    "pHSC": 19,
+    "LSC": 8,
+    "Blast": 25,
+    None: 3,
+}
 
 
 def sample_columns(path: Path | None) -> list[tuple[str, str | None]]:
@@ -73,7 +97,11 @@ def sample_columns(path: Path | None) -> list[tuple[str, str | None]]:
         with open(path, newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter="\t"))
         return [(row["column"], TASK_OF.get(row["cell_type"], row["cell_type"])) for row in rows]
-    return [(f"{task or 'CD34'}-{k + 1}", task) for task, n in SAMPLES_PER_TYPE.items() for k in range(n)]
+    return [
+        (f"{task or 'CD34'}-{k + 1}", task)
+        for task, n in SAMPLES_PER_TYPE.items()
+        for k in range(n)
+    ]
 
 
 def place_peaks(sizes: dict[str, int], n: int, width: int, rng: np.random.Generator):
@@ -82,10 +110,12 @@ def place_peaks(sizes: dict[str, int], n: int, width: int, rng: np.random.Genera
     lengths = np.array([sizes[c] for c in names], dtype=np.int64)
     per_chrom = rng.multinomial(n, lengths / lengths.sum())
     chrom, start = [], []
-    for name, length, k in zip(names, lengths, per_chrom):
+    for name, length, k in zip(names, lengths, per_chrom, strict=False):
         free = length - width * k  # gaps left once the peaks are laid end to end
         if free < 0:
-            raise ValueError(f"{k} peaks of {width} bp do not fit on {name} ({length} bp); raise --scale.")
+            raise ValueError(
+                f"{k} peaks of {width} bp do not fit on {name} ({length} bp); raise --scale."
+            )
         gaps = np.sort(rng.integers(0, free + 1, size=k))
         start.append(gaps + width * np.arange(k, dtype=np.int64))
         chrom.append(np.full(k, name, dtype=object))
@@ -93,7 +123,9 @@ def place_peaks(sizes: dict[str, int], n: int, width: int, rng: np.random.Genera
     return np.concatenate(chrom), start, start + width
 
 
-def synthetic_counts(n_peaks: int, columns: list[tuple[str, str | None]], rng: np.random.Generator) -> np.ndarray:
+def synthetic_counts(
+    n_peaks: int, columns: list[tuple[str, str | None]], rng: np.random.Generator
+) -> np.ndarray:
     """Counts (peaks x samples, int32): open/closed per peak and cell type, Poisson reads."""
     tasks = sorted({task for _, task in columns if task is not None})
     breadth = rng.beta(0.6, 0.9, size=n_peaks)
@@ -105,12 +137,16 @@ def synthetic_counts(n_peaks: int, columns: list[tuple[str, str | None]], rng: n
     for j, (_, task) in enumerate(columns):
         is_open = open_in[:, tasks.index(task)] if task is not None else breadth > 0.5
         rate = strength * np.where(is_open, 1.0, 0.05)
-        library = rng.uniform(4e6, 3e7) * n_peaks / PEAKS  # reads in peaks, scaled with the peak count
+        library = (
+            rng.uniform(4e6, 3e7) * n_peaks / PEAKS
+        )  # reads in peaks, scaled with the peak count
         counts[:, j] = rng.poisson(rate * (library / rate.sum()))
     return counts
 
 
-def write_counts(path: Path, chrom, start, end, counts: np.ndarray, names: list[str], block: int = 50_000) -> None:
+def write_counts(
+    path: Path, chrom, start, end, counts: np.ndarray, names: list[str], block: int = 50_000
+) -> None:
     with gzip.open(path, "wt", compresslevel=1) as out:
         out.write("\t".join(["Chr", "Start", "End", *names]) + "\n")
         for first in range(0, len(start), block):
@@ -122,14 +158,22 @@ def write_counts(path: Path, chrom, start, end, counts: np.ndarray, names: list[
             frame.to_csv(out, sep="\t", header=False, index=False)
 
 
-def make_inputs(out: Path, scale: float, peaks: int = PEAKS, seed: int = 0, columns: Path | None = COLUMNS) -> dict:
+def make_inputs(
+    out: Path, scale: float, peaks: int = PEAKS, seed: int = 0, columns: Path | None = COLUMNS
+) -> dict:
     """Genome and counts matrix under ``out`` (reused when ``inputs.json`` says they match)."""
     out.mkdir(parents=True, exist_ok=True)
     sizes = {c: max(10_000, int(round(s * scale))) for c, s in HG19.items()}
     samples = sample_columns(columns)
-    wanted = {"scale": scale, "genome_bp": sum(sizes.values()), "peaks": max(100, int(round(peaks * scale))),
-              "peak_bp": WIDTH, "seed": seed, "samples": len(samples),
-              "columns": str(columns) if columns is not None and Path(columns).exists() else "made up"}
+    wanted = {
+        "scale": scale,
+        "genome_bp": sum(sizes.values()),
+        "peaks": max(100, int(round(peaks * scale))),
+        "peak_bp": WIDTH,
+        "seed": seed,
+        "samples": len(samples),
+        "columns": str(columns) if columns is not None and Path(columns).exists() else "made up",
+    }
     stamp = out / "inputs.json"
     if stamp.exists() and (out / "genome.fa").exists() and (out / "counts.txt.gz").exists():
         made = json.loads(stamp.read_text())
@@ -144,12 +188,18 @@ def make_inputs(out: Path, scale: float, peaks: int = PEAKS, seed: int = 0, colu
     counts = synthetic_counts(len(start), samples, rng)
     write_counts(out / "counts.txt.gz", chrom, start, end, counts, [name for name, _ in samples])
     timings["counts_s"] = round(time.perf_counter() - started, 1)
-    made = {**wanted, "counts_mb": round((out / "counts.txt.gz").stat().st_size / 2**20, 1), **timings}
+    made = {
+        **wanted,
+        "counts_mb": round((out / "counts.txt.gz").stat().st_size / 2**20, 1),
+        **timings,
+    }
     stamp.write_text(json.dumps(made))
     return made
 
 
-def write_config(out: Path, recipe: str, scale: float = 1.0, columns: Path | None = COLUMNS) -> Path:
+def write_config(
+    out: Path, recipe: str, scale: float = 1.0, columns: Path | None = COLUMNS
+) -> Path:
     """``out/<recipe>/config.yaml``: the paper's invivo_access settings on the synthetic inputs.
 
     ``calls.min_cpm`` is the paper's divided by ``scale``: a peak's share of a library grows as
@@ -160,21 +210,29 @@ def write_config(out: Path, recipe: str, scale: float = 1.0, columns: Path | Non
     for ds in config["datasets"].values():
         ds["enabled"] = False
     paper = config["datasets"]["invivo_access"]
-    config["genomes"]["synthetic"] = {"url": str(out / "genome.fa"), "sha256": None,
-                                      "chromosomes": config["genomes"]["hg19"].get("chromosomes")}
+    config["genomes"]["synthetic"] = {
+        "url": str(out / "genome.fa"),
+        "sha256": None,
+        "chromosomes": config["genomes"]["hg19"].get("chromosomes"),
+    }
     groups: dict[str, list[str]] = {}
     for name, task in sample_columns(columns):
         if task is not None:
             groups.setdefault(task, []).append(name)
-    samples = {task: {"pattern": "^(?:" + "|".join(re.escape(n) for n in names) + ")$"}
-               for task, names in groups.items()}
+    samples = {
+        task: {"pattern": "^(?:" + "|".join(re.escape(n) for n in names) + ")$"}
+        for task, names in groups.items()
+    }
     config["datasets"]["paper_scale"] = {
         **{k: v for k, v in paper.items() if k not in ("counts", "samples", "windows", "enabled")},
         "title": f"Hematopoiesis accessibility, synthetic counts ({recipe})",
         "genome": "synthetic",
         "counts": {"url": str(out / "counts.txt.gz")},
         "samples": samples,
-        "calls": {**paper.get("calls", {}), "min_cpm": paper.get("calls", {}).get("min_cpm", 2.0) / scale},
+        "calls": {
+            **paper.get("calls", {}),
+            "min_cpm": paper.get("calls", {}).get("min_cpm", 2.0) / scale,
+        },
         "windows": {**paper.get("windows", {}), "recipe": recipe},
     }
     config["figures"] = {"performance": config["figures"].get("performance", {"split": "valid"})}
@@ -186,21 +244,34 @@ def write_config(out: Path, recipe: str, scale: float = 1.0, columns: Path | Non
 
 def called(folder: Path) -> dict:
     """Peaks of the calls table, and how many are accessible in at least one cell type."""
-    calls = pd.read_csv(folder / "run" / "results" / "regions" / "paper_scale" / "calls.tsv.gz", sep="\t")
+    calls = pd.read_csv(
+        folder / "run" / "results" / "regions" / "paper_scale" / "calls.tsv.gz", sep="\t"
+    )
     labels = calls.iloc[:, 3:]
-    return {"peaks_in_calls": len(calls), "peaks_accessible_somewhere": int((labels.sum(axis=1) > 0).sum()),
-            "mean_positive_rate": round(float(labels.to_numpy().mean()), 4)}
+    return {
+        "peaks_in_calls": len(calls),
+        "peaks_accessible_somewhere": int((labels.sum(axis=1) > 0).sum()),
+        "mean_positive_rate": round(float(labels.to_numpy().mean()), 4),
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the paper's size")
     parser.add_argument("--peaks", type=int, default=PEAKS, help="counts-matrix peaks at scale 1")
-    parser.add_argument("--columns", type=Path, default=COLUMNS, help="column, cell_type table of the samples")
-    parser.add_argument("--recipe", choices=["peaks", "tiles"], default="peaks", help="windows.recipe to build")
+    parser.add_argument(
+        "--columns", type=Path, default=COLUMNS, help="column, cell_type table of the samples"
+    )
+    parser.add_argument(
+        "--recipe", choices=["peaks", "tiles"], default="peaks", help="windows.recipe to build"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--build", action="store_true", help="then build the dataset with the real rules")
+    parser.add_argument(
+        "--build", action="store_true", help="then build the dataset with the real rules"
+    )
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args(argv)
     result = make_inputs(args.out, args.scale, args.peaks, args.seed, args.columns)
@@ -211,8 +282,12 @@ def main(argv=None):
         folder = args.out / args.recipe
         result.update(build(folder, args.cores))
         result.update(called(folder))
-        result["examples"] = sum(result[f"{split}_examples"] for split in ("train", "valid", "test"))
-        result["h5_mb"] = round(sum(result[f"{split}_mb"] for split in ("train", "valid", "test")), 1)
+        result["examples"] = sum(
+            result[f"{split}_examples"] for split in ("train", "valid", "test")
+        )
+        result["h5_mb"] = round(
+            sum(result[f"{split}_mb"] for split in ("train", "valid", "test")), 1
+        )
         print(json.dumps(result))
 
 

@@ -28,7 +28,9 @@ import numpy as np
 
 from sfcrepro.sequences import decode, dinucleotide_shuffle, encode
 
-DEFAULT_FASTA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "genome_fasta" / "hg19"
+DEFAULT_FASTA = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "genome_fasta" / "hg19"
+)
 
 
 def read_fasta_windows(paths, n, length, rng):
@@ -52,7 +54,9 @@ def timed(fn, items):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--fasta", nargs="+", type=Path, default=sorted(DEFAULT_FASTA.glob("*.fa")))
     parser.add_argument("--sequences", type=int, default=20000)
     parser.add_argument("--length", type=int, default=1000)
@@ -64,13 +68,17 @@ def main(argv=None):
 
     methods = {}
     methods["sfcrepro (numba, uint8 batch)"] = (
-        lambda items: dinucleotide_shuffle(items, np.random.default_rng(1)), tokens)
+        lambda items: dinucleotide_shuffle(items, np.random.default_rng(1)),
+        tokens,
+    )
     try:
         import ushuffle
 
         ushuffle.set_seed(1)
         methods["uShuffle (C, ushuffle 1.1.2)"] = (
-            lambda items: [ushuffle.shuffle(s.encode(), 2) for s in items], strings)
+            lambda items: [ushuffle.shuffle(s.encode(), 2) for s in items],
+            strings,
+        )
     except ImportError:
         print("# ushuffle not installed: skipped")
     try:
@@ -82,13 +90,17 @@ def main(argv=None):
 
         shortcut_rng = np.random.RandomState(1)
         methods["deeplift dinuc_shuffle (shortcut)"] = (
-            lambda items: [dinuc_shuffle(s, rng=shortcut_rng) for s in items], strings)
+            lambda items: [dinuc_shuffle(s, rng=shortcut_rng) for s in items],
+            strings,
+        )
     except ImportError:
         print("# deeplift not installed: skipped")
 
     probe = "ACCCACGATGATG"
-    print(f"# {args.sequences} sequences of {args.length} bp from {', '.join(p.name for p in args.fasta)}; "
-          f"one core ({os.cpu_count()} on the machine, {platform.processor() or platform.machine()})")
+    print(
+        f"# {args.sequences} sequences of {args.length} bp from {', '.join(p.name for p in args.fasta)}; "
+        f"one core ({os.cpu_count()} on the machine, {platform.processor() or platform.machine()})"
+    )
     print("method\tseconds\tsequences_per_s\tratio_vs_ushuffle\treached_of_27")
     results = {}
     for name, (fn, items) in methods.items():
@@ -96,8 +108,11 @@ def main(argv=None):
         results[name] = args.sequences / seconds
         probe_items = np.tile(encode(probe), (20000, 1)) if items is tokens else [probe] * 20000
         out = fn(probe_items)
-        reached = len(set(decode(out))) if isinstance(out, np.ndarray) else len(
-            {o.decode() if isinstance(o, bytes) else o for o in out})
+        reached = (
+            len(set(decode(out)))
+            if isinstance(out, np.ndarray)
+            else len({o.decode() if isinstance(o, bytes) else o for o in out})
+        )
         results[name] = (seconds, args.sequences / seconds, reached)
     base = next((v[1] for k, v in results.items() if k.startswith("uShuffle")), None)
     for name, (seconds, rate, reached) in results.items():

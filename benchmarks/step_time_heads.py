@@ -65,18 +65,30 @@ def step_times(models, x, y, rounds, steps):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--architectures", nargs="+", default=list(SETTINGS), choices=list(SETTINGS))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--architectures", nargs="+", default=list(SETTINGS), choices=list(SETTINGS)
+    )
     parser.add_argument("--heads", nargs="+", default=["std", "sep", "symm"])
     parser.add_argument("--rounds", type=int, default=15, help="timed rounds per head")
-    parser.add_argument("--steps", type=int, default=0, help="steps per round (default: 20, Basset 2)")
-    parser.add_argument("--twins", action="store_true", help="also time a dense twin of each SFC model")
+    parser.add_argument(
+        "--steps", type=int, default=0, help="steps per round (default: 20, Basset 2)"
+    )
+    parser.add_argument(
+        "--twins", action="store_true", help="also time a dense twin of each SFC model"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    print(f"# backend {keras.backend.backend()}, keras {keras.__version__}, {os.cpu_count()} CPUs, "
-          f"{platform.processor() or platform.machine()}; {args.rounds} rounds, heads taking turns")
-    print("architecture\thead\tparams\tbatch\tmedian_step_ms\tmin_step_ms\tratio_vs_std\tratio_vs_twin")
+    print(
+        f"# backend {keras.backend.backend()}, keras {keras.__version__}, {os.cpu_count()} CPUs, "
+        f"{platform.processor() or platform.machine()}; {args.rounds} rounds, heads taking turns"
+    )
+    print(
+        "architecture\thead\tparams\tbatch\tmedian_step_ms\tmin_step_ms\tratio_vs_std\tratio_vs_twin"
+    )
     for architecture in args.architectures:
         length, tasks, batch = SETTINGS[architecture]
         steps = args.steps or (2 if architecture == "basset" else 20)
@@ -86,7 +98,13 @@ def main(argv=None):
         y = rng.integers(0, 2, size=(batch, tasks)).astype("float32")
         models = {}
         for head in args.heads:
-            model = build_model(architecture, head=head, length=length, tasks=tasks, units=MEASURED_UNITS[architecture])
+            model = build_model(
+                architecture,
+                head=head,
+                length=length,
+                tasks=tasks,
+                units=MEASURED_UNITS[architecture],
+            )
             model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
             for _ in range(3):  # tracing and allocation
                 model.train_on_batch(x, y)
@@ -98,13 +116,20 @@ def main(argv=None):
                     twin.train_on_batch(x, y)
                 models[f"{head}_twin"] = twin
         times = step_times(models, x, y, args.rounds, steps)
-        base = statistics.median(times["std"]) if "std" in times else statistics.median(times[args.heads[0]])
+        base = (
+            statistics.median(times["std"])
+            if "std" in times
+            else statistics.median(times[args.heads[0]])
+        )
         for head, model in models.items():
             med = statistics.median(times[head])
             twin = times.get(f"{head}_twin")
             vs_twin = f"{med / statistics.median(twin):.3f}" if twin else ""
-            print(f"{architecture}\t{head}\t{model.count_params()}\t{batch}\t{med * 1e3:.2f}\t"
-                  f"{min(times[head]) * 1e3:.2f}\t{med / base:.3f}\t{vs_twin}", flush=True)
+            print(
+                f"{architecture}\t{head}\t{model.count_params()}\t{batch}\t{med * 1e3:.2f}\t"
+                f"{min(times[head]) * 1e3:.2f}\t{med / base:.3f}\t{vs_twin}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -23,16 +23,25 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--chip", default=DATA / "tf_chip/hg19/wgEncodeAwgTfbsBroadGm12878CtcfUniPk.narrowPeak.gz")
-    parser.add_argument("--dnase", default=DATA / "dnase_atac/hg19/ENCSR000EMU_H1_DNase_rep1-pr.IDR0.1.narrowPeak.gz")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--chip", default=DATA / "tf_chip/hg19/wgEncodeAwgTfbsBroadGm12878CtcfUniPk.narrowPeak.gz"
+    )
+    parser.add_argument(
+        "--dnase",
+        default=DATA / "dnase_atac/hg19/ENCSR000EMU_H1_DNase_rep1-pr.IDR0.1.narrowPeak.gz",
+    )
     parser.add_argument("--sizes", default=DATA / "genome_aux/hg19.chrom.sizes")
     parser.add_argument("--tf", default="CTCF")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     start = time.perf_counter()
-    examples = tf_examples_from_files(args.tf, args.chip, args.dnase, args.sizes, chromosomes="chr([0-9]+|X|Y)")
+    examples = tf_examples_from_files(
+        args.tf, args.chip, args.dnase, args.sizes, chromosomes="chr([0-9]+|X|Y)"
+    )
     seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"# {args.tf}: {seconds:.1f} s, peak RSS {rss:.0f} MB (whole process)")

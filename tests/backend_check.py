@@ -38,7 +38,7 @@ before = [w.copy() for w in model.get_layer("sfc").get_weights()]
 history = model.fit(seqs, labels, batch_size=32, epochs=1, verbose=0)
 assert np.isfinite(history.history["loss"][0])
 after = model.get_layer("sfc").get_weights()
-for b, a in zip(before, after):
+for b, a in zip(before, after, strict=False):
     assert np.abs(a - b).max() > 0, "an SFC kernel did not move after one training step"
 
 with tempfile.TemporaryDirectory() as tmp:
@@ -46,15 +46,21 @@ with tempfile.TemporaryDirectory() as tmp:
     model.save(path)
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(model(seqs[:4])), keras.ops.convert_to_numpy(loaded(seqs[:4])), rtol=1e-6
+        keras.ops.convert_to_numpy(model(seqs[:4])),
+        keras.ops.convert_to_numpy(loaded(seqs[:4])),
+        rtol=1e-6,
     )
 # d sum_n out[n, o] / d x[n, l, c] = pos[o, l] * chan[o, c] for every sequence n.
 inputs = keras.Input((7, 5))
 linear = keras.Model(inputs, layer(inputs))
 for task in range(3):
     grad = input_gradients(linear, x, task)
-    np.testing.assert_allclose(grad, np.broadcast_to(np.outer(pos[task], chan[task]), x.shape), rtol=1e-5, atol=1e-6)
-curve = gradient_x_input(model, rng.integers(0, 4, size=(10, 60)).astype("uint8"), task=1, batch_size=4)
+    np.testing.assert_allclose(
+        grad, np.broadcast_to(np.outer(pos[task], chan[task]), x.shape), rtol=1e-5, atol=1e-6
+    )
+curve = gradient_x_input(
+    model, rng.integers(0, 4, size=(10, 60)).astype("uint8"), task=1, batch_size=4
+)
 assert curve.shape == (60,) and np.isfinite(curve).all() and np.abs(curve).sum() > 0
 print(f"backend {expected}: ok")
 sys.exit(0)

@@ -56,7 +56,9 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 def served(tmp_path_factory):
     """``(folder, base_url)``: files written to ``folder`` are served at ``base_url/<name>``."""
     folder = tmp_path_factory.mktemp("served")
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(folder)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(folder))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield folder, f"http://127.0.0.1:{server.server_address[1]}"

@@ -23,8 +23,10 @@ TFS = {"CTCF": "CTCF_known1", "GATA1": "GATA_known1"}
 
 
 def _narrowpeak(rows, signal=10):
-    return "".join(f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t{signal}\t-1\t-1\t{summit}\n"
-                   for i, (c, s, e, summit) in enumerate(rows))
+    return "".join(
+        f"{c}\t{s}\t{e}\tpeak{i}\t0\t.\t{signal}\t-1\t-1\t{summit}\n"
+        for i, (c, s, e, summit) in enumerate(rows)
+    )
 
 
 def make(folder) -> dict[str, str]:
@@ -32,11 +34,13 @@ def make(folder) -> dict[str, str]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(20171)
-    fasta = "".join(f">{c}\n{''.join(rng.choice(list('ACGTacgt'), n))}\n" for c, n in CHROMS.items())
+    fasta = "".join(
+        f">{c}\n{''.join(rng.choice(list('ACGTacgt'), n))}\n" for c, n in CHROMS.items()
+    )
     (folder / "genome.fa.gz").write_bytes(gzip.compress(fasta.encode(), mtime=0))
     files = {"genome": "genome.fa.gz"}
     dnase = {}
-    for k, cell in enumerate(CELL_TYPES):
+    for _k, cell in enumerate(CELL_TYPES):
         rows = []
         for chrom, size in CHROMS.items():
             for _ in range(6):
@@ -57,16 +61,25 @@ def make(folder) -> dict[str, str]:
         rows[0] = (chrom, start, end, end - start)  # summit == width
         files[tf] = f"{tf}.narrowPeak.gz"
         (folder / files[tf]).write_bytes(gzip.compress(_narrowpeak(rows).encode(), mtime=0))
-        if tf == "CTCF":  # relaxed peaks: the CTCF peaks, plus weak ones over the first two E116 peaks per chromosome
-            weak = [row for chrom in CHROMS for row in [r for r in dnase["E116"] if r[0] == chrom][:2]]
+        if (
+            tf == "CTCF"
+        ):  # relaxed peaks: the CTCF peaks, plus weak ones over the first two E116 peaks per chromosome
+            weak = [
+                row for chrom in CHROMS for row in [r for r in dnase["E116"] if r[0] == chrom][:2]
+            ]
             files["CTCF_relaxed"] = "CTCF-relaxed.narrowPeak.gz"
             text = _narrowpeak(rows) + _narrowpeak(weak, signal=2)
             (folder / files["CTCF_relaxed"]).write_bytes(gzip.compress(text.encode(), mtime=0))
     # A Corces-style counts matrix: HSC (code 1) and MPP (code 2) replicates and one leukemic sample,
     # with real column names of GSE74912_ATACseq_All_Counts.txt.gz in its three naming styles
     # (tests/data/GSE74912_sample_columns.tsv); each cell type has its own open peaks.
-    samples = {"Donor2596-HSC-1A-150303": "HSC", "4983-1A": "HSC", "6792-2A": "MPP", "Donor7256-2B-110614": "MPP",
-               "SU070-LSC-140603": "LSC"}
+    samples = {
+        "Donor2596-HSC-1A-150303": "HSC",
+        "4983-1A": "HSC",
+        "6792-2A": "MPP",
+        "Donor7256-2B-110614": "MPP",
+        "SU070-LSC-140603": "LSC",
+    }
     peaks = []
     for chrom, size in CHROMS.items():
         slots = np.arange(1_500, size - 2_500, 600)

@@ -23,7 +23,18 @@ from pathlib import Path
 
 ETC = Path("/etc/slurm")
 MARKER = "# written by sfcrepro tests/slurm_cluster.py; removed when the test ends"
-BINARIES = ["slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "scancel", "sinfo", "munged", "munge", "unmunge"]
+BINARIES = [
+    "slurmctld",
+    "slurmd",
+    "sbatch",
+    "squeue",
+    "scontrol",
+    "scancel",
+    "sinfo",
+    "munged",
+    "munge",
+    "unmunge",
+]
 
 
 def _port_in_use(port: int) -> bool:
@@ -57,8 +68,10 @@ class SlurmCluster:
             return "slurmd must run as root to start jobs; run the tests as root (CI does)"
         missing = [b for b in BINARIES if not shutil.which(b)]
         if missing:
-            return (f"{', '.join(missing)} not found: install Debian's slurm-wlm and munge "
-                    "(`make test` does it with apt-get when run as root)")
+            return (
+                f"{', '.join(missing)} not found: install Debian's slurm-wlm and munge "
+                "(`make test` does it with apt-get when run as root)"
+            )
         conf = ETC / "slurm.conf"
         if conf.exists() and MARKER not in conf.read_text():
             return f"{conf} exists: a real SLURM is configured on this machine, and the test does not touch it"
@@ -79,18 +92,20 @@ class SlurmCluster:
         ETC.mkdir(parents=True, exist_ok=True)
         memory = max(1024, _mem_mb() - 2048)
         log = self.root / "log"
-        self._write(ETC / "slurm.conf", f"""{MARKER}
+        self._write(
+            ETC / "slurm.conf",
+            f"""{MARKER}
 ClusterName=sfcrepro-test
 SlurmctldHost={self.host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 StateSaveLocation={state}
-SlurmdSpoolDir={self.root / 'spool'}
-SlurmctldPidFile={self.root / 'slurmctld.pid'}
-SlurmdPidFile={self.root / 'slurmd.pid'}
-SlurmctldLogFile={log / 'slurmctld.log'}
-SlurmdLogFile={log / 'slurmd.log'}
+SlurmdSpoolDir={self.root / "spool"}
+SlurmctldPidFile={self.root / "slurmctld.pid"}
+SlurmdPidFile={self.root / "slurmd.pid"}
+SlurmctldLogFile={log / "slurmctld.log"}
+SlurmdLogFile={log / "slurmd.log"}
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 SelectType=select/cons_tres
@@ -103,7 +118,8 @@ GresTypes=gpu
 NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory} Gres=gpu:1 State=UNKNOWN
 PartitionName=cpu Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={self.host} MaxTime=INFINITE State=UP
-""")
+""",
+        )
         self._write(ETC / "gres.conf", f"{MARKER}\nName=gpu File=/dev/null\n")
 
     # -- daemons -------------------------------------------------------------------------------
@@ -112,13 +128,20 @@ PartitionName=gpu Nodes={self.host} MaxTime=INFINITE State=UP
             cred = subprocess.run(["munge", "-n"], capture_output=True, timeout=10)
             if cred.returncode != 0:
                 return False
-            return subprocess.run(["unmunge"], input=cred.stdout, capture_output=True, timeout=10).returncode == 0
+            return (
+                subprocess.run(
+                    ["unmunge"], input=cred.stdout, capture_output=True, timeout=10
+                ).returncode
+                == 0
+            )
         except subprocess.TimeoutExpired:
             return False
 
     def _start(self, name: str, cmd: list[str]) -> None:
         out = open(self.root / "log" / f"{name}.out", "w")
-        self.procs[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
     def _start_munge(self) -> None:
         if self._munge_answers():
@@ -129,7 +152,9 @@ PartitionName=gpu Nodes={self.host} MaxTime=INFINITE State=UP
             Path(d).mkdir(parents=True, exist_ok=True)
             shutil.chown(d, "munge", "munge")
         shutil.chown("/etc/munge/munge.key", "munge", "munge")
-        self._start("munged", ["runuser", "-u", "munge", "--", shutil.which("munged"), "--foreground"])
+        self._start(
+            "munged", ["runuser", "-u", "munge", "--", shutil.which("munged"), "--foreground"]
+        )
         self._wait(self._munge_answers, "munged", 20)
 
     def _wait(self, ready, what: str, seconds: float) -> None:
@@ -144,7 +169,9 @@ PartitionName=gpu Nodes={self.host} MaxTime=INFINITE State=UP
         raise RuntimeError(f"{what} not ready after {seconds} s:\n{self.logs()}")
 
     def _node_idle(self) -> bool:
-        proc = subprocess.run(["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, timeout=10)
+        proc = subprocess.run(
+            ["sinfo", "-h", "-N", "-o", "%T"], capture_output=True, text=True, timeout=10
+        )
         return proc.returncode == 0 and proc.stdout.strip().startswith("idle")
 
     def start(self) -> None:
@@ -180,6 +207,7 @@ PartitionName=gpu Nodes={self.host} MaxTime=INFINITE State=UP
 
     def job(self, job_id: str) -> dict[str, str]:
         """``scontrol show job`` as a dict (finished jobs stay visible for MinJobAge seconds)."""
-        text = subprocess.run(["scontrol", "-o", "show", "job", job_id], capture_output=True, text=True,
-                              timeout=10).stdout
+        text = subprocess.run(
+            ["scontrol", "-o", "show", "job", job_id], capture_output=True, text=True, timeout=10
+        ).stdout
         return dict(item.split("=", 1) for item in text.split() if "=" in item)

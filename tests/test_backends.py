@@ -27,14 +27,20 @@ def test_config_backend_wins_over_keras_backend():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend,module", [("tensorflow", "tensorflow"), ("torch", "torch"), ("jax", "jax")])
+@pytest.mark.parametrize(
+    "backend,module", [("tensorflow", "tensorflow"), ("torch", "torch"), ("jax", "jax")]
+)
 def test_layer_and_model_train_under_backend(backend, module):
     if importlib.util.find_spec(module) is None:
         if backend != "jax":
-            pytest.fail(f"{module} is not installed: `make test` installs it (torch: the CPU build 2.13.0)")
+            pytest.fail(
+                f"{module} is not installed: `make test` installs it (torch: the CPU build 2.13.0)"
+            )
         pytest.skip(f"{module} is not installed (optional: pip install '.[{backend}]')")
     env = {**os.environ, "KERAS_BACKEND": backend}
-    proc = subprocess.run([sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"backend {backend}: ok" in proc.stdout
 
@@ -48,13 +54,34 @@ def test_training_and_importance_jobs_run_under_torch(tmp_path):
     path = tmp_path / "torch.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     targets = ["results/importance/sim_tf/symm.tsv", "results/check_gpu.txt"]
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-           "--configfile", str(path), "--cores", "2", *targets]
-    proc = subprocess.run(cmd, env={**os.environ, "KERAS_BACKEND": "torch"}, capture_output=True, text=True,
-                          timeout=900)
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(path),
+        "--cores",
+        "2",
+        *targets,
+    ]
+    proc = subprocess.run(
+        cmd,
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "backend: torch" in (tmp_path / "results" / "check_gpu.txt").read_text()
     log = (tmp_path / "logs" / "train" / "sim_tf" / "symm" / "seed0.log").read_text()
     assert "Keras backend torch" in log and "best epoch" in log
     table = pd.read_csv(tmp_path / "results" / "importance" / "sim_tf" / "symm.tsv", sep="\t")
-    assert len(table) == 200 and table["importance_sum"].notna().all() and table["importance_sum"].abs().sum() > 0
+    assert (
+        len(table) == 200
+        and table["importance_sum"].notna().all()
+        and table["importance_sum"].abs().sum() > 0
+    )

@@ -11,18 +11,28 @@ from sfcrepro.config import check, enabled_datasets
 from sfcrepro.regions import read_peaks
 
 ROOT = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("paper_scale", ROOT / "benchmarks" / "paper_scale_sim_access.py")
+spec = importlib.util.spec_from_file_location(
+    "paper_scale", ROOT / "benchmarks" / "paper_scale_sim_access.py"
+)
 paper_scale = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(paper_scale)
 
 
 def test_inputs_have_hg19_shape_and_valid_files(tmp_path):
-    info = paper_scale.make_inputs(tmp_path, scale=1e-3, cell_types=2, peaks=150_000, tfs=3, summits=30_000, seed=0)
+    info = paper_scale.make_inputs(
+        tmp_path, scale=1e-3, cell_types=2, peaks=150_000, tfs=3, summits=30_000, seed=0
+    )
     genome = pyfaidx.Fasta(str(tmp_path / "genome.fa"))
     sizes = {name: len(genome[name]) for name in genome.keys()}
     assert list(sizes) == list(paper_scale.HG19)
-    assert sizes["chr1"] == round(249_250_621 * 1e-3) and set(str(genome["chr2"][:1000])) <= set("ACGT")
-    assert info["genome_bp"] == sum(sizes.values()) and info["peaks_per_cell_type"] == 150 and info["tfs"] == 3
+    assert sizes["chr1"] == round(249_250_621 * 1e-3) and set(str(genome["chr2"][:1000])) <= set(
+        "ACGT"
+    )
+    assert (
+        info["genome_bp"] == sum(sizes.values())
+        and info["peaks_per_cell_type"] == 150
+        and info["tfs"] == 3
+    )
     for cell in ("CELL1", "CELL2"):
         peaks, bad = read_peaks(tmp_path / f"{cell}.narrowPeak.gz", sizes, summits=True)
         assert len(peaks) == 150 and bad == 0
@@ -36,11 +46,16 @@ def test_inputs_have_hg19_shape_and_valid_files(tmp_path):
     assert list(enabled_datasets(config)) == ["paper_scale"]
     dataset = config["datasets"]["paper_scale"]
     assert dataset["type"] == "simulated_access" and dataset["genome"] == "synthetic"
-    assert [t["motif"] for t in dataset["tfs"].values()] == ["CTCF_known1", "YY1_known1", "GATA_known1"]
+    assert [t["motif"] for t in dataset["tfs"].values()] == [
+        "CTCF_known1",
+        "YY1_known1",
+        "GATA_known1",
+    ]
 
 
-invivo_spec = importlib.util.spec_from_file_location("paper_scale_invivo",
-                                                     ROOT / "benchmarks" / "paper_scale_invivo_access.py")
+invivo_spec = importlib.util.spec_from_file_location(
+    "paper_scale_invivo", ROOT / "benchmarks" / "paper_scale_invivo_access.py"
+)
 paper_scale_invivo = importlib.util.module_from_spec(invivo_spec)
 invivo_spec.loader.exec_module(paper_scale_invivo)
 
@@ -74,8 +89,13 @@ def test_invivo_access_inputs_have_the_counts_matrix_shape_and_a_valid_config(tm
         assert list(enabled_datasets(config)) == ["paper_scale"]
         dataset = config["datasets"]["paper_scale"]
         assert dataset["type"] == "invivo_access" and dataset["windows"]["recipe"] == recipe
-        assert dataset["counts"]["url"] == str(tmp_path / "counts.txt.gz") and len(dataset["samples"]) == 16
-        assert dataset["calls"]["min_cpm"] == 2000  # 2 CPM / scale: the calls per peak do not depend on the scale
+        assert (
+            dataset["counts"]["url"] == str(tmp_path / "counts.txt.gz")
+            and len(dataset["samples"]) == 16
+        )
+        assert (
+            dataset["calls"]["min_cpm"] == 2000
+        )  # 2 CPM / scale: the calls per peak do not depend on the scale
     # Its own patterns give each cell type exactly its columns (the three CD34+ columns none).
     patterns = {cell: entry["pattern"] for cell, entry in dataset["samples"].items()}
     calls = calls_from_counts(tmp_path / "counts.txt.gz", patterns, **dataset["calls"])

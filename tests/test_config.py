@@ -10,7 +10,13 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from sfcrepro.config import (
-    check, download_names, duplicate_keys, enabled_datasets, sources_of, tasks_of, url_problems,
+    check,
+    download_names,
+    duplicate_keys,
+    enabled_datasets,
+    sources_of,
+    tasks_of,
+    url_problems,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +53,14 @@ def test_paper_config_has_ten_seeds_and_the_three_heads():
         (("datasets", "sim tf"), {}, "sim tf"),
         (("datasets", "sim_tf", "variants", "a/b"), {"head": "std"}, "a/b"),
         (("datasets", "sim_tf", "variants", "$(touch x)"), {"head": "std"}, "touch x"),
-        (("datasets", "..", ), {}, "'\\.\\.'"),
+        (
+            (
+                "datasets",
+                "..",
+            ),
+            {},
+            "'\\.\\.'",
+        ),
         (("datasets", "x" * 101), {}, "x{101}"),
         (("datasets", "sim_tf", "training", "batch_size"), "64", "'64' is not of type 'integer'"),
         (("figures", "learning_curves", "variants"), "std", "'std' is not of type 'array'"),
@@ -71,7 +84,12 @@ def test_schema_variant_units_and_curvature_norm(config):
     variants["symm_l2"] = {"head": "symm", "curvature": 1.0, "curvature_norm": "l2"}
     variants["symm_l1"] = {"head": "symm", "curvature": 1.0, "curvature_norm": "l1"}
     validate(good, SCHEMA)
-    for key, value in (("units", "paper"), ("units", 0), ("curvature_norm", "l3"), ("curvature_norm", None)):
+    for key, value in (
+        ("units", "paper"),
+        ("units", 0),
+        ("curvature_norm", "l3"),
+        ("curvature_norm", None),
+    ):
         bad = copy.deepcopy(config)
         bad["datasets"]["sim_tf"]["variants"]["sep"][key] = value
         with pytest.raises(WorkflowError):
@@ -85,8 +103,15 @@ def test_schema_class_weight_balanced_or_positive_weight():
         good["datasets"]["invivo_tf"]["training"]["class_weight"] = value
         validate(good, SCHEMA)
         assert check(good) == []
-    for value in ({"positive": -1}, {"positive": 0}, {"positive": "5"}, {"negative": 2}, {"positive": 5, "negative": 1},
-                  {}, "auto"):
+    for value in (
+        {"positive": -1},
+        {"positive": 0},
+        {"positive": "5"},
+        {"negative": 2},
+        {"positive": 5, "negative": 1},
+        {},
+        "auto",
+    ):
         bad = copy.deepcopy(config)
         bad["datasets"]["invivo_tf"]["training"]["class_weight"] = value
         with pytest.raises(WorkflowError):
@@ -101,7 +126,9 @@ def test_cross_checks_name_the_key_and_the_choices(config):
     sim["variants"]["odd"] = {"head": "std", "curvature": 1.0}
     bad["figures"]["learning_curves"]["variants"] = ["std", "nope"]
     problems = check(bad)
-    assert any("datasets.sim_tf.baseline is 'dense'" in p and "std, sep, symm" in p for p in problems)
+    assert any(
+        "datasets.sim_tf.baseline is 'dense'" in p and "std, sep, symm" in p for p in problems
+    )
     assert any("importance.task is 'TAL1'" in p and "TAL1_known1" in p for p in problems)
     assert any("variants.odd: curvature needs head sep or symm" in p for p in problems)
     assert any("figures.learning_curves.variants names nope" in p for p in problems)
@@ -132,7 +159,9 @@ def test_paper_sim_access_sources_and_names():
 
 
 def test_download_names_disambiguate_clashes_only():
-    names = download_names([{"url": "http://a/x/E116.gz"}, {"url": "http://b/E116.gz"}, {"url": "/data/hg19.fa.gz"}])
+    names = download_names(
+        [{"url": "http://a/x/E116.gz"}, {"url": "http://b/E116.gz"}, {"url": "/data/hg19.fa.gz"}]
+    )
     assert names["/data/hg19.fa.gz"] == "hg19.fa.gz"
     assert names["http://a/x/E116.gz"] != names["http://b/E116.gz"]
     assert all(n.endswith("-E116.gz") for u, n in names.items() if "E116" in u)
@@ -144,9 +173,17 @@ def test_url_schemes_and_genome_reference(config):
     with pytest.raises(WorkflowError, match="s3://"):
         validate(bad, SCHEMA)
     bad = copy.deepcopy(config)
-    bad["datasets"]["acc"] = {"type": "simulated_access", "genome": "hg38", "seed": 1, "architecture": "basset",
-                              "cell_types": {"a": {"url": "/x"}}, "tfs": {}, "training": {},
-                              "variants": {"std": {"head": "std"}}, "splits": {"valid": ["chr1"], "test": ["chr1"]}}
+    bad["datasets"]["acc"] = {
+        "type": "simulated_access",
+        "genome": "hg38",
+        "seed": 1,
+        "architecture": "basset",
+        "cell_types": {"a": {"url": "/x"}},
+        "tfs": {},
+        "training": {},
+        "variants": {"std": {"head": "std"}},
+        "splits": {"valid": ["chr1"], "test": ["chr1"]},
+    }
     validate(bad, SCHEMA)
     problems = check(bad)
     assert any("datasets.acc.genome is 'hg38'" in p for p in problems)
@@ -158,15 +195,50 @@ def test_url_schemes_and_genome_reference(config):
 # otherwise than the paper (and our config) does.
 CORCES_COLUMNS = pd.read_csv(ROOT / "tests/data/GSE74912_sample_columns.tsv", sep="\t")
 TABLE_NAMES = {"CD4Tcell": "CD4", "CD8Tcell": "CD8", "NKcell": "NK", "Bcell": "B"}
-PAPER_CELL_TYPES = ["HSC", "MPP", "LMPP", "CMP", "GMP", "MEP", "Mono", "CD4", "CD8", "NK", "B", "CLP", "Ery",
-                    "pHSC", "LSC", "Blast"]
-EXPECTED_SAMPLES = {"HSC": 7, "MPP": 6, "LMPP": 3, "CMP": 8, "GMP": 7, "MEP": 7, "Mono": 6, "CD4": 5, "CD8": 5,
-                    "NK": 6, "B": 4, "CLP": 5, "Ery": 8, "pHSC": 19, "LSC": 8, "Blast": 25}  # REFERENCE.md 4d
+PAPER_CELL_TYPES = [
+    "HSC",
+    "MPP",
+    "LMPP",
+    "CMP",
+    "GMP",
+    "MEP",
+    "Mono",
+    "CD4",
+    "CD8",
+    "NK",
+    "B",
+    "CLP",
+    "Ery",
+    "pHSC",
+    "LSC",
+    "Blast",
+]
+EXPECTED_SAMPLES = {
+    "HSC": 7,
+    "MPP": 6,
+    "LMPP": 3,
+    "CMP": 8,
+    "GMP": 7,
+    "MEP": 7,
+    "Mono": 6,
+    "CD4": 5,
+    "CD8": 5,
+    "NK": 6,
+    "B": 4,
+    "CLP": 5,
+    "Ery": 8,
+    "pHSC": 19,
+    "LSC": 8,
+    "Blast": 25,
+}  # REFERENCE.md 4d
 
 
 def paper_sample_patterns():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    return {cell: entry["pattern"] for cell, entry in config["datasets"]["invivo_access"]["samples"].items()}
+    return {
+        cell: entry["pattern"]
+        for cell, entry in config["datasets"]["invivo_access"]["samples"].items()
+    }
 
 
 def test_paper_invivo_access_has_the_16_cell_types():
@@ -180,7 +252,9 @@ def test_paper_pattern_takes_exactly_the_samples_of_its_cell_type(cell):
 
     pattern = paper_sample_patterns()[cell]
     taken = [c for c in CORCES_COLUMNS["column"] if re.search(pattern, c)]
-    listed = CORCES_COLUMNS.loc[CORCES_COLUMNS["cell_type"].replace(TABLE_NAMES) == cell, "column"].tolist()
+    listed = CORCES_COLUMNS.loc[
+        CORCES_COLUMNS["cell_type"].replace(TABLE_NAMES) == cell, "column"
+    ].tolist()
     assert taken == listed
     assert len(taken) == EXPECTED_SAMPLES[cell]
 
@@ -188,12 +262,24 @@ def test_paper_pattern_takes_exactly_the_samples_of_its_cell_type(cell):
 def test_paper_patterns_map_every_column_once_and_leave_the_cd34_columns():
     from sfcrepro.invivo import map_samples
 
-    groups = map_samples(CORCES_COLUMNS["column"].tolist(), paper_sample_patterns())  # raises on a double match
+    groups = map_samples(
+        CORCES_COLUMNS["column"].tolist(), paper_sample_patterns()
+    )  # raises on a double match
     used = {column for columns in groups.values() for column in columns}
-    assert sorted(set(CORCES_COLUMNS["column"]) - used) == ["BM-CD34-1", "BM-CD34-2", "CB102-CD34-150627"]
+    assert sorted(set(CORCES_COLUMNS["column"]) - used) == [
+        "BM-CD34-1",
+        "BM-CD34-2",
+        "CB102-CD34-150627",
+    ]
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    assert set(config["datasets"]["invivo_access"]["variants"]) >= {"std", "sep", "symm", "low_reg", "high_reg",
-                                                                   "very_high_reg"}
+    assert set(config["datasets"]["invivo_access"]["variants"]) >= {
+        "std",
+        "sep",
+        "symm",
+        "low_reg",
+        "high_reg",
+        "very_high_reg",
+    }
 
 
 def test_paper_invivo_tf_one_training_set_per_tf():
@@ -203,14 +289,26 @@ def test_paper_invivo_tf_one_training_set_per_tf():
     validate(config, SCHEMA)
     ds = config["datasets"]["invivo_tf"]
     assert tasks_of(ds) == ["CTCF", "MAX", "SPI1"]
-    assert ds["architecture"] == "tf_binding" and ds["top_relaxed"] == 150_000 and ds["length"] == 1000
-    assert {name: v.get("units") for name, v in ds["variants"].items()} == {"std": None, "sep": 18, "sep_matched": 11,
-                                                                       "symm": 18}
+    assert (
+        ds["architecture"] == "tf_binding" and ds["top_relaxed"] == 150_000 and ds["length"] == 1000
+    )
+    assert {name: v.get("units") for name, v in ds["variants"].items()} == {
+        "std": None,
+        "sep": 18,
+        "sep_matched": 11,
+        "symm": 18,
+    }
     assert ds["training"]["class_weight"] == "balanced"
     sets = training_sets(config)
-    assert [s for s, owner in sets.items() if owner == "invivo_tf"] == ["invivo_tf/CTCF", "invivo_tf/MAX",
-                                                                       "invivo_tf/SPI1"]
-    assert sets["sim_tf"] == "sim_tf" and split_training_set("invivo_tf/MAX") == ("invivo_tf", "MAX")
+    assert [s for s, owner in sets.items() if owner == "invivo_tf"] == [
+        "invivo_tf/CTCF",
+        "invivo_tf/MAX",
+        "invivo_tf/SPI1",
+    ]
+    assert sets["sim_tf"] == "sim_tf" and split_training_set("invivo_tf/MAX") == (
+        "invivo_tf",
+        "MAX",
+    )
     assert split_training_set("sim_tf") == ("sim_tf", None)
     # E116 DNase and the GM12878 CTCF peaks are shared with sim_access: downloaded once.
     urls = [s["url"] for s in sources_of(config, {"invivo_tf": ds})]
@@ -221,7 +319,9 @@ def test_paper_invivo_tf_one_training_set_per_tf():
 def test_invivo_tf_entries_and_class_weight_checks():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     bad = copy.deepcopy(config)
-    bad["datasets"]["invivo_tf"]["tfs"]["MAX"]["motif"] = "MAX_known1"  # not a key of in vivo TF entries
+    bad["datasets"]["invivo_tf"]["tfs"]["MAX"]["motif"] = (
+        "MAX_known1"  # not a key of in vivo TF entries
+    )
     with pytest.raises(WorkflowError, match="motif"):
         validate(bad, SCHEMA)
     bad = copy.deepcopy(config)
@@ -231,9 +331,13 @@ def test_invivo_tf_entries_and_class_weight_checks():
     bad = copy.deepcopy(config)
     bad["datasets"]["sim_tf"]["training"]["class_weight"] = "balanced"
     validate(bad, SCHEMA)
-    assert any("datasets.sim_tf.training.class_weight applies to single-task data" in p for p in check(bad))
+    assert any(
+        "datasets.sim_tf.training.class_weight applies to single-task data" in p for p in check(bad)
+    )
     relaxed = copy.deepcopy(config)
-    relaxed["datasets"]["invivo_tf"]["tfs"]["MAX"]["relaxed"] = {"url": "/data/max_relaxed.narrowPeak.gz"}
+    relaxed["datasets"]["invivo_tf"]["tfs"]["MAX"]["relaxed"] = {
+        "url": "/data/max_relaxed.narrowPeak.gz"
+    }
     validate(relaxed, SCHEMA)
     assert "/data/max_relaxed.narrowPeak.gz" in [s["url"] for s in sources_of(relaxed)]
 
@@ -243,9 +347,13 @@ def test_a_shared_url_keeps_its_pin_and_conflicting_pins_are_rejected():
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     e116 = config["datasets"]["invivo_tf"]["dnase"]["url"]
-    assert e116 == config["datasets"]["sim_access"]["cell_types"]["E116"]["url"]  # one file, two entries
+    assert (
+        e116 == config["datasets"]["sim_access"]["cell_types"]["E116"]["url"]
+    )  # one file, two entries
     config["datasets"]["sim_access"]["cell_types"]["E116"]["sha256"] = "A" * 64
-    assert expected_sha256(sources_of(config))[e116] == "a" * 64  # the unpinned entry does not unpin it
+    assert (
+        expected_sha256(sources_of(config))[e116] == "a" * 64
+    )  # the unpinned entry does not unpin it
     assert check(config) == []
     config["datasets"]["invivo_tf"]["dnase"]["sha256"] = "b" * 64
     assert any(f"{e116} is pinned to different sha256 values" in p for p in check(config))
@@ -257,16 +365,33 @@ def test_importance_figure_plans_and_checks():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     validate(config, SCHEMA)
     plans = importance_figures(config)
-    assert list(plans) == ["fig4a_importance_sim_tf", "fig4b_importance_invivo_tf", "fig4c_importance_invivo_access"]
-    assert plans["fig4a_importance_sim_tf"]["simulated"] and plans["fig4a_importance_sim_tf"]["task"] == "TAL1_known1"
+    assert list(plans) == [
+        "fig4a_importance_sim_tf",
+        "fig4b_importance_invivo_tf",
+        "fig4c_importance_invivo_access",
+    ]
+    assert (
+        plans["fig4a_importance_sim_tf"]["simulated"]
+        and plans["fig4a_importance_sim_tf"]["task"] == "TAL1_known1"
+    )
     assert plans["fig4b_importance_invivo_tf"]["trainset"] == "invivo_tf/CTCF"
-    assert plans["fig4b_importance_invivo_tf"]["split"] == "test" and plans["fig4b_importance_invivo_tf"]["regions"] is None
+    assert (
+        plans["fig4b_importance_invivo_tf"]["split"] == "test"
+        and plans["fig4b_importance_invivo_tf"]["regions"] is None
+    )
     c = plans["fig4c_importance_invivo_access"]
     assert (c["trainset"], c["task"], c["regions"]) == ("invivo_access", "MPP", 10_000)
     assert c["variants"] == ["std", "sep", "symm", "low_reg", "high_reg"]
-    assert config["figures"]["positional_weights"]["variants"] == ["symm", "low_reg", "high_reg", "very_high_reg"]
-    curvatures = [config["datasets"]["invivo_access"]["variants"][v].get("curvature", 0)
-                  for v in config["figures"]["positional_weights"]["variants"]]
+    assert config["figures"]["positional_weights"]["variants"] == [
+        "symm",
+        "low_reg",
+        "high_reg",
+        "very_high_reg",
+    ]
+    curvatures = [
+        config["datasets"]["invivo_access"]["variants"][v].get("curvature", 0)
+        for v in config["figures"]["positional_weights"]["variants"]
+    ]
     assert curvatures == [0, 1.0, 10.0, 100.0]
     assert config["figures"]["lr_robustness"]["seeds"] == [0, 1, 2]
     # A disabled dataset's figures are not planned.
@@ -277,8 +402,11 @@ def test_importance_figure_plans_and_checks():
     bad["figures"]["importance_invivo_access"]["task"] = "MPPP"
     bad["figures"]["positional_weights"]["variants"] = ["std", "symm"]
     problems = check(bad)
-    assert any("figures.importance_invivo_access.task is 'MPPP'; the tasks of invivo_access are HSC, MPP" in p
-               for p in problems)
+    assert any(
+        "figures.importance_invivo_access.task is 'MPPP'; the tasks of invivo_access are HSC, MPP"
+        in p
+        for p in problems
+    )
     assert any("figures.positional_weights.variants: std has no SFC layer" in p for p in problems)
     bad = copy.deepcopy(config)
     bad["figures"]["importance_invivo_tf"]["dataset"] = "sim_tf"
@@ -287,11 +415,17 @@ def test_importance_figure_plans_and_checks():
 
 def test_keys_given_twice_are_found_with_their_lines(tmp_path):
     path = tmp_path / "dup.yaml"
-    path.write_text("datasets:\n  acc:\n    cell_types:\n      HepG2: {url: a.bed}\n      K562: {url: b.bed}\n"
-                    "      HepG2: {url: c.bed}\nseeds: [0]\n")
-    assert yaml.safe_load(path.read_text())["datasets"]["acc"]["cell_types"]["HepG2"] == {"url": "c.bed"}  # silent
+    path.write_text(
+        "datasets:\n  acc:\n    cell_types:\n      HepG2: {url: a.bed}\n      K562: {url: b.bed}\n"
+        "      HepG2: {url: c.bed}\nseeds: [0]\n"
+    )
+    assert yaml.safe_load(path.read_text())["datasets"]["acc"]["cell_types"]["HepG2"] == {
+        "url": "c.bed"
+    }  # silent
     (problem,) = duplicate_keys(path)
-    assert problem.startswith(f"{path}, line 6: 'HepG2' is given twice in one mapping (first on line 4)")
+    assert problem.startswith(
+        f"{path}, line 6: 'HepG2' is given twice in one mapping (first on line 4)"
+    )
     assert duplicate_keys(ROOT / "config/config.yaml") == []
 
 
@@ -301,33 +435,47 @@ def test_names_differing_only_in_case_are_rejected(config):
     bad["datasets"]["sim_tf"]["variants"]["SEP"] = {"head": "sep"}
     problems = check(bad)
     assert any(p.startswith("datasets: sim_tf and SIM_TF differ only in case") for p in problems)
-    assert any(p.startswith("datasets.sim_tf.variants: sep and SEP differ only in case") for p in problems)
+    assert any(
+        p.startswith("datasets.sim_tf.variants: sep and SEP differ only in case") for p in problems
+    )
 
 
 def test_unsupported_url_schemes_are_named_with_their_key(config):
     assert url_problems(config) == []
     bad = copy.deepcopy(config)
     bad["datasets"]["sim_tf"]["simulation"]["motif_file"] = {"url": "s3://bucket/m.txt"}
-    bad["genomes"] = {"g": {"url": "file:///data/g.fa.gz"}, "h": {"url": "data/h.fa"}, "i": {"url": "ftp://x/i.fa"}}
+    bad["genomes"] = {
+        "g": {"url": "file:///data/g.fa.gz"},
+        "h": {"url": "data/h.fa"},
+        "i": {"url": "ftp://x/i.fa"},
+    }
     (problem,) = url_problems(bad)
-    assert problem.startswith("datasets.sim_tf.simulation.motif_file.url is 's3://bucket/m.txt': scheme 's3'")
+    assert problem.startswith(
+        "datasets.sim_tf.simulation.motif_file.url is 's3://bucket/m.txt': scheme 's3'"
+    )
 
 
 def test_no_source_names_the_dead_ucsc_host():
     import subprocess
 
-    dead = "hgdownload" + ".cse.ucsc.edu"  # answers 403 since 2024; hgdownload.soe.ucsc.edu serves the same paths
+    dead = (
+        "hgdownload" + ".cse.ucsc.edu"
+    )  # answers 403 since 2024; hgdownload.soe.ucsc.edu serves the same paths
     listed = subprocess.run(["git", "grep", "-l", dead], cwd=ROOT, capture_output=True, text=True)
     assert listed.stdout == "", f"{dead} in: {listed.stdout}"
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     urls = {entry["url"] for entry in sources_of(config) if "ucsc" in entry["url"]}
-    assert len(urls) == 8 and all(url.startswith("http://hgdownload.soe.ucsc.edu/goldenPath/hg19/") for url in urls)
+    assert len(urls) == 8 and all(
+        url.startswith("http://hgdownload.soe.ucsc.edu/goldenPath/hg19/") for url in urls
+    )
 
 
 def test_unattested_spi1_file_name_is_marked_with_the_check():
     text = (ROOT / "config/config.yaml").read_text()
     lines = text.splitlines()
-    spi1 = next(i for i, line in enumerate(lines) if "wgEncodeAwgTfbsHaibGm12878Pu1Pcr1xUniPk" in line)
+    spi1 = next(
+        i for i, line in enumerate(lines) if "wgEncodeAwgTfbsHaibGm12878Pu1Pcr1xUniPk" in line
+    )
     assert "files.txt" in lines[spi1 - 1] and "not attested" in lines[spi1 - 1].lower()
 
 
@@ -343,10 +491,14 @@ def test_windows_recipe_only_for_invivo_access():
     with pytest.raises(WorkflowError, match=r"'tile' is not one of \['peaks', 'tiles'\]"):
         validate(bad, SCHEMA)
     bad = copy.deepcopy(config)
-    bad["datasets"]["sim_access"]["windows"]["recipe"] = "tiles"  # simulated accessibility always tiles
+    bad["datasets"]["sim_access"]["windows"]["recipe"] = (
+        "tiles"  # simulated accessibility always tiles
+    )
     with pytest.raises(WorkflowError, match="windows.recipe is for invivo_access datasets only"):
         validate(bad, SCHEMA)
     absent = copy.deepcopy(config)
     del absent["datasets"]["invivo_access"]["windows"]["recipe"]
     validate(absent, SCHEMA)
-    assert "recipe" not in absent["datasets"]["invivo_access"]["windows"]  # absent = peaks (windows_from_calls)
+    assert (
+        "recipe" not in absent["datasets"]["invivo_access"]["windows"]
+    )  # absent = peaks (windows_from_calls)

@@ -11,8 +11,11 @@ from sfcrepro.datasets import atomic_path, read_dataset, read_table, write_datas
 
 def sample(n=5, length=8, tasks=2, seed=0):
     rng = np.random.default_rng(seed)
-    return (rng.integers(0, 5, (n, length)).astype(np.uint8), rng.integers(0, 2, (n, tasks)).astype(np.uint8),
-            [f"task{i}" for i in range(tasks)])
+    return (
+        rng.integers(0, 5, (n, length)).astype(np.uint8),
+        rng.integers(0, 2, (n, tasks)).astype(np.uint8),
+        [f"task{i}" for i in range(tasks)],
+    )
 
 
 def test_round_trip_with_table(tmp_path):

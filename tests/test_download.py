@@ -67,7 +67,9 @@ def test_a_transfer_cut_halfway_is_retried(payload, tmp_path, caplog):
 
 def test_truncated_transfer_fails_after_retries(payload, tmp_path):
     _, base, _, _ = payload
-    with pytest.raises(DownloadError, match=r"connection closed after \d+ of \d+ bytes.*local path"):
+    with pytest.raises(
+        DownloadError, match=r"connection closed after \d+ of \d+ bytes.*local path"
+    ):
         fetch(f"{base}/truncated/peaks.bed.gz", tmp_path / "p.gz", retries=1, backoff=0.01)
     assert list(tmp_path.iterdir()) == []
 
@@ -76,7 +78,9 @@ def test_html_error_page_and_missing_file(payload, tmp_path):
     _, base, _, _ = payload
     with pytest.raises(DownloadError, match="HTML page instead of data"):
         fetch(f"{base}/html/peaks.bed.gz", tmp_path / "p.gz")
-    with pytest.raises(DownloadError, match="404.*set this source's url in the config to the local path"):
+    with pytest.raises(
+        DownloadError, match="404.*set this source's url in the config to the local path"
+    ):
         fetch(f"{base}/nothing-here.gz", tmp_path / "p.gz", retries=3, backoff=0.01)
     assert list(tmp_path.iterdir()) == []
 
@@ -92,7 +96,9 @@ def test_missing_encode_file_names_the_url_and_the_file_list(payload, tmp_path):
     message = str(error.value)
     assert f"Could not fetch {url}: HTTP Error 404" in message
     assert f"{folder}/files.txt" in message and "correct the url in the config" in message
-    with pytest.raises(DownloadError, match=r"directory listing http://127\.0\.0\.1:\d+/elsewhere/ and correct"):
+    with pytest.raises(
+        DownloadError, match=r"directory listing http://127\.0\.0\.1:\d+/elsewhere/ and correct"
+    ):
         fetch(f"{base}/elsewhere/missing.gz", tmp_path / "p.gz", retries=0)
     assert list(tmp_path.iterdir()) == []
 
@@ -110,7 +116,12 @@ def test_local_paths_and_schemes(tmp_path):
     fetch(str(source), tmp_path / "copy1.txt")
     fetch(f"file://{source}", tmp_path / "copy2.txt")
     assert (tmp_path / "copy2.txt").read_text() == "data\n"
-    assert [url_scheme(u) for u in ("/a/b", "file:///a", "https://x/y", "ftp://x/y")] == ["file", "file", "https", "ftp"]
+    assert [url_scheme(u) for u in ("/a/b", "file:///a", "https://x/y", "ftp://x/y")] == [
+        "file",
+        "file",
+        "https",
+        "ftp",
+    ]
     with pytest.raises(ValueError, match="Unsupported URL scheme 's3'"):
         url_scheme("s3://bucket/key")
     with pytest.raises(DownloadError, match="No such file"):

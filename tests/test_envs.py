@@ -43,7 +43,9 @@ def test_env_pins_the_constrained_versions_of_every_dependency(env):
     assert set(pinned) == wanted, f"envs/{env}.yaml and pyproject.toml list different packages"
     pins = _constraints()
     for name, version in pinned.items():
-        assert pins[name] == version, f"envs/{env}.yaml pins {name}=={version}, constraints.txt {pins[name]}"
+        assert pins[name] == version, (
+            f"envs/{env}.yaml pins {name}=={version}, constraints.txt {pins[name]}"
+        )
     python = next(d for d in deps if isinstance(d, str) and d.startswith("python="))
     assert python == "python=3.11" and project["requires-python"] == ">=3.11"
 

@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from sfcrepro.evaluate import METRIC_COLUMNS, best_seed, binary_crossentropy, summarize, task_metrics
+from sfcrepro.evaluate import (
+    METRIC_COLUMNS,
+    best_seed,
+    binary_crossentropy,
+    summarize,
+    task_metrics,
+)
 
 
 def test_task_metrics_known_values():
@@ -54,7 +60,9 @@ def test_summarize_median_min_max_and_wilcoxon():
 
 
 def test_summarize_ties_and_custom_baseline():
-    summary = summarize(metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}), baseline={"ds": "slow"})
+    summary = summarize(
+        metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}), baseline={"ds": "slow"}
+    )
     fast = summary.query("variant == 'fast' and metric == 'auroc'").iloc[0]
     assert fast["baseline"] == "slow" and np.isnan(fast["wilcoxon_p"])  # every pair tied
 
@@ -69,7 +77,9 @@ def test_best_seed_uses_validation_mean():
 def test_best_epoch_is_the_lowest_validation_loss():
     from sfcrepro.evaluate import best_epoch
 
-    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.3, 0.4], "val_auroc": [0.6, 0.8, 0.9, 0.7]})
+    history = pd.DataFrame(
+        {"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.3, 0.4], "val_auroc": [0.6, 0.8, 0.9, 0.7]}
+    )
     assert best_epoch(history)["epoch"] == 2  # ties: the earliest, as early stopping restores
     with pytest.raises(ValueError, match="no validation loss"):
         best_epoch(history.assign(val_loss=np.nan))

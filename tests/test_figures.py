@@ -17,34 +17,77 @@ def test_performance_figure(tmp_path):
     for dataset in ("sim_tf", "other"):
         for variant in ("std", "sep", "symm"):
             for metric in ("auroc", "auprc"):
-                rows.append({"dataset": dataset, "split": "valid", "variant": variant, "metric": metric,
-                             "median": 0.8, "min": 0.7, "max": 0.9, "n_seeds": 3})
-    fig = figures.performance(pd.DataFrame(rows), {"sim_tf": "Simulated TF binding", "other": "Other"})
-    assert [ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_visible()] == ["Simulated TF binding", "Other"]
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "split": "valid",
+                        "variant": variant,
+                        "metric": metric,
+                        "median": 0.8,
+                        "min": 0.7,
+                        "max": 0.9,
+                        "n_seeds": 3,
+                    }
+                )
+    fig = figures.performance(
+        pd.DataFrame(rows), {"sim_tf": "Simulated TF binding", "other": "Other"}
+    )
+    assert [ax.get_title().split("\n")[0] for ax in fig.axes if ax.get_visible()] == [
+        "Simulated TF binding",
+        "Other",
+    ]
     paths = [tmp_path / "f.png", tmp_path / "f.pdf"]
     figures.save(fig, paths)
     check_files(paths)
 
 
 def test_performance_figure_has_one_panel_per_dataset_present():
-    rows = [{"dataset": d, "split": "valid", "variant": v, "metric": m, "median": 0.8, "min": 0.7, "max": 0.9,
-             "n_seeds": 3} for d in ("a", "b", "c", "d") for v in ("std", "sep") for m in ("auroc", "auprc")]
+    rows = [
+        {
+            "dataset": d,
+            "split": "valid",
+            "variant": v,
+            "metric": m,
+            "median": 0.8,
+            "min": 0.7,
+            "max": 0.9,
+            "n_seeds": 3,
+        }
+        for d in ("a", "b", "c", "d")
+        for v in ("std", "sep")
+        for m in ("auroc", "auprc")
+    ]
     titles = {"a": "A", "b": "B", "c": "C", "d": "D"}
     four = figures.performance(pd.DataFrame(rows), titles)
-    assert [ax.get_title().split("\n")[0] for ax in four.axes if ax.get_visible()] == ["A", "B", "C", "D"]
+    assert [ax.get_title().split("\n")[0] for ax in four.axes if ax.get_visible()] == [
+        "A",
+        "B",
+        "C",
+        "D",
+    ]
     # A disabled dataset (no scores) leaves no panel, empty or hidden.
     three = figures.performance(pd.DataFrame([r for r in rows if r["dataset"] != "b"]), titles)
     assert [ax.get_title().split("\n")[0] for ax in three.axes] == ["A", "C", "D"]
 
 
 def test_learning_curves_and_importance(tmp_path):
-    histories = pd.DataFrame([{"variant": v, "seed": s, "epoch": e, "val_auroc": 0.5 + 0.05 * e}
-                              for v in ("std", "sep") for s in range(3) for e in range(1, 4 + s)])
+    histories = pd.DataFrame(
+        [
+            {"variant": v, "seed": s, "epoch": e, "val_auroc": 0.5 + 0.05 * e}
+            for v in ("std", "sep")
+            for s in range(3)
+            for e in range(1, 4 + s)
+        ]
+    )
     paths = [tmp_path / "c.png", tmp_path / "c.pdf"]
     figures.save(figures.learning_curves(histories), paths)
     check_files(paths)
-    tables = {v: pd.DataFrame({"position": np.arange(10), "importance_mean": np.sin(np.arange(10)), "seed": 1})
-              for v in ("std", "sep", "symm")}
+    tables = {
+        v: pd.DataFrame(
+            {"position": np.arange(10), "importance_mean": np.sin(np.arange(10)), "seed": 1}
+        )
+        for v in ("std", "sep", "symm")
+    }
     fig = figures.importance_curves(tables, "title")
     assert "seed 1" in fig.axes[0].get_title()
     paths = [tmp_path / "i.png", tmp_path / "i.pdf"]
@@ -65,18 +108,33 @@ def test_positional_weights_ignore_each_unit_sign():
 
 def test_positional_weights_and_lr_robustness(tmp_path):
     rng = np.random.default_rng(0)
-    kernels = {"symm: CR 0": rng.normal(size=(30, 21)), "high_reg: CR 10": rng.normal(size=(30, 21))}
+    kernels = {
+        "symm: CR 0": rng.normal(size=(30, 21)),
+        "high_reg: CR 10": rng.normal(size=(30, 21)),
+    }
     fig = figures.positional_weights(kernels, "title", clusters=4, seed=0)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == ["symm: CR 0\n(30 units, 4 clusters)", "high_reg: CR 10\n(30 units, 4 clusters)"]
+    assert titles == [
+        "symm: CR 0\n(30 units, 4 clusters)",
+        "high_reg: CR 10\n(30 units, 4 clusters)",
+    ]
     paths = [tmp_path / "w.png", tmp_path / "w.pdf"]
     figures.save(fig, paths)
     check_files(paths)
-    scores = pd.DataFrame([{"variant": v, "learning_rate": lr, "seed": s, "val_auroc": 0.9 - lr}
-                           for v in ("std", "symm") for lr in (1e-3, 1e-2) for s in range(3)])
+    scores = pd.DataFrame(
+        [
+            {"variant": v, "learning_rate": lr, "seed": s, "val_auroc": 0.9 - lr}
+            for v in ("std", "symm")
+            for lr in (1e-3, 1e-2)
+            for s in range(3)
+        ]
+    )
     fig = figures.lr_robustness(scores, "Sim")
     assert fig.axes[0].get_xscale() == "log"
-    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["std (3 seeds)", "symm (3 seeds)"]
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "std (3 seeds)",
+        "symm (3 seeds)",
+    ]
     paths = [tmp_path / "l.png", tmp_path / "l.pdf"]
     figures.save(fig, paths)
     check_files(paths)

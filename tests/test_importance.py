@@ -27,8 +27,12 @@ def test_gradient_x_input_of_a_linear_model_is_the_weight_of_each_base():
     tokens = rng.integers(0, 5, size=(7, 6)).astype(np.uint8)  # includes N (code 4)
     model = linear_model(weights)
     expected = (one_hot(tokens) * weights[None]).sum(axis=(0, 2))  # N contributes 0
-    np.testing.assert_allclose(gradient_x_input(model, tokens, task=0, batch_size=3), expected, rtol=1e-5)
-    np.testing.assert_allclose(gradient_x_input(model, tokens, task=1, batch_size=3), -expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        gradient_x_input(model, tokens, task=0, batch_size=3), expected, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        gradient_x_input(model, tokens, task=1, batch_size=3), -expected, rtol=1e-5
+    )
 
 
 def test_uses_logits_not_probabilities():
@@ -51,7 +55,14 @@ def test_symmetry_score_and_table():
     assert symmetry_score(np.array([1.0, 3.0, 2.0, 3.0, 1.0])) == pytest.approx(1.0)
     assert symmetry_score(np.arange(5.0)) == pytest.approx(-1.0)
     table = importance_table(np.array([2.0, 4.0]), 2, variant="sep", seed=3)
-    assert list(table.columns) == ["variant", "seed", "position", "importance_sum", "importance_mean", "n_sequences"]
+    assert list(table.columns) == [
+        "variant",
+        "seed",
+        "position",
+        "importance_sum",
+        "importance_mean",
+        "n_sequences",
+    ]
     assert table["importance_mean"].tolist() == [1.0, 2.0]
 
 
@@ -72,6 +83,14 @@ def test_smoothness_sampling_and_score_table():
     curve = np.array([1.0, 2.0, 3.0, 2.0, 1.0])
     table = importance_table(curve, 4, seed=2, task="CTCF")
     scores = importance_scores({"symm": table})
-    assert scores.to_dict("records") == [{"variant": "symm", "seed": 2, "task": "CTCF", "n_sequences": 4,
-                                          "symmetry": pytest.approx(1.0), "smoothness": pytest.approx(0.25 * 2 / 3)}]
+    assert scores.to_dict("records") == [
+        {
+            "variant": "symm",
+            "seed": 2,
+            "task": "CTCF",
+            "n_sequences": 4,
+            "symmetry": pytest.approx(1.0),
+            "smoothness": pytest.approx(0.25 * 2 / 3),
+        }
+    ]
     assert isinstance(scores, pd.DataFrame)

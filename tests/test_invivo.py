@@ -26,28 +26,39 @@ def peaks(rows, columns=("chrom", "start", "end", "summit")):
 
 
 def test_centre_on_summits_drops_regions_off_the_chromosome():
-    regions = centre_on_summits(peaks([("chr1", 100, 300, 300), ("chr1", 4000, 4200, 4100), ("chr2", 9800, 9990, 9900)]),
-                                1000, SIZES)
-    assert regions.values.tolist() == [["chr1", 3600, 4600]]  # summit 300 and 9900 leave the chromosome
+    regions = centre_on_summits(
+        peaks([("chr1", 100, 300, 300), ("chr1", 4000, 4200, 4100), ("chr2", 9800, 9990, 9900)]),
+        1000,
+        SIZES,
+    )
+    assert regions.values.tolist() == [
+        ["chr1", 3600, 4600]
+    ]  # summit 300 and 9900 leave the chromosome
 
 
 def test_top_by_signal():
-    relaxed = peaks([("chr1", 0, 10, 3.0), ("chr1", 20, 30, 9.0), ("chr1", 40, 50, 5.0)],
-                    ("chrom", "start", "end", "signal"))
+    relaxed = peaks(
+        [("chr1", 0, 10, 3.0), ("chr1", 20, 30, 9.0), ("chr1", 40, 50, 5.0)],
+        ("chrom", "start", "end", "signal"),
+    )
     assert top_by_signal(relaxed, 2)["start"].tolist() == [20, 40]
 
 
 def test_tf_examples_by_hand():
     positives = peaks([("chr1", 2000, 2400, 2200), ("chr2", 5000, 5300, 5100)])
     # Top-2 relaxed peaks by signal: chr1 2000-2500 and chr2 7000-7100; chr1 8000-8100 is weak.
-    relaxed = peaks([("chr1", 2000, 2500, 50.0), ("chr2", 7000, 7100, 40.0), ("chr1", 8000, 8100, 1.0)],
-                    ("chrom", "start", "end", "signal"))
-    dnase = peaks([
-        ("chr1", 2300, 2600, 2450),  # overlaps a top relaxed peak: not a negative
-        ("chr1", 8050, 8150, 8100),  # overlaps only the weak relaxed peak: negative
-        ("chr2", 3000, 3200, 3100),  # no ChIP peak: negative
-        ("chr2", 9700, 9900, 9800),  # negative, but its 1000 bp region leaves chr2: dropped
-    ])
+    relaxed = peaks(
+        [("chr1", 2000, 2500, 50.0), ("chr2", 7000, 7100, 40.0), ("chr1", 8000, 8100, 1.0)],
+        ("chrom", "start", "end", "signal"),
+    )
+    dnase = peaks(
+        [
+            ("chr1", 2300, 2600, 2450),  # overlaps a top relaxed peak: not a negative
+            ("chr1", 8050, 8150, 8100),  # overlaps only the weak relaxed peak: negative
+            ("chr2", 3000, 3200, 3100),  # no ChIP peak: negative
+            ("chr2", 9700, 9900, 9800),  # negative, but its 1000 bp region leaves chr2: dropped
+        ]
+    )
     examples = tf_examples(positives, relaxed, dnase, SIZES, length=1000, top=2)
     assert examples.values.tolist() == [
         ["chr1", 1700, 2700, 1],
@@ -64,8 +75,14 @@ def write_counts(tmp_path, text):
 
 
 # Column names as the GEO matrix spells them (tests/data/GSE74912_sample_columns.tsv).
-HSC_A, HSC_B, MPP_A, MPP_B, CD8, LSC = ("Donor2596-HSC-1A-150303", "4983-1A", "6792-2A", "Donor7256-2B-110614",
-                                        "Donor5483-CD8-10A-150305", "SU070-LSC-140603")
+HSC_A, HSC_B, MPP_A, MPP_B, CD8, LSC = (
+    "Donor2596-HSC-1A-150303",
+    "4983-1A",
+    "6792-2A",
+    "Donor7256-2B-110614",
+    "Donor5483-CD8-10A-150305",
+    "SU070-LSC-140603",
+)
 COUNTS = (
     f"Chr\tStart\tEnd\t{HSC_A}\t{HSC_B}\t{MPP_A}\t{MPP_B}\t{CD8}\t{LSC}\n"
     "chr1\t100\t600\t50\t40\t0\t1\t10\t3\n"
@@ -78,9 +95,19 @@ def test_read_counts_and_map_normal_samples(tmp_path):
     regions, counts = read_counts(write_counts(tmp_path, COUNTS))
     assert regions.values.tolist() == [["chr1", 100, 600], ["chr1", 900, 1400], ["chr2", 100, 600]]
     normal = r"^(Donor)?\d+-([A-Za-z][A-Za-z0-9]*-)?{}[A-Z]?(-\d+)?$"  # as in config/config.yaml
-    patterns = {"HSC": normal.format(1), "MPP": normal.format(2), "CD8": normal.format(10), "LSC": r"^SU\d+-LSC\b"}
+    patterns = {
+        "HSC": normal.format(1),
+        "MPP": normal.format(2),
+        "CD8": normal.format(10),
+        "LSC": r"^SU\d+-LSC\b",
+    }
     groups = map_samples(list(counts.columns), patterns)
-    assert groups == {"HSC": [HSC_A, HSC_B], "MPP": [MPP_A, MPP_B], "CD8": [CD8], "LSC": [LSC]}  # 1 does not take 10
+    assert groups == {
+        "HSC": [HSC_A, HSC_B],
+        "MPP": [MPP_A, MPP_B],
+        "CD8": [CD8],
+        "LSC": [LSC],
+    }  # 1 does not take 10
 
 
 def test_map_samples_errors_list_unmatched_and_doubly_matched(tmp_path):
@@ -98,7 +125,11 @@ def test_accessibility_calls_cpm_and_replicate_fraction(tmp_path):
     # Library sizes: HSC-A 100, HSC-B 40, MPP-A 100, MPP-B 100 counts. With min_cpm = 400,000
     # (40% of the library) and at least half the replicates:
     calls = accessibility_calls(counts, groups, min_cpm=4e5, min_fraction=0.5)
-    assert calls["HSC"].tolist() == [1, 0, 1]  # peak 3: 50% of HSC-A, 0% of HSC-B -> 1 of 2 replicates
+    assert calls["HSC"].tolist() == [
+        1,
+        0,
+        1,
+    ]  # peak 3: 50% of HSC-A, 0% of HSC-B -> 1 of 2 replicates
     assert calls["MPP"].tolist() == [0, 1, 1]  # peak 3: 40% and 29% -> 1 of 2
     strict = accessibility_calls(counts, groups, min_cpm=4e5, min_fraction=1.0)
     assert strict["HSC"].tolist() == [1, 0, 0] and strict["MPP"].tolist() == [0, 1, 0]
@@ -111,7 +142,9 @@ def test_read_counts_rejects_other_layouts(tmp_path):
         read_counts(write_counts(tmp_path, "Chr\tStart\tEnd\ts1\nchr1\t1\t2\tmany\n"))
     with pytest.raises(ValueError, match="no counts: s1"):
         accessibility_calls(pd.DataFrame({"s1": [0, 0]}), {"x": ["s1"]})
-    assert np.isfinite(accessibility_calls(pd.DataFrame({"s1": [1, 3]}), {"x": ["s1"]}).to_numpy()).all()
+    assert np.isfinite(
+        accessibility_calls(pd.DataFrame({"s1": [1, 3]}), {"x": ["s1"]}).to_numpy()
+    ).all()
 
 
 def test_windows_from_calls_tiles_checks_coordinates_and_labels(tmp_path):
@@ -120,9 +153,19 @@ def test_windows_from_calls_tiles_checks_coordinates_and_labels(tmp_path):
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t5000\t6\t60\t61\nchrM\t1000\t0\t60\t61\n")
-    calls = pd.DataFrame({"chrom": ["chr1", "chr1", "chrM"], "start": [1000, 1100, 10], "end": [1200, 1400, 500],
-                          "HSC": [1, 0, 1], "MPP": [0, 1, 0], "NK": [0, 0, 0]})
-    windows = windows_from_calls(calls, ["HSC", "MPP", "NK"], fai, chromosomes="chr[0-9]+", recipe="tiles")
+    calls = pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr1", "chrM"],
+            "start": [1000, 1100, 10],
+            "end": [1200, 1400, 500],
+            "HSC": [1, 0, 1],
+            "MPP": [0, 1, 0],
+            "NK": [0, 0, 0],
+        }
+    )
+    windows = windows_from_calls(
+        calls, ["HSC", "MPP", "NK"], fai, chromosomes="chr[0-9]+", recipe="tiles"
+    )
     # Same peaks as the by-hand case of test_regions: 9 windows on chr1; chrM is not used.
     assert windows["chrom"].tolist() == ["chr1"] * 9
     assert windows["HSC"].tolist() == [1, 1, 1, 1, 1, 0, 0, 0, 0]
@@ -130,16 +173,23 @@ def test_windows_from_calls_tiles_checks_coordinates_and_labels(tmp_path):
     assert windows["NK"].tolist() == [0] * 9  # a cell type with no accessible peak
     # The tiles recipe is exactly the tiling of simulated accessibility (options passed through).
     options = {"pad": 50, "window": 100, "stride": 100, "min_overlap": 0.3, "length": 500}
-    tiles = windows_from_calls(calls, ["HSC", "MPP", "NK"], fai, chromosomes="chr[0-9]+", recipe="tiles", **options)
+    tiles = windows_from_calls(
+        calls, ["HSC", "MPP", "NK"], fai, chromosomes="chr[0-9]+", recipe="tiles", **options
+    )
     used = calls[calls["chrom"] == "chr1"]
-    direct = label_windows({c: used.loc[used[c] == 1, ["chrom", "start", "end"]] for c in ["HSC", "MPP", "NK"]},
-                           {"chr1": 5000}, **options)
+    direct = label_windows(
+        {c: used.loc[used[c] == 1, ["chrom", "start", "end"]] for c in ["HSC", "MPP", "NK"]},
+        {"chr1": 5000},
+        **options,
+    )
     pd.testing.assert_frame_equal(tiles, direct)
     assert tiles.to_csv(sep="\t", index=False) == direct.to_csv(sep="\t", index=False)
     assert len(tiles) != len(windows)  # the options were used
     bad = calls.assign(start=[1000, 1500, 10])
     for recipe in ("tiles", "peaks"):
-        with pytest.raises(PeakError, match="counts matrix, line 3: start 1500 is not below end 1400"):
+        with pytest.raises(
+            PeakError, match="counts matrix, line 3: start 1500 is not below end 1400"
+        ):
             windows_from_calls(bad, ["HSC"], fai, recipe=recipe)
 
 
@@ -150,14 +200,16 @@ def calls_frame(rows, cells=("HSC", "MPP")):
 def test_peak_regions_centre_label_and_drop_at_chromosome_ends(caplog):
     from sfcrepro.invivo import peak_regions
 
-    calls = calls_frame([
-        ("chr2", 3000, 3501, 0, 1),  # centre 3250 (odd width rounds down)
-        ("chr1", 4000, 4501, 1, 1),
-        ("chr1", 100, 601, 1, 0),  # centre 350: region -150..850 leaves chr1
-        ("chr1", 2000, 2501, 0, 0),  # accessible nowhere: kept, all labels 0
-        ("chr2", 9500, 9900, 1, 0),  # centre 9700: region 9200..10200 leaves chr2 (10,000 bp)
-        ("chr1", 500, 1001, 0, 1),  # centre 750: region 250..1250 fits
-    ])
+    calls = calls_frame(
+        [
+            ("chr2", 3000, 3501, 0, 1),  # centre 3250 (odd width rounds down)
+            ("chr1", 4000, 4501, 1, 1),
+            ("chr1", 100, 601, 1, 0),  # centre 350: region -150..850 leaves chr1
+            ("chr1", 2000, 2501, 0, 0),  # accessible nowhere: kept, all labels 0
+            ("chr2", 9500, 9900, 1, 0),  # centre 9700: region 9200..10200 leaves chr2 (10,000 bp)
+            ("chr1", 500, 1001, 0, 1),  # centre 750: region 250..1250 fits
+        ]
+    )
     with caplog.at_level("INFO", logger="sfcrepro.invivo"):
         regions = peak_regions(calls, ["HSC", "MPP"], SIZES, length=1000)
     assert list(regions.columns) == ["chrom", "start", "end", "HSC", "MPP"]
@@ -176,12 +228,14 @@ def test_peak_regions_centre_label_and_drop_at_chromosome_ends(caplog):
 def test_peak_regions_same_region_twice_is_kept_once_with_or_of_labels(caplog):
     from sfcrepro.invivo import peak_regions
 
-    calls = calls_frame([
-        ("chr1", 5000, 5500, 1, 0),
-        ("chr1", 1000, 1200, 0, 0),  # centre 1100
-        ("chr1", 1050, 1150, 1, 0),  # centre 1100 too: the same region
-        ("chr1", 900, 1300, 0, 1),  # and again
-    ])
+    calls = calls_frame(
+        [
+            ("chr1", 5000, 5500, 1, 0),
+            ("chr1", 1000, 1200, 0, 0),  # centre 1100
+            ("chr1", 1050, 1150, 1, 0),  # centre 1100 too: the same region
+            ("chr1", 900, 1300, 0, 1),  # and again
+        ]
+    )
     with caplog.at_level("INFO", logger="sfcrepro.invivo"):
         regions = peak_regions(calls, ["HSC", "MPP"], SIZES, length=1000)
     assert regions.values.tolist() == [["chr1", 600, 1600, 1, 1], ["chr1", 4750, 5750, 1, 0]]
@@ -194,24 +248,47 @@ def test_windows_from_calls_default_recipe_is_one_region_per_peak(tmp_path, capl
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t5000\t6\t60\t61\nchr2\t3000\t0\t60\t61\nchrM\t1000\t0\t60\t61\n")
-    calls = calls_frame([("chr1", 1000, 1200, 1, 0), ("chr1", 1100, 1400, 0, 1), ("chrM", 10, 500, 1, 1),
-                         ("chr2", 2600, 2900, 1, 1), ("chr2", 1000, 1501, 0, 0)])
+    calls = calls_frame(
+        [
+            ("chr1", 1000, 1200, 1, 0),
+            ("chr1", 1100, 1400, 0, 1),
+            ("chrM", 10, 500, 1, 1),
+            ("chr2", 2600, 2900, 1, 1),
+            ("chr2", 1000, 1501, 0, 0),
+        ]
+    )
     with caplog.at_level("INFO", logger="sfcrepro.invivo"):
-        regions = windows_from_calls(calls, ["HSC", "MPP"], fai, chromosomes="chr[0-9]+",
-                                     pad=100, window=200, stride=50, min_overlap=0.5, length=1000)
+        regions = windows_from_calls(
+            calls,
+            ["HSC", "MPP"],
+            fai,
+            chromosomes="chr[0-9]+",
+            pad=100,
+            window=200,
+            stride=50,
+            min_overlap=0.5,
+            length=1000,
+        )
     # One region per peak on chr1/chr2 (chrM is outside the pattern; chr2 2750 + 500 > 3000 leaves chr2);
     # the tiling options are ignored.
-    assert regions.values.tolist() == [["chr1", 600, 1600, 1, 0], ["chr1", 750, 1750, 0, 1],
-                                       ["chr2", 750, 1750, 0, 0]]
+    assert regions.values.tolist() == [
+        ["chr1", 600, 1600, 1, 0],
+        ["chr1", 750, 1750, 0, 1],
+        ["chr2", 750, 1750, 0, 0],
+    ]
     assert "dropped 1 of 5 peaks on chromosomes outside 'chr[0-9]+'" in caplog.text
     assert "ignoring the tiling options min_overlap, pad, stride, window" in caplog.text
-    explicit = windows_from_calls(calls, ["HSC", "MPP"], fai, chromosomes="chr[0-9]+", recipe="peaks")
+    explicit = windows_from_calls(
+        calls, ["HSC", "MPP"], fai, chromosomes="chr[0-9]+", recipe="peaks"
+    )
     pd.testing.assert_frame_equal(explicit, regions)
     # Without a chromosome filter chrM's peak is used too; with 400 bp regions every peak fits.
     short = windows_from_calls(calls, ["HSC", "MPP"], fai, length=400)
     assert short["chrom"].tolist() == ["chr1", "chr1", "chr2", "chr2", "chrM"]
     assert short[["start", "end"]].values.tolist()[-2:] == [[2550, 2950], [55, 455]]
-    with pytest.raises(ValueError, match="unknown region recipe 'tile'; choose one of peaks, tiles"):
+    with pytest.raises(
+        ValueError, match="unknown region recipe 'tile'; choose one of peaks, tiles"
+    ):
         windows_from_calls(calls, ["HSC"], fai, recipe="tile")
 
 
@@ -232,13 +309,21 @@ def test_tf_examples_from_files_relaxed_default_chromosomes_and_summit_at_width(
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t10000\t6\t60\t61\nchr2\t10000\t0\t60\t61\nchrM\t5000\t0\t60\t61\n")
     # Summit offset 400 == width: the summit is the peak's end, legal in real ENCODE files.
-    chip = narrowpeak(tmp_path / "chip.narrowPeak", [("chr1", 2000, 2400, 400), ("chrM", 2000, 2400, 100)])
-    dnase = narrowpeak(tmp_path / "dnase.narrowPeak", [
-        ("chr1", 2300, 2500, 100),  # overlaps the ChIP peak
-        ("chr2", 5000, 5200, 100),  # overlaps only the relaxed peak below
-        ("chr2", 8000, 8200, 50),
-    ])
-    relaxed = narrowpeak(tmp_path / "relaxed.narrowPeak", [("chr1", 2000, 2400, 200, 9.0), ("chr2", 4900, 5100, 100, 3.0)])
+    chip = narrowpeak(
+        tmp_path / "chip.narrowPeak", [("chr1", 2000, 2400, 400), ("chrM", 2000, 2400, 100)]
+    )
+    dnase = narrowpeak(
+        tmp_path / "dnase.narrowPeak",
+        [
+            ("chr1", 2300, 2500, 100),  # overlaps the ChIP peak
+            ("chr2", 5000, 5200, 100),  # overlaps only the relaxed peak below
+            ("chr2", 8000, 8200, 50),
+        ],
+    )
+    relaxed = narrowpeak(
+        tmp_path / "relaxed.narrowPeak",
+        [("chr1", 2000, 2400, 200, 9.0), ("chr2", 4900, 5100, 100, 3.0)],
+    )
 
     own = tf_examples_from_files("CTCF", chip, dnase, fai, chromosomes="chr[0-9]+")
     assert own.values.tolist() == [
@@ -247,10 +332,14 @@ def test_tf_examples_from_files_relaxed_default_chromosomes_and_summit_at_width(
         ["chr2", 7550, 8550, 0],
     ]
     assert list(own.columns) == ["chrom", "start", "end", "CTCF"]
-    with_relaxed = tf_examples_from_files("CTCF", chip, dnase, fai, relaxed=relaxed, chromosomes="chr[0-9]+")
+    with_relaxed = tf_examples_from_files(
+        "CTCF", chip, dnase, fai, relaxed=relaxed, chromosomes="chr[0-9]+"
+    )
     assert with_relaxed.values.tolist() == [["chr1", 1900, 2900, 1], ["chr2", 7550, 8550, 0]]
     # Only the top relaxed peak (by signal) excludes negatives.
-    top1 = tf_examples_from_files("CTCF", chip, dnase, fai, relaxed=relaxed, chromosomes="chr[0-9]+", top=1)
+    top1 = tf_examples_from_files(
+        "CTCF", chip, dnase, fai, relaxed=relaxed, chromosomes="chr[0-9]+", top=1
+    )
     assert top1.values.tolist() == own.values.tolist()
     # Without a chromosome filter the chrM positive is used too.
     assert len(tf_examples_from_files("CTCF", chip, dnase, fai)) == 4
@@ -262,9 +351,13 @@ def test_tf_examples_from_files_names_the_bad_line(tmp_path):
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t10000\t6\t60\t61\n")
-    chip = narrowpeak(tmp_path / "chip.narrowPeak", [("chr1", 2000, 2400, 500)])  # summit outside the peak
+    chip = narrowpeak(
+        tmp_path / "chip.narrowPeak", [("chr1", 2000, 2400, 500)]
+    )  # summit outside the peak
     dnase = narrowpeak(tmp_path / "dnase.narrowPeak", [("chr1", 5000, 5200, 100)])
-    with pytest.raises(PeakError, match=r"chip.narrowPeak \(CTCF ChIP-seq peaks\), line 1: .*summit"):
+    with pytest.raises(
+        PeakError, match=r"chip.narrowPeak \(CTCF ChIP-seq peaks\), line 1: .*summit"
+    ):
         tf_examples_from_files("CTCF", chip, dnase, fai)
 
 
@@ -276,9 +369,19 @@ NARROWPEAK = ["chrom", "start", "end", "name", "score", "strand", "signal", "p",
 
 
 def test_one_summit_per_peak_keeps_the_strongest():
-    frame = peaks([("chr1", 10, 90, 20, 1.0), ("chr1", 10, 90, 60, 3.0), ("chr1", 10, 90, 40, 3.0),
-                   ("chr2", 5, 50, 7, 0.5)], ("chrom", "start", "end", "summit", "signal"))
-    assert one_summit_per_peak(frame).values.tolist() == [["chr1", 10, 90, 60, 3.0], ["chr2", 5, 50, 7, 0.5]]
+    frame = peaks(
+        [
+            ("chr1", 10, 90, 20, 1.0),
+            ("chr1", 10, 90, 60, 3.0),
+            ("chr1", 10, 90, 40, 3.0),
+            ("chr2", 5, 50, 7, 0.5),
+        ],
+        ("chrom", "start", "end", "summit", "signal"),
+    )
+    assert one_summit_per_peak(frame).values.tolist() == [
+        ["chr1", 10, 90, 60, 3.0],
+        ["chr2", 5, 50, 7, 0.5],
+    ]
 
 
 def test_real_macs2_dnase_peaks_give_one_negative_each(tmp_path):
@@ -294,7 +397,9 @@ def test_real_macs2_dnase_peaks_give_one_negative_each(tmp_path):
     assert len(negatives) == len(unique)  # one per peak, not one per listed summit (1,401 lines)
     # Each negative is centred on its peak's strongest summit.
     table["summit"] = table["start"] + table["offset"]
-    best = table.sort_values("signal", ascending=False, kind="stable").drop_duplicates(["chrom", "start", "end"])
+    best = table.sort_values("signal", ascending=False, kind="stable").drop_duplicates(
+        ["chrom", "start", "end"]
+    )
     assert sorted((negatives["start"] + 500).tolist()) == sorted(best["summit"].tolist())
 
 
@@ -304,15 +409,43 @@ def test_counts_matrix_with_the_real_columns_gives_16_cell_types(tmp_path):
     from sfcrepro.invivo import calls_from_counts
 
     root = Path(__file__).resolve().parents[1]
-    columns = pd.read_csv(root / "tests/data/GSE74912_sample_columns.tsv", sep="\t")["column"].tolist()
+    columns = pd.read_csv(root / "tests/data/GSE74912_sample_columns.tsv", sep="\t")[
+        "column"
+    ].tolist()
     config = yaml.safe_load((root / "config/config.yaml").read_text())
-    patterns = {cell: entry["pattern"] for cell, entry in config["datasets"]["invivo_access"]["samples"].items()}
+    patterns = {
+        cell: entry["pattern"]
+        for cell, entry in config["datasets"]["invivo_access"]["samples"].items()
+    }
     rng = np.random.default_rng(0)
     counts = rng.poisson(5, size=(4, len(columns)))
     lines = ["Chr\tStart\tEnd\t" + "\t".join(columns)]
-    lines += [f"chr1\t{1000 * i}\t{1000 * i + 501}\t" + "\t".join(map(str, row)) for i, row in enumerate(counts)]
-    calls = calls_from_counts(write_counts(tmp_path, "\n".join(lines) + "\n"), patterns, min_cpm=2.0,
-                              min_fraction=0.5)
-    assert list(calls.columns) == ["chrom", "start", "end", "HSC", "MPP", "LMPP", "CMP", "GMP", "MEP", "Mono",
-                                   "CD4", "CD8", "NK", "B", "CLP", "Ery", "pHSC", "LSC", "Blast"]
+    lines += [
+        f"chr1\t{1000 * i}\t{1000 * i + 501}\t" + "\t".join(map(str, row))
+        for i, row in enumerate(counts)
+    ]
+    calls = calls_from_counts(
+        write_counts(tmp_path, "\n".join(lines) + "\n"), patterns, min_cpm=2.0, min_fraction=0.5
+    )
+    assert list(calls.columns) == [
+        "chrom",
+        "start",
+        "end",
+        "HSC",
+        "MPP",
+        "LMPP",
+        "CMP",
+        "GMP",
+        "MEP",
+        "Mono",
+        "CD4",
+        "CD8",
+        "NK",
+        "B",
+        "CLP",
+        "Ery",
+        "pHSC",
+        "LSC",
+        "Blast",
+    ]
     assert len(calls) == 4

@@ -81,7 +81,9 @@ def test_curvature_regularizer_value(norm):
 
 def test_curvature_regularizer_is_zero_on_lines_and_short_kernels():
     line = np.tile(np.linspace(-1, 1, 10, dtype="float32"), (3, 1))
-    assert float(CurvatureRegularizer(5.0)(keras.ops.convert_to_tensor(line))) == pytest.approx(0, abs=1e-6)
+    assert float(CurvatureRegularizer(5.0)(keras.ops.convert_to_tensor(line))) == pytest.approx(
+        0, abs=1e-6
+    )
     assert float(CurvatureRegularizer(5.0)(keras.ops.ones((3, 2)))) == 0
 
 
@@ -123,7 +125,9 @@ def test_variance_matched_initialisation_gives_glorot_variance():
     assert product.shape == (length * channels, units)
     assert product.var() == pytest.approx(glorot, rel=0.05)
     paper = built_layer(length, channels, units=units, initializer="paper")
-    assert keras.ops.convert_to_numpy(paper.weight_matrix()).var() == pytest.approx(glorot / 9, rel=0.05)
+    assert keras.ops.convert_to_numpy(paper.weight_matrix()).var() == pytest.approx(
+        glorot / 9, rel=0.05
+    )
 
 
 def test_invalid_arguments_say_what_to_do():
@@ -140,15 +144,25 @@ def test_seeded_initialisation_is_reproducible():
     a = built_layer(10, 4).get_weights()
     keras.utils.set_random_seed(11)
     b = built_layer(10, 4).get_weights()
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         np.testing.assert_array_equal(x, y)
 
 
 def test_get_config_round_trip():
-    layer = SeparableFC(7, symmetric=True, positional_regularizer=CurvatureRegularizer(10.0, "l2"),
-                        initializer="variance_matched", name="s")
+    layer = SeparableFC(
+        7,
+        symmetric=True,
+        positional_regularizer=CurvatureRegularizer(10.0, "l2"),
+        initializer="variance_matched",
+        name="s",
+    )
     clone = SeparableFC.from_config(layer.get_config())
-    assert (clone.units, clone.symmetric, clone.initializer, clone.name) == (7, True, "variance_matched", "s")
+    assert (clone.units, clone.symmetric, clone.initializer, clone.name) == (
+        7,
+        True,
+        "variance_matched",
+        "s",
+    )
     assert isinstance(clone.positional_regularizer, CurvatureRegularizer)
     assert clone.positional_regularizer.get_config() == {"strength": 10.0, "norm": "l2"}
 

@@ -22,7 +22,9 @@ def test_sfc_units_paper_numbers():
     assert sfc_units(35, 50, 50, symmetric=True) == 741
 
 
-@pytest.mark.parametrize("length,channels,outputs", [(35, 50, 50), (47, 16, 1), (21, 200, 1000), (5, 2, 3)])
+@pytest.mark.parametrize(
+    "length,channels,outputs", [(35, 50, 50), (47, 16, 1), (21, 200, 1000), (5, 2, 3)]
+)
 @pytest.mark.parametrize("symmetric", [False, True])
 def test_sfc_units_is_largest_within_budget(length, channels, outputs, symmetric):
     n = sfc_units(length, channels, outputs, symmetric)
@@ -52,7 +54,10 @@ def test_parameter_matched_heads_do_not_exceed_std(builder, conv_shape, next_wid
         sfc = model.get_layer("sfc")
         n = sfc.units
         assert n == sfc_units(length, channels, next_width, symmetric=head == "symm")
-        assert sfc.count_params() == n * ((length + 1) // 2 if head == "symm" else length) + n * channels
+        assert (
+            sfc.count_params()
+            == n * ((length + 1) // 2 if head == "symm" else length) + n * channels
+        )
         assert sfc.count_params() + count(model, dense_after) - next_width <= std_weights
         assert model.count_params() <= std.count_params()
 
@@ -78,20 +83,34 @@ def matched_count(length, channels, outputs, symmetric):
 
 @pytest.mark.parametrize(
     "architecture,length,tasks,conv,dense_after,paper",
-    [("simulated_tf", 200, 3, (35, 50), 50, 648), ("tf_binding", 1000, 1, (47, 16), 1, 18),
-     ("basset", 1000, 2, (21, 200), 1000, 1000)],
+    [
+        ("simulated_tf", 200, 3, (35, 50), 50, 648),
+        ("tf_binding", 1000, 1, (47, 16), 1, 18),
+        ("basset", 1000, 2, (21, 200), 1000, 1000),
+    ],
 )
 @pytest.mark.parametrize("head", ["sep", "symm"])
-def test_units_none_is_the_paper_count_and_matched_is_parameter_matched(architecture, length, tasks, conv,
-                                                                        dense_after, paper, head):
+def test_units_none_is_the_paper_count_and_matched_is_parameter_matched(
+    architecture, length, tasks, conv, dense_after, paper, head
+):
     assert PAPER_UNITS[architecture] == paper
     default = build_model(architecture, head=head, length=length, tasks=tasks)
     assert default.get_layer("sfc").units == paper
-    assert build_model(architecture, head=head, length=length, tasks=tasks, units=None).get_layer("sfc").units == paper
+    assert (
+        build_model(architecture, head=head, length=length, tasks=tasks, units=None)
+        .get_layer("sfc")
+        .units
+        == paper
+    )
     matched = build_model(architecture, head=head, length=length, tasks=tasks, units="matched")
     expected = matched_count(*conv, dense_after, symmetric=head == "symm")
     assert matched.get_layer("sfc").units == expected
-    assert build_model(architecture, head=head, length=length, tasks=tasks, units=7).get_layer("sfc").units == 7
+    assert (
+        build_model(architecture, head=head, length=length, tasks=tasks, units=7)
+        .get_layer("sfc")
+        .units
+        == 7
+    )
 
 
 def test_basset_matched_units_number():
@@ -108,7 +127,9 @@ def test_basset_matched_units_number():
 def test_invivo_tf_parameter_matched_sep_is_11_units():
     assert sfc_units(47, 16, 1) == 11  # 11 x (47 + 16 + 1) = 704 <= 752 < 12 x 64
     assert 18 * (47 + 16 + 1) == 1152 > 47 * 16  # the paper's 18 is matched only for symm
-    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())
+    config = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "config/config.yaml").read_text()
+    )
     variants = config["datasets"]["invivo_tf"]["variants"]
     assert variants["sep_matched"] == {"head": "sep", "units": sfc_units(47, 16, 1)}
     assert variants["sep"]["units"] == variants["symm"]["units"] == 18  # the paper's variants stay
@@ -136,7 +157,9 @@ def test_builder_errors_name_the_choices():
         build_model("deepsea")
 
 
-@pytest.mark.parametrize("architecture,length", [("simulated_tf", 200), ("tf_binding", 1000), ("basset", 1000)])
+@pytest.mark.parametrize(
+    "architecture,length", [("simulated_tf", 200), ("tf_binding", 1000), ("basset", 1000)]
+)
 def test_models_predict_probabilities(architecture, length):
     model = build_model(architecture, head="symm", tasks=3, length=length)
     x = np.eye(4, dtype="float32")[np.random.default_rng(0).integers(0, 4, size=(2, length))]
@@ -156,7 +179,9 @@ def test_loading_refuses_code_in_a_model_file(tmp_path):
     model.save(tmp_path / "lambda.keras")
     with pytest.raises(ValueError, match="safe_mode"):
         load_model(tmp_path / "lambda.keras")
-    assert keras.saving.load_model(tmp_path / "lambda.keras", safe_mode=False) is not None  # the file is loadable
+    assert (
+        keras.saving.load_model(tmp_path / "lambda.keras", safe_mode=False) is not None
+    )  # the file is loadable
 
 
 def test_nothing_unpickles():
@@ -164,10 +189,21 @@ def test_nothing_unpickles():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    for path in [*(root / "src" / "sfcrepro").glob("*.py"), *(root / "workflow" / "scripts").glob("*.py")]:
+    for path in [
+        *(root / "src" / "sfcrepro").glob("*.py"),
+        *(root / "workflow" / "scripts").glob("*.py"),
+    ]:
         text = path.read_text()
-        for unsafe in ("import pickle", "pickle.load", "allow_pickle=True", "safe_mode=False", "torch.load",
-                       "joblib", "import dill", "pd.read_pickle"):
+        for unsafe in (
+            "import pickle",
+            "pickle.load",
+            "allow_pickle=True",
+            "safe_mode=False",
+            "torch.load",
+            "joblib",
+            "import dill",
+            "pd.read_pickle",
+        ):
             assert unsafe not in text, f"{path.name} uses {unsafe}"
         for call in re.findall(r"np\.load\([^)]*\)", text):  # said explicitly at every call
             assert "allow_pickle=False" in call, f"{path.name}: {call}"

@@ -26,4 +26,6 @@ def test_reliability_table_names_existing_tests():
     assert len(named) >= 25
     root = README.parent
     for path, name in named:
-        assert re.search(rf"^def {name}\(", (root / path).read_text(), re.M), f"{path}::{name} is not a test"
+        assert re.search(rf"^def {name}\(", (root / path).read_text(), re.M), (
+            f"{path}::{name} is not a test"
+        )

@@ -5,7 +5,13 @@ import gzip
 import pandas as pd
 import pytest
 
-from sfcrepro.regions import PeakError, intersect_summits, label_windows, read_chrom_sizes, read_peaks
+from sfcrepro.regions import (
+    PeakError,
+    intersect_summits,
+    label_windows,
+    read_chrom_sizes,
+    read_peaks,
+)
 
 SIZES = {"chr1": 5000, "chr2": 1200}
 
@@ -18,7 +24,10 @@ def test_windows_and_labels_by_hand():
     # Merged peaks chr1:1000-1400, padded to 900-1500: 200 bp windows at 900, 950, ..., 1300 (9).
     # E116 (1000-1200) covers >= 100 bp of the windows starting 900..1100; E123 (1100-1400) of 1000..1300.
     # chr2's windows (padded 0-400) all leave the chromosome when expanded to 1000 bp.
-    peaks = {"E116": frame([("chr1", 1000, 1200), ("chr2", 100, 300)]), "E123": frame([("chr1", 1100, 1400)])}
+    peaks = {
+        "E116": frame([("chr1", 1000, 1200), ("chr2", 100, 300)]),
+        "E123": frame([("chr1", 1100, 1400)]),
+    }
     windows = label_windows(peaks, SIZES)
     assert windows["chrom"].tolist() == ["chr1"] * 9
     assert windows["start"].tolist() == list(range(500, 901, 50))  # centre - 500
@@ -39,7 +48,10 @@ def test_a_window_missing_from_the_coverage_output_raises(monkeypatch):
 
     monkeypatch.setattr(pybedtools.BedTool, "coverage", coverage_losing_a_window)
     peaks = {"E116": frame([("chr1", 1000, 1200)])}
-    with pytest.raises(RuntimeError, match=r"1 of 5 windows have no coverage row for E116 \(the first: chr1:900-1100\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"1 of 5 windows have no coverage row for E116 \(the first: chr1:900-1100\)",
+    ):
         label_windows(peaks, SIZES)
 
 
@@ -66,8 +78,13 @@ def test_label_uses_the_union_of_a_cell_types_peaks_and_half_is_enough():
 
 def test_summits_in_regions():
     regions = frame([("chr1", 500, 1500), ("chr1", 550, 1550)])
-    hits = intersect_summits(regions, {"CTCF": pd.DataFrame({"chrom": ["chr1", "chr1"], "summit": [1000, 4000]}),
-                                       "MAX": pd.DataFrame({"chrom": ["chr1"], "summit": [520]})})
+    hits = intersect_summits(
+        regions,
+        {
+            "CTCF": pd.DataFrame({"chrom": ["chr1", "chr1"], "summit": [1000, 4000]}),
+            "MAX": pd.DataFrame({"chrom": ["chr1"], "summit": [520]}),
+        },
+    )
     assert hits.values.tolist() == [[0, "MAX", 520], [0, "CTCF", 1000], [1, "CTCF", 1000]]
 
 
@@ -81,7 +98,9 @@ NARROW = "chr1\t100\t300\t.\t0\t.\t5\t-1\t-1\t{}\n"
 
 
 def test_narrowpeak_summits_including_summit_equal_to_width(tmp_path):
-    path = write(tmp_path, NARROW.format(50) + NARROW.format(200) + NARROW.format(-1), compress=True)
+    path = write(
+        tmp_path, NARROW.format(50) + NARROW.format(200) + NARROW.format(-1), compress=True
+    )
     peaks, skipped = read_peaks(path, SIZES, summits=True)
     assert peaks["summit"].tolist() == [150, 300, 200] and skipped == 0
 

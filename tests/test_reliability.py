@@ -40,17 +40,32 @@ def write_config(path, edit=None):
 
 
 def command(workdir, config, *args):
-    return [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args]
+    return [
+        *SNAKEMAKE,
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--cores",
+        "2",
+        *args,
+    ]
 
 
 def snakemake(workdir, config, *args, timeout=600):
-    return subprocess.run(command(workdir, config, *args), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        command(workdir, config, *args), capture_output=True, text=True, timeout=timeout
+    )
 
 
 def kill_when(workdir, config, target, ready, timeout=300):
     """Start Snakemake for ``target``, SIGKILL it and all its jobs as soon as ``ready()`` holds."""
-    proc = subprocess.Popen(command(workdir, config, target), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        command(workdir, config, target),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + timeout
     while not ready():
         assert proc.poll() is None, "the run ended before the point it was to be killed at"
@@ -91,30 +106,56 @@ def test_killed_training_resumes_to_the_uninterrupted_model(tmp_path):
 
     # the same dataset bytes, weights and history as the run that was never stopped
     for split in ("train", "valid"):
-        assert (killed / f"results/datasets/sim_tf/{split}.h5").read_bytes() == \
-            (whole / f"results/datasets/sim_tf/{split}.h5").read_bytes()
-    histories = [pd.read_csv(d / MODEL / "history.tsv", sep="\t").drop(columns="seconds") for d in (whole, killed)]
+        assert (killed / f"results/datasets/sim_tf/{split}.h5").read_bytes() == (
+            whole / f"results/datasets/sim_tf/{split}.h5"
+        ).read_bytes()
+    histories = [
+        pd.read_csv(d / MODEL / "history.tsv", sep="\t").drop(columns="seconds")
+        for d in (whole, killed)
+    ]
     pd.testing.assert_frame_equal(*histories)
     assert len(histories[0]) == 4
-    for a, b in zip(*(load_model(d / target).get_weights() for d in (whole, killed))):
+    for a, b in zip(*(load_model(d / target).get_weights() for d in (whole, killed)), strict=False):
         np.testing.assert_array_equal(a, b)
 
 
 def _duplicate_variant(config_text):
-    return config_text.replace("      sep: {head: sep, units: 16}\n",
-                               "      sep: {head: sep, units: 16}\n      sep: {head: sep, units: 32}\n")
+    return config_text.replace(
+        "      sep: {head: sep, units: 16}\n",
+        "      sep: {head: sep, units: 16}\n      sep: {head: sep, units: 32}\n",
+    )
 
 
-@pytest.mark.parametrize("edit,message", [
-    (lambda c: c["datasets"]["sim_tf"]["training"].update(epochs=3),
-     "Additional properties are not allowed ('epochs' was unexpected)"),
-    (lambda c: c["datasets"]["sim_tf"]["training"].update(batch_size="50"), "'50' is not of type 'integer'"),
-    (lambda c: c["datasets"]["sim_tf"]["variants"].update({"sep; rm -rf ~": {"head": "sep"}}), "sep; rm -rf ~"),
-    (lambda c: c["datasets"]["sim_tf"]["simulation"].update(motif_file={"url": "gs://bucket/motifs.txt"}),
-     "gs://bucket/motifs.txt"),
-    (lambda c: c["datasets"]["sim_tf"]["variants"].update(SEP={"head": "sep"}), "sep and SEP differ only in case"),
-    ("duplicate", "'sep' is given twice in one mapping"),
-])
+@pytest.mark.parametrize(
+    "edit,message",
+    [
+        (
+            lambda c: c["datasets"]["sim_tf"]["training"].update(epochs=3),
+            "Additional properties are not allowed ('epochs' was unexpected)",
+        ),
+        (
+            lambda c: c["datasets"]["sim_tf"]["training"].update(batch_size="50"),
+            "'50' is not of type 'integer'",
+        ),
+        (
+            lambda c: c["datasets"]["sim_tf"]["variants"].update(
+                {"sep; rm -rf ~": {"head": "sep"}}
+            ),
+            "sep; rm -rf ~",
+        ),
+        (
+            lambda c: c["datasets"]["sim_tf"]["simulation"].update(
+                motif_file={"url": "gs://bucket/motifs.txt"}
+            ),
+            "gs://bucket/motifs.txt",
+        ),
+        (
+            lambda c: c["datasets"]["sim_tf"]["variants"].update(SEP={"head": "sep"}),
+            "sep and SEP differ only in case",
+        ),
+        ("duplicate", "'sep' is given twice in one mapping"),
+    ],
+)
 def test_bad_configuration_stops_before_any_job(tmp_path, edit, message):
     if edit == "duplicate":
         config = tmp_path / "config.yaml"
@@ -176,14 +217,26 @@ def local_genome(tmp_path_factory):
 
 
 def genome_snakemake(workdir, overlay, *args, env=None):
-    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(TINY), str(overlay), "--cores", "2", *args]
+    cmd = [
+        *SNAKEMAKE,
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        str(overlay),
+        "--cores",
+        "2",
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
     """Rule -> job count from the job-stats table of a dry run."""
     table = dry_run_output.split("Job stats:")[-1]
-    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"}
+    return {
+        m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M) if m[1] != "total"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -201,12 +254,29 @@ def test_killed_dataset_build_leaves_nothing_taken_as_complete(local_genome, bui
     _, _, overlay = local_genome
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "sitecustomize.py").write_text(KILL_AFTER_FIRST_SPLIT)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT / "src")]),
-           "KILL_AFTER_FIRST_SPLIT": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), str(ROOT / "src")]),
+        "KILL_AFTER_FIRST_SPLIT": "1",
+    }
     work = tmp_path / "work"
-    proc = subprocess.Popen([*SNAKEMAKE, "--directory", str(work), "--configfile", str(TINY), str(overlay),
-                             "--cores", "1", *SIM_ACCESS], env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            *SNAKEMAKE,
+            "--directory",
+            str(work),
+            "--configfile",
+            str(TINY),
+            str(overlay),
+            "--cores",
+            "1",
+            *SIM_ACCESS,
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     assert proc.wait(timeout=600) == -signal.SIGKILL
     present = [f for f in SIM_ACCESS if (work / f).exists()]
     assert len(present) < 3  # killed mid-build: at most some splits were renamed into place
@@ -218,14 +288,19 @@ def test_killed_dataset_build_leaves_nothing_taken_as_complete(local_genome, bui
     assert proc.returncode == 0, proc.stderr[-3000:]
     for f in SIM_ACCESS:
         assert (work / f).read_bytes() == (built / f).read_bytes(), f
-    leftovers = [p.name for p in (work / "results/datasets/sim_access").iterdir() if ".tmp-" in p.name]
+    leftovers = [
+        p.name for p in (work / "results/datasets/sim_access").iterdir() if ".tmp-" in p.name
+    ]
     assert leftovers == []
 
 
 @pytest.mark.slow
 def test_changing_one_peak_file_reruns_only_what_depends_on_it(local_genome, built):
     folder, files, overlay = local_genome
-    assert "Nothing to be done" in genome_snakemake(built, overlay, "--dry-run", *SIM_ACCESS, *SIM_TF).stdout
+    assert (
+        "Nothing to be done"
+        in genome_snakemake(built, overlay, "--dry-run", *SIM_ACCESS, *SIM_TF).stdout
+    )
     peaks = folder / files["E123"]
     lines = gzip.decompress(peaks.read_bytes()).decode().splitlines(keepends=True)
     peaks.write_bytes(gzip.compress("".join(lines[1:]).encode(), mtime=0))  # one peak fewer
@@ -233,6 +308,8 @@ def test_changing_one_peak_file_reruns_only_what_depends_on_it(local_genome, bui
     jobs = planned_jobs(proc.stdout)
     # its copy, the windows labelled from it, the summits in those windows and the dataset; not
     # the other files' copies, the genome, nor simulated TF binding
-    assert jobs == {"download": 1, "label_windows": 1, "tf_summits": 1, "build_sim_access": 1}, proc.stdout[-3000:]
+    assert jobs == {"download": 1, "label_windows": 1, "tf_summits": 1, "build_sim_access": 1}, (
+        proc.stdout[-3000:]
+    )
     assert f"output: resources/downloads/{files['E123']}" in proc.stdout
     assert f"output: resources/downloads/{files['E116']}" not in proc.stdout

@@ -17,7 +17,9 @@ def test_device_report_names_backend_and_devices():
 
 def test_require_gpu_without_a_gpu_fails_with_the_fix(monkeypatch):
     monkeypatch.setattr(runtime, "gpu_devices", lambda: [])
-    with pytest.raises(RuntimeError, match="require_gpu is true but the tensorflow backend sees no GPU") as err:
+    with pytest.raises(
+        RuntimeError, match="require_gpu is true but the tensorflow backend sees no GPU"
+    ) as err:
         runtime.configure("tensorflow", require_gpu=True)
     assert "set require_gpu: false" in str(err.value) and "CPU" in str(err.value)
 

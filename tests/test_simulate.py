@@ -60,8 +60,14 @@ def test_instance_counts_and_no_overlaps(data):
 def test_inserted_instances_score_high_under_their_pwm(data):
     rows = data.motifs[data.motifs["motif"] == "TAL1_known1"].head(200)
     logp = np.log(TAL1.probs * 0.999 + 0.00025)
-    scores = [logp[np.arange(16), data.sequences[i, s : s + 16]].sum() for i, s in zip(rows["index"], rows["start"])]
-    shuffled = [logp[np.arange(16), data.sequences[i, 150:166]].sum() for i in np.flatnonzero(data.labels.sum(1) == 0)[:200]]
+    scores = [
+        logp[np.arange(16), data.sequences[i, s : s + 16]].sum()
+        for i, s in zip(rows["index"], rows["start"], strict=False)
+    ]
+    shuffled = [
+        logp[np.arange(16), data.sequences[i, 150:166]].sum()
+        for i in np.flatnonzero(data.labels.sum(1) == 0)[:200]
+    ]
     assert np.median(scores) > np.median(shuffled) + 10
 
 
@@ -91,6 +97,11 @@ def test_truncated_poisson_range_and_background_errors():
     assert draws.min() == 1 and draws.max() == 3
     with pytest.raises(ValueError, match="GC fraction"):
         background(2, 10, 1.5, np.random.default_rng(0))
-    with pytest.raises(ValueError, match=r"of motif file m.txt are too long .* 100 bp sequences; set "
-                                         r"simulation.length to at least \d+"):
-        simulate_tf_binding(TAL1, GATA, 1, np.random.default_rng(0), length=100, source="motif file m.txt")
+    with pytest.raises(
+        ValueError,
+        match=r"of motif file m.txt are too long .* 100 bp sequences; set "
+        r"simulation.length to at least \d+",
+    ):
+        simulate_tf_binding(
+            TAL1, GATA, 1, np.random.default_rng(0), length=100, source="motif file m.txt"
+        )

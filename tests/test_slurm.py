@@ -16,14 +16,21 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from slurm_cluster import SlurmCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 TINY = ROOT / ".test" / "config" / "config.yaml"
-LOCAL_RULES = {"download", "collect_metrics", "summary", "fig2_performance", "fig3_learning_curves",
-               "fig4_importance", "fig5_positional_weights", "figS1_lr_robustness"}
+LOCAL_RULES = {
+    "download",
+    "collect_metrics",
+    "summary",
+    "fig2_performance",
+    "fig3_learning_curves",
+    "fig4_importance",
+    "fig5_positional_weights",
+    "figS1_lr_robustness",
+}
 GPU_RULES = {"check_gpu", "train", "train_lr", "importance_simulated_tf", "importance_regions"}
 
 
@@ -31,7 +38,7 @@ def rule_bodies():
     """{rule name: its text} of every rule in workflow/rules/."""
     text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
     blocks = re.split(r"^\s*rule (\w+):", text, flags=re.M)[1:]  # name, body, name, body, ...
-    return dict(zip(blocks[::2], blocks[1::2]))
+    return dict(zip(blocks[::2], blocks[1::2], strict=False))
 
 
 def test_profile_names_real_rules_and_sends_gpu_rules_to_the_gpu_partition():
@@ -71,7 +78,9 @@ def cluster_profile(tmp_path, cpus):
         for key in ("cpus_per_task", "cpus_per_gpu"):
             if key in resources:
                 resources[key] = min(resources[key], cpus)
-    profile["set-threads"] = {rule: min(n, cpus) for rule, n in profile.get("set-threads", {}).items()}
+    profile["set-threads"] = {
+        rule: min(n, cpus) for rule, n in profile.get("set-threads", {}).items()
+    }
     profile["jobs"] = 4
     folder = tmp_path / "profile"
     folder.mkdir()
@@ -129,8 +138,23 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     workdir = tmp_path / "run"
-    cmd = ["timeout", "-k", "20", "900", sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-           "--directory", str(workdir), "--profile", str(profile_dir), "--configfile", str(config_path)]
+    cmd = [
+        "timeout",
+        "-k",
+        "20",
+        "900",
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--profile",
+        str(profile_dir),
+        "--configfile",
+        str(config_path),
+    ]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=960)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:] + cluster.logs()
@@ -142,19 +166,32 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     assert "gpus: 0" in (results / "check_gpu.txt").read_text()  # the GPU is declared, not real
 
     calls = parse_calls(calls_log)
-    assert set(calls) == {"check_gpu", "simulate_tf_binding", "train", "evaluate", "importance_simulated_tf"}
+    assert set(calls) == {
+        "check_gpu",
+        "simulate_tf_binding",
+        "train",
+        "evaluate",
+        "importance_simulated_tf",
+    }
     assert len(calls["train"]) == 3 and len(calls["simulate_tf_binding"]) == 3
     resources = profile["set-resources"]
     for rule in ("check_gpu", "train", "importance_simulated_tf"):
-        for job_id, args in calls[rule]:
+        for _job_id, args in calls[rule]:
             assert "-p gpu" in args and "--gpus=1" in args, args
             assert f"--cpus-per-gpu={resources[rule]['cpus_per_gpu']}" in args, args
-            assert f"--mem {resources[rule]['mem_mb']}" in args and f"-t {resources[rule]['runtime']}" in args, args
+            assert (
+                f"--mem {resources[rule]['mem_mb']}" in args
+                and f"-t {resources[rule]['runtime']}" in args
+            ), args
     for rule in ("simulate_tf_binding", "evaluate"):
-        for job_id, args in calls[rule]:
+        for _job_id, args in calls[rule]:
             assert "-p cpu" in args and "--gpus" not in args and "--cpus-per-task=" in args, args
     # SLURM's own record: the training jobs ran in the GPU partition holding the GPU.
     job = cluster.job(calls["train"][0][0])
-    assert job["Partition"] == "gpu" and "gpu:1" in job["TresPerJob"] and job["JobState"] == "COMPLETED", job
+    assert (
+        job["Partition"] == "gpu"
+        and "gpu:1" in job["TresPerJob"]
+        and job["JobState"] == "COMPLETED"
+    ), job
     job = cluster.job(calls["simulate_tf_binding"][0][0])
     assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", ""), job

@@ -15,7 +15,14 @@ from sfcrepro.motifs import read_motifs
 from sfcrepro.runtime import configure
 from sfcrepro.sequences import reverse_complement
 from sfcrepro.simulate import simulate_tf_binding, split_rng
-from sfcrepro.train import HISTORY_COLUMNS, OneHotBatches, TrainingSpec, example_class_weights, spec_model, train
+from sfcrepro.train import (
+    HISTORY_COLUMNS,
+    OneHotBatches,
+    TrainingSpec,
+    example_class_weights,
+    spec_model,
+    train,
+)
 
 configure(seed=0)  # deterministic kernels for this test process
 MOTIFS = read_motifs(Path(__file__).with_name("data") / "encode_motifs.subset.txt")
@@ -26,7 +33,9 @@ def splits(tmp_path_factory):
     root = tmp_path_factory.mktemp("sim")
     paths = {}
     for split, n in (("train", 40), ("valid", 15)):
-        data = simulate_tf_binding(MOTIFS["TAL1_known1"], MOTIFS["GATA_disc1"], n, split_rng(5, split))
+        data = simulate_tf_binding(
+            MOTIFS["TAL1_known1"], MOTIFS["GATA_disc1"], n, split_rng(5, split)
+        )
         paths[split] = root / f"{split}.h5"
         write_dataset(paths[split], data.sequences, data.labels, data.tasks)
     return paths
@@ -50,15 +59,33 @@ def test_batches_cover_every_row_once_per_epoch_and_reshuffle():
 
 def test_reverse_complement_doubles_each_batch():
     seqs = np.array([[0, 1, 2], [3, 3, 0]], dtype=np.uint8)
-    x, y = OneHotBatches(seqs, np.array([[1], [0]]), batch_size=2, shuffle=False, reverse_complement=True)[0]
+    x, y = OneHotBatches(
+        seqs, np.array([[1], [0]]), batch_size=2, shuffle=False, reverse_complement=True
+    )[0]
     assert x.shape == (4, 3, 4) and y[:, 0].tolist() == [1, 0, 1, 0]
     np.testing.assert_array_equal(x[2].argmax(-1), reverse_complement(seqs[0]))
 
 
 def run(splits, out, **overrides):
-    spec = TrainingSpec(**{**dict(architecture="simulated_tf", head="symm", seed=3, units=8, curvature=1.0,
-                                  batch_size=32, max_epochs=4, patience=1, name="sim/symm"), **overrides})
-    history = train(spec, splits["train"], splits["valid"], out / "model.keras", out / "history.tsv")
+    spec = TrainingSpec(
+        **{
+            **dict(
+                architecture="simulated_tf",
+                head="symm",
+                seed=3,
+                units=8,
+                curvature=1.0,
+                batch_size=32,
+                max_epochs=4,
+                patience=1,
+                name="sim/symm",
+            ),
+            **overrides,
+        }
+    )
+    history = train(
+        spec, splits["train"], splits["valid"], out / "model.keras", out / "history.tsv"
+    )
     return spec, history
 
 
@@ -80,60 +107,109 @@ def test_same_seed_same_weights(splits, tmp_path):
     run(splits, tmp_path / "b", max_epochs=2)
     run(splits, tmp_path / "c", max_epochs=2, seed=4)
     a, b, c = (load_model(tmp_path / x / "model.keras").get_weights() for x in "abc")
-    for wa, wb in zip(a, b):
+    for wa, wb in zip(a, b, strict=False):
         np.testing.assert_array_equal(wa, wb)
-    assert any(not np.array_equal(wa, wc) for wa, wc in zip(a, c))
-    ha, hb = (pd.read_csv(tmp_path / x / "history.tsv", sep="\t").drop(columns="seconds") for x in "ab")
+    assert any(not np.array_equal(wa, wc) for wa, wc in zip(a, c, strict=False))
+    ha, hb = (
+        pd.read_csv(tmp_path / x / "history.tsv", sep="\t").drop(columns="seconds") for x in "ab"
+    )
     pd.testing.assert_frame_equal(ha, hb)
 
 
 def test_training_settings_from_config():
-    dataset = {"architecture": "basset", "training": {"learning_rate": 1e-3, "batch_size": 64, "max_epochs": 9},
-               "variants": {"std_slow": {"head": "std", "learning_rate": 1e-4},
-                            "high_reg": {"head": "symm", "curvature": 10.0, "units": 1000}}}
+    dataset = {
+        "architecture": "basset",
+        "training": {"learning_rate": 1e-3, "batch_size": 64, "max_epochs": 9},
+        "variants": {
+            "std_slow": {"head": "std", "learning_rate": 1e-4},
+            "high_reg": {"head": "symm", "curvature": 10.0, "units": 1000},
+        },
+    }
     slow = training_settings(dataset, "std_slow", 2, "d/std_slow")
-    assert (slow["learning_rate"], slow["batch_size"], slow["max_epochs"], slow["patience"]) == (1e-4, 64, 9, 5)
+    assert (slow["learning_rate"], slow["batch_size"], slow["max_epochs"], slow["patience"]) == (
+        1e-4,
+        64,
+        9,
+        5,
+    )
     reg = TrainingSpec(**training_settings(dataset, "high_reg", 0, "d/high_reg"))
     assert (reg.head, reg.curvature, reg.units, reg.learning_rate) == ("symm", 10.0, 1000, 1e-3)
 
 
 def test_curvature_norm_reaches_the_trained_model(splits, tmp_path):
-    dataset = {"architecture": "simulated_tf", "training": {"batch_size": 32, "max_epochs": 1},
-               "variants": {"symm_l1": {"head": "symm", "units": 8, "curvature": 1.0},
-                            "symm_l2": {"head": "symm", "units": 8, "curvature": 1.0, "curvature_norm": "l2"}}}
+    dataset = {
+        "architecture": "simulated_tf",
+        "training": {"batch_size": 32, "max_epochs": 1},
+        "variants": {
+            "symm_l1": {"head": "symm", "units": 8, "curvature": 1.0},
+            "symm_l2": {"head": "symm", "units": 8, "curvature": 1.0, "curvature_norm": "l2"},
+        },
+    }
     l1 = training_settings(dataset, "symm_l1", 0, "d/symm_l1")
     l2 = training_settings(dataset, "symm_l2", 0, "d/symm_l2")
-    assert {k: v for k, v in l1.items() if k != "name"} != {k: v for k, v in l2.items() if k != "name"}  # retrains
+    assert {k: v for k, v in l1.items() if k != "name"} != {
+        k: v for k, v in l2.items() if k != "name"
+    }  # retrains
     assert TrainingSpec(**l1).curvature_norm == "l1" and TrainingSpec(**l2).curvature_norm == "l2"
-    train(TrainingSpec(**l2), splits["train"], splits["valid"], tmp_path / "model.keras", tmp_path / "history.tsv")
+    train(
+        TrainingSpec(**l2),
+        splits["train"],
+        splits["valid"],
+        tmp_path / "model.keras",
+        tmp_path / "history.tsv",
+    )
     regularizer = load_model(tmp_path / "model.keras").get_layer("sfc").positional_regularizer
     assert (regularizer.norm, regularizer.strength) == ("l2", 1.0)
 
 
 def test_units_from_the_config_follow_the_builders_rule():
-    dataset = {"architecture": "basset", "training": {},
-               "variants": {"none": {"head": "sep", "units": None}, "absent": {"head": "symm"},
-                            "matched": {"head": "sep", "units": "matched"}, "given": {"head": "sep", "units": 40}}}
-    units = {variant: spec_model(TrainingSpec(**training_settings(dataset, variant, 0, variant)), 1000, 2)
-             .get_layer("sfc").units for variant in dataset["variants"]}
+    dataset = {
+        "architecture": "basset",
+        "training": {},
+        "variants": {
+            "none": {"head": "sep", "units": None},
+            "absent": {"head": "symm"},
+            "matched": {"head": "sep", "units": "matched"},
+            "given": {"head": "sep", "units": 40},
+        },
+    }
+    units = {
+        variant: spec_model(
+            TrainingSpec(**training_settings(dataset, variant, 0, variant)), 1000, 2
+        )
+        .get_layer("sfc")
+        .units
+        for variant in dataset["variants"]
+    }
     # None / absent: the paper's 1000 (not the parameter-matched 3,439 = 4,200,000 // 1,221)
     assert units == {"none": 1000, "absent": 1000, "matched": 3439, "given": 40}
     dataset["architecture"] = "tf_binding"
-    units = {variant: spec_model(TrainingSpec(**training_settings(dataset, variant, 0, variant)), 1000, 1)
-             .get_layer("sfc").units for variant in dataset["variants"]}
+    units = {
+        variant: spec_model(
+            TrainingSpec(**training_settings(dataset, variant, 0, variant)), 1000, 1
+        )
+        .get_layer("sfc")
+        .units
+        for variant in dataset["variants"]
+    }
     assert units == {"none": 18, "absent": 18, "matched": 11, "given": 40}
 
 
 def test_positive_class_weight_as_the_original():
     # The original's Keras class_weight={0: 1, 1: w}: from the config's {positive: w} to each
     # example's weight in a batch.
-    dataset = {"architecture": "tf_binding", "training": {"class_weight": {"positive": 5}},
-               "variants": {"std": {"head": "std"}}}
+    dataset = {
+        "architecture": "tf_binding",
+        "training": {"class_weight": {"positive": 5}},
+        "variants": {"std": {"head": "std"}},
+    }
     spec = TrainingSpec(**training_settings(dataset, "std", 0, "d/std"))
     labels = np.array([[1], [0], [0], [1], [0]], dtype=np.uint8)
     weights = example_class_weights(spec.class_weight, labels)
     np.testing.assert_array_equal(weights, [1, 5])
-    _, _, w = OneHotBatches(np.zeros((5, 5), np.uint8), labels, batch_size=5, shuffle=False, weights=weights)[0]
+    _, _, w = OneHotBatches(
+        np.zeros((5, 5), np.uint8), labels, batch_size=5, shuffle=False, weights=weights
+    )[0]
     np.testing.assert_array_equal(w, [5, 1, 1, 5, 1])
     assert example_class_weights(None, labels) is None
     np.testing.assert_allclose(example_class_weights("balanced", labels), [5 / 6, 5 / 4])
@@ -147,8 +223,12 @@ def test_balanced_class_weights_and_weighted_batches():
 
     labels = np.array([[1], [0], [0], [0]], dtype=np.uint8)
     weights = class_weights(labels)
-    np.testing.assert_allclose(weights, [4 / 6, 4 / 2])  # n / (2 n_class): each class carries half the loss
-    x, y, w = OneHotBatches(np.zeros((4, 5), np.uint8), labels, batch_size=4, shuffle=False, weights=weights)[0]
+    np.testing.assert_allclose(
+        weights, [4 / 6, 4 / 2]
+    )  # n / (2 n_class): each class carries half the loss
+    x, y, w = OneHotBatches(
+        np.zeros((4, 5), np.uint8), labels, batch_size=4, shuffle=False, weights=weights
+    )[0]
     np.testing.assert_allclose(w, [2, 4 / 6, 4 / 6, 4 / 6])
     assert x.shape == (4, 5, 4) and y[:, 0].tolist() == [1, 0, 0, 0]
     with pytest.raises(ValueError, match="both classes"):
@@ -166,9 +246,13 @@ def test_class_weight_changes_training(splits, tmp_path):
         single[split] = tmp_path / f"{split}.h5"
         write_dataset(single[split], seqs, labels[:, :1], tasks[:1])
     _, plain = run(single, tmp_path / "plain", max_epochs=1, curvature=0.0)
-    _, weighted = run(single, tmp_path / "weighted", max_epochs=1, curvature=0.0, class_weight="balanced")
+    _, weighted = run(
+        single, tmp_path / "weighted", max_epochs=1, curvature=0.0, class_weight="balanced"
+    )
     assert plain["loss"].iloc[0] != pytest.approx(weighted["loss"].iloc[0], rel=1e-4)
-    _, positive = run(single, tmp_path / "positive", max_epochs=1, curvature=0.0, class_weight={"positive": 5})
+    _, positive = run(
+        single, tmp_path / "positive", max_epochs=1, curvature=0.0, class_weight={"positive": 5}
+    )
     assert positive["loss"].iloc[0] > plain["loss"].iloc[0]  # positives weigh 5, negatives 1
     with pytest.raises(ValueError, match="class_weight"):
         run(single, tmp_path / "bad", max_epochs=1, class_weight="auto")
@@ -206,41 +290,88 @@ def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, wh
     import sys
 
     # basset-free but with dropout (seed state), an SFC head and Adam: everything a checkpoint keeps
-    spec = TrainingSpec(architecture="simulated_tf", head="sep", seed=3, units=8, curvature=1.0,
-                        batch_size=32, max_epochs=5, patience=2, name="sim/sep")
-    reference = train(spec, splits["train"], splits["valid"], tmp_path / "ref" / "model.keras",
-                      tmp_path / "ref" / "history.tsv")
+    spec = TrainingSpec(
+        architecture="simulated_tf",
+        head="sep",
+        seed=3,
+        units=8,
+        curvature=1.0,
+        batch_size=32,
+        max_epochs=5,
+        patience=2,
+        name="sim/sep",
+    )
+    reference = train(
+        spec,
+        splits["train"],
+        splits["valid"],
+        tmp_path / "ref" / "model.keras",
+        tmp_path / "ref" / "history.tsv",
+    )
     out = tmp_path / "killed"
     out.mkdir()
-    script = KILLED_RUN.format(where=where, spec=dataclasses.asdict(spec), train=str(splits["train"]),
-                               valid=str(splits["valid"]), out=str(out))
+    script = KILLED_RUN.format(
+        where=where,
+        spec=dataclasses.asdict(spec),
+        train=str(splits["train"]),
+        valid=str(splits["valid"]),
+        out=str(out),
+    )
     killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not (out / "model.keras").exists() and (out / "resume.npz").exists()
 
     with caplog.at_level(logging.INFO, logger="sfcrepro.train"):
-        resumed = train(spec, splits["train"], splits["valid"], out / "model.keras", out / "history.tsv",
-                        checkpoint_path=out / "resume.npz")
+        resumed = train(
+            spec,
+            splits["train"],
+            splits["valid"],
+            out / "model.keras",
+            out / "history.tsv",
+            checkpoint_path=out / "resume.npz",
+        )
     done = 2 if where == "mid-epoch" else len(reference)
-    assert f"sim/sep seed 3: resuming after epoch {done} from {out / 'resume.npz'}" in caplog.messages
+    assert (
+        f"sim/sep seed 3: resuming after epoch {done} from {out / 'resume.npz'}" in caplog.messages
+    )
     assert not (out / "resume.npz").exists()  # removed once the model is written
-    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), reference.drop(columns="seconds"))
-    for a, b in zip(load_model(out / "model.keras").get_weights(), load_model(tmp_path / "ref" / "model.keras").get_weights()):
+    pd.testing.assert_frame_equal(
+        resumed.drop(columns="seconds"), reference.drop(columns="seconds")
+    )
+    for a, b in zip(
+        load_model(out / "model.keras").get_weights(),
+        load_model(tmp_path / "ref" / "model.keras").get_weights(),
+        strict=False,
+    ):
         np.testing.assert_array_equal(a, b)
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
-    spec = TrainingSpec(architecture="simulated_tf", head="std", seed=1, batch_size=32, max_epochs=1, name="s")
+    spec = TrainingSpec(
+        architecture="simulated_tf", head="std", seed=1, batch_size=32, max_epochs=1, name="s"
+    )
     from sfcrepro.train import EpochCheckpoint, run_fingerprint
 
     stale = tmp_path / "resume.npz"
     stopper = __import__("keras").callbacks.EarlyStopping()
     assert run_fingerprint(spec, splits["train"]) != run_fingerprint(
-        TrainingSpec(**{**spec.__dict__, "learning_rate": 0.01}), splits["train"])
+        TrainingSpec(**{**spec.__dict__, "learning_rate": 0.01}), splits["train"]
+    )
     np.savez(stale, state=np.array('{"fingerprint": "other", "rows": [], "finished": true}'))
-    assert EpochCheckpoint(stale, run_fingerprint(spec, splits["train"], splits["valid"]), stopper).restore(None) == 0
-    history = train(spec, splits["train"], splits["valid"], tmp_path / "m.keras", tmp_path / "h.tsv",
-                    checkpoint_path=stale)
+    assert (
+        EpochCheckpoint(
+            stale, run_fingerprint(spec, splits["train"], splits["valid"]), stopper
+        ).restore(None)
+        == 0
+    )
+    history = train(
+        spec,
+        splits["train"],
+        splits["valid"],
+        tmp_path / "m.keras",
+        tmp_path / "h.tsv",
+        checkpoint_path=stale,
+    )
     assert history["epoch"].tolist() == [1] and not stale.exists()
 
 
@@ -256,10 +387,27 @@ def test_nan_loss_stops_naming_variant_seed_and_epoch(splits, tmp_path):
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch = epoch
 
-    spec = TrainingSpec(architecture="simulated_tf", head="sep", seed=3, units=8, batch_size=32, max_epochs=4,
-                        name="sim_tf/sep")
-    with pytest.raises(FloatingPointError, match=r"^sim_tf/sep seed 3: training loss became nan in epoch 2\. "
-                                                 r"Lower the learning rate"):
-        train(spec, splits["train"], splits["valid"], tmp_path / "model.keras", tmp_path / "history.tsv",
-              checkpoint_path=tmp_path / "resume.npz", callbacks=[Poison()])
+    spec = TrainingSpec(
+        architecture="simulated_tf",
+        head="sep",
+        seed=3,
+        units=8,
+        batch_size=32,
+        max_epochs=4,
+        name="sim_tf/sep",
+    )
+    with pytest.raises(
+        FloatingPointError,
+        match=r"^sim_tf/sep seed 3: training loss became nan in epoch 2\. "
+        r"Lower the learning rate",
+    ):
+        train(
+            spec,
+            splits["train"],
+            splits["valid"],
+            tmp_path / "model.keras",
+            tmp_path / "history.tsv",
+            checkpoint_path=tmp_path / "resume.npz",
+            callbacks=[Poison()],
+        )
     assert not (tmp_path / "model.keras").exists() and not (tmp_path / "history.tsv").exists()

@@ -14,7 +14,12 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
-FIGURES = ["fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf", "figS1_lr_robustness"]
+FIGURES = [
+    "fig2_performance",
+    "fig3_learning_curves",
+    "fig4a_importance_sim_tf",
+    "figS1_lr_robustness",
+]
 
 
 def snakemake(workdir, *args, config=TINY, timeout=900):
@@ -48,16 +53,30 @@ def test_every_output_is_produced(run):
         importance = pd.read_csv(results / "importance" / "sim_tf" / f"{variant}.tsv", sep="\t")
         assert len(importance) == 200 and importance["n_sequences"].iloc[0] == 200
     metrics = pd.read_csv(results / "metrics" / "sim_tf.tsv", sep="\t")
-    assert list(metrics.columns) == ["dataset", "variant", "seed", "split", "task", "auroc", "auprc"]
+    assert list(metrics.columns) == [
+        "dataset",
+        "variant",
+        "seed",
+        "split",
+        "task",
+        "auroc",
+        "auprc",
+    ]
     assert len(metrics) == 3 * 2 * 2 * 3  # variants x seeds x splits x tasks
     summary = pd.read_csv(results / "summary.tsv", sep="\t")
-    assert set(summary["variant"]) == {"std", "sep", "symm"} and set(summary["metric"]) == {"auroc", "auprc"}
+    assert set(summary["variant"]) == {"std", "sep", "symm"} and set(summary["metric"]) == {
+        "auroc",
+        "auprc",
+    }
     for name in FIGURES:
         for suffix in ("png", "pdf"):
             assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 1000
     assert not list(results.rglob(".*tmp-*")), "temporary files were left behind"
     scores = pd.read_csv(results / "figures" / "fig4a_importance_sim_tf.tsv", sep="\t")
-    assert list(scores["variant"]) == ["std", "sep", "symm"] and scores["symmetry"].between(-1, 1).all()
+    assert (
+        list(scores["variant"]) == ["std", "sep", "symm"]
+        and scores["symmetry"].between(-1, 1).all()
+    )
     assert "results/figures/fig2_performance.png" in proc.stderr  # where the figures are
 
 
@@ -80,7 +99,9 @@ def test_lr_robustness_reuses_main_models_and_trains_the_rest(run):
     assert runs[("std", 0.001, 0)] == "results/models/sim_tf/std/seed0/history.tsv"
     assert runs[("symm", 0.001, 2)] == "results/lr_robustness/sim_tf/symm/lr0.001/seed2/history.tsv"
     assert runs[("symm", 0.01, 0)] == "results/lr_robustness/sim_tf/symm/lr0.01/seed0/history.tsv"
-    assert not (workdir / "results" / "lr_robustness" / "sim_tf" / "std" / "lr0.001" / "seed0").exists()
+    assert not (
+        workdir / "results" / "lr_robustness" / "sim_tf" / "std" / "lr0.001" / "seed0"
+    ).exists()
     log = (workdir / "logs" / "train_lr" / "sim_tf" / "symm" / "lr0.01" / "seed0.log").read_text()
     assert "'learning_rate': 0.01" in log
 
@@ -104,7 +125,9 @@ def test_config_typo_fails_before_any_job(tmp_path):
 
 def test_motif_file_url_becomes_a_download(tmp_path):
     config = yaml.safe_load(TINY.read_text())
-    config["datasets"]["sim_tf"]["simulation"]["motif_file"] = {"url": "http://127.0.0.1:9/motifs/encode.txt.gz"}
+    config["datasets"]["sim_tf"]["simulation"]["motif_file"] = {
+        "url": "http://127.0.0.1:9/motifs/encode.txt.gz"
+    }
     path = tmp_path / "motifs.yaml"
     path.write_text(yaml.safe_dump(config))
     proc = snakemake(tmp_path, "--dry-run", "--cores", "1", config=path)
@@ -120,16 +143,20 @@ def test_snakemake_lint_is_clean(tmp_path):
 
 
 def test_snakefmt_clean():
-    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which("snakefmt")
+    snakefmt = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or shutil.which(
+        "snakefmt"
+    )
     assert snakefmt, "snakefmt is a test dependency (pip install '.[test]')"
-    proc = subprocess.run([snakefmt, "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [snakefmt, "--check", "Snakefile", "workflow"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def readme_job_counts():
     """The job-count table of the README's "Reproduce the paper" section."""
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("| rule | jobs |"):]
+    section = text[text.index("| rule | jobs |") :]
     counts = {}
     for line in section.splitlines()[2:]:
         if not line.startswith("|"):
@@ -140,10 +167,23 @@ def readme_job_counts():
 
 
 def test_paper_config_dry_run_matches_the_readme(tmp_path):
-    proc = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config/config.yaml"),
-                           "--dry-run", "--quiet", "rules"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            *SNAKEMAKE,
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(ROOT / "config/config.yaml"),
+            "--dry-run",
+            "--quiet",
+            "rules",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    stats = proc.stdout[proc.stdout.index("Job stats"):]
+    stats = proc.stdout[proc.stdout.index("Job stats") :]
     counts = {}
     for line in stats.splitlines()[3:]:
         fields = line.split()
@@ -162,20 +202,43 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
 @pytest.mark.slow
 def test_required_gpu_missing_stops_before_any_model(tmp_path):
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # no GPU, also on a machine that has one
-    cmd = [*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(TINY), "--cores", "2",
-           "--config", "require_gpu=True"]
+    cmd = [
+        *SNAKEMAKE,
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(TINY),
+        "--cores",
+        "2",
+        "--config",
+        "require_gpu=True",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "require_gpu is true but the tensorflow backend sees no GPU" in out  # the log, shown by profiles/default
+    assert (
+        "require_gpu is true but the tensorflow backend sees no GPU" in out
+    )  # the log, shown by profiles/default
     assert "Error in rule check_gpu" in out
     assert not list((tmp_path / "results").rglob("model.keras"))
 
 
 def test_paper_config_dry_run_lists_the_16_hematopoiesis_cell_types(tmp_path):
     target = "results/regions/invivo_access/calls.tsv.gz"
-    proc = subprocess.run([*SNAKEMAKE, "--directory", str(tmp_path), "--configfile", str(ROOT / "config/config.yaml"),
-                           "--dry-run", target], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            *SNAKEMAKE,
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(ROOT / "config/config.yaml"),
+            "--dry-run",
+            target,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     cells = "HSC, MPP, LMPP, CMP, GMP, MEP, Mono, CD4, CD8, NK, B, CLP, Ery, pHSC, LSC, Blast"
     assert f"accessibility_calls (invivo_access): calls for 16 cell types ({cells})" in proc.stdout

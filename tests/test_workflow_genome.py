@@ -11,8 +11,8 @@ import h5py
 import pandas as pd
 import pytest
 import yaml
-
 from genome_fixture import CHROMS, make
+
 from sfcrepro.motifs import default_motif_file
 from sfcrepro.sequences import encode
 
@@ -37,8 +37,19 @@ def overlay(tmp_path, base_url, **changes):
 
 
 def snakemake(workdir, config, *args):
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(TINY), str(config), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(TINY),
+        str(config),
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
 
@@ -68,7 +79,9 @@ def sources(served):
 def run(sources, tmp_path_factory):
     _, base, _ = sources
     workdir = tmp_path_factory.mktemp("all_datasets")
-    config = overlay(workdir, base, **{"datasets.sim_access.motif_file": {"url": f"{base}/encode_motifs.txt.gz"}})
+    config = overlay(
+        workdir, base, **{"datasets.sim_access.motif_file": {"url": f"{base}/encode_motifs.txt.gz"}}
+    )
     proc = snakemake(workdir, config, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     return workdir
@@ -79,7 +92,9 @@ def test_downloads_are_recorded(run, sources):
     _, base, files = sources
     ledger = pd.read_csv(run / "resources" / "checksums.tsv", sep="\t")
     assert sorted(ledger["url"]) == sorted(f"{base}/{name}" for name in files.values())
-    assert "encode_motifs.txt.gz" in (run / "logs" / "build_sim_access" / "sim_access.log").read_text()
+    assert (
+        "encode_motifs.txt.gz" in (run / "logs" / "build_sim_access" / "sim_access.log").read_text()
+    )
     assert (run / "resources" / "genome" / "tiny.fa.fai").exists()
 
 
@@ -87,7 +102,11 @@ def test_downloads_are_recorded(run, sources):
 def test_windows_summits_and_splits(run):
     windows = pd.read_csv(run / "results" / "regions" / "sim_access" / "windows.tsv.gz", sep="\t")
     assert list(windows.columns) == ["chrom", "start", "end", "E116", "E123"]
-    assert set(windows["chrom"]) <= {"chr1", "chr2", "chr3"}  # chrUn_gl000220 is outside the pattern
+    assert set(windows["chrom"]) <= {
+        "chr1",
+        "chr2",
+        "chr3",
+    }  # chrUn_gl000220 is outside the pattern
     assert ((windows["end"] - windows["start"]) == 1000).all()
     assert (windows["start"] >= 0).all() and (windows["end"] <= windows["chrom"].map(CHROMS)).all()
     assert windows[["E116", "E123"]].sum().min() > 0
@@ -132,12 +151,16 @@ def test_invivo_access_calls_windows_and_real_sequence(run, sources):
     assert calls[["HSC", "MPP", "LSC"]].sum().min() > 0
     log = (run / "logs" / "accessibility_calls" / "invivo_access.log").read_text()
     assert "HSC: 2 samples (Donor2596-HSC-1A-150303, 4983-1A)" in log
-    windows = pd.read_csv(run / "results" / "regions" / "invivo_access" / "windows.tsv.gz", sep="\t")
+    windows = pd.read_csv(
+        run / "results" / "regions" / "invivo_access" / "windows.tsv.gz", sep="\t"
+    )
     assert list(windows.columns) == ["chrom", "start", "end", "HSC", "MPP", "LSC"]
     # The default recipe (peaks): one 1000 bp region centred on each peak of chr1-3, labelled by its calls.
     used = calls[calls["chrom"].isin(["chr1", "chr2", "chr3"])]
     centre = (used["start"] + used["end"]) // 2
-    pd.testing.assert_frame_equal(windows, used.assign(start=centre - 500, end=centre + 500).reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        windows, used.assign(start=centre - 500, end=centre + 500).reset_index(drop=True)
+    )
     examples = 0
     for split in ("train", "valid", "test"):
         with h5py.File(run / "results" / "datasets" / "invivo_access" / f"{split}.h5") as h5:
@@ -158,11 +181,15 @@ def test_invivo_access_calls_windows_and_real_sequence(run, sources):
 
 def read_narrowpeak(path):
     with gzip.open(path, "rt") as fh:
-        return [(f[0], int(f[1]), int(f[2]), int(f[1]) + int(f[9])) for f in (line.split("\t") for line in fh)]
+        return [
+            (f[0], int(f[1]), int(f[2]), int(f[1]) + int(f[9]))
+            for f in (line.split("\t") for line in fh)
+        ]
 
 
 def expected_tf_examples(chip, relaxed, dnase, length=1000):
     """Positives and negatives by the paper's rule, written out plainly (no BEDTools)."""
+
     def centred(peaks, label):
         out = set()
         for chrom, _, _, summit in peaks:
@@ -171,7 +198,9 @@ def expected_tf_examples(chip, relaxed, dnase, length=1000):
                 out.add((chrom, start, start + length, label))
         return out
 
-    free = [p for p in dnase if not any(p[0] == r[0] and p[1] < r[2] and r[1] < p[2] for r in relaxed)]
+    free = [
+        p for p in dnase if not any(p[0] == r[0] and p[1] < r[2] and r[1] < p[2] for r in relaxed)
+    ]
     positives = centred(chip, 1)
     negatives = {n for n in centred(free, 0) if (*n[:3], 1) not in positives}
     return positives | negatives
@@ -183,11 +212,14 @@ def test_invivo_tf_examples_splits_and_sequence(run, sources):
     genome = read_genome(folder / files["genome"])
     dnase = read_narrowpeak(folder / files["E116"])
     for tf, relaxed_file in (("CTCF", files["CTCF_relaxed"]), ("GATA1", files["GATA1"])):
-        examples = pd.read_csv(run / "results" / "regions" / "invivo_tf" / tf / "examples.tsv.gz", sep="\t")
+        examples = pd.read_csv(
+            run / "results" / "regions" / "invivo_tf" / tf / "examples.tsv.gz", sep="\t"
+        )
         assert list(examples.columns) == ["chrom", "start", "end", tf]
         got = set(examples.itertuples(index=False, name=None))
-        assert got == expected_tf_examples(read_narrowpeak(folder / files[tf]),
-                                           read_narrowpeak(folder / relaxed_file), dnase)
+        assert got == expected_tf_examples(
+            read_narrowpeak(folder / files[tf]), read_narrowpeak(folder / relaxed_file), dnase
+        )
         assert 0 < examples[tf].sum() < len(examples)
         total = 0
         for split, chroms in (("train", {"chr3"}), ("valid", {"chr1"}), ("test", {"chr2"})):
@@ -201,21 +233,35 @@ def test_invivo_tf_examples_splits_and_sequence(run, sources):
         assert total == len(examples)
     # The relaxed peaks matter: the E116 peaks under the weak relaxed CTCF peaks are GATA1 negatives
     # (where no GATA1 peak overlaps them) but never CTCF negatives.
-    ctcf = pd.read_csv(run / "results" / "regions" / "invivo_tf" / "CTCF" / "examples.tsv.gz", sep="\t")
-    gata = pd.read_csv(run / "results" / "regions" / "invivo_tf" / "GATA1" / "examples.tsv.gz", sep="\t")
+    ctcf = pd.read_csv(
+        run / "results" / "regions" / "invivo_tf" / "CTCF" / "examples.tsv.gz", sep="\t"
+    )
+    gata = pd.read_csv(
+        run / "results" / "regions" / "invivo_tf" / "GATA1" / "examples.tsv.gz", sep="\t"
+    )
     assert (gata["GATA1"] == 0).sum() > (ctcf["CTCF"] == 0).sum()
     log = (run / "logs" / "train" / "invivo_tf" / "CTCF" / "sep" / "seed0.log").read_text()
     assert "class weights (balanced)" in log
-    assert (run / "results" / "models" / "invivo_tf" / "GATA1" / "symm" / "seed1" / "model.keras").exists()
+    assert (
+        run / "results" / "models" / "invivo_tf" / "GATA1" / "symm" / "seed1" / "model.keras"
+    ).exists()
     metrics = pd.read_csv(run / "results" / "metrics" / "invivo_tf.tsv", sep="\t")
-    assert set(metrics["task"]) == {"CTCF", "GATA1"} and set(metrics["variant"]) == {"std", "sep", "symm"}
+    assert set(metrics["task"]) == {"CTCF", "GATA1"} and set(metrics["variant"]) == {
+        "std",
+        "sep",
+        "symm",
+    }
     assert len(metrics) == 2 * 3 * 2 * 2  # TFs x variants x seeds x splits
 
 
 @pytest.mark.slow
 def test_interpretation_figures_and_report(run):
     figures = run / "results" / "figures"
-    for name in ("fig4b_importance_invivo_tf", "fig4c_importance_invivo_access", "fig5_positional_weights"):
+    for name in (
+        "fig4b_importance_invivo_tf",
+        "fig4c_importance_invivo_access",
+        "fig5_positional_weights",
+    ):
         for suffix in ("png", "pdf"):
             assert (figures / f"{name}.{suffix}").stat().st_size > 1000
     b = pd.read_csv(figures / "fig4b_importance_invivo_tf.tsv", sep="\t")
@@ -225,18 +271,28 @@ def test_interpretation_figures_and_report(run):
     c = pd.read_csv(figures / "fig4c_importance_invivo_access.tsv", sep="\t")
     assert list(c["variant"]) == ["std", "symm", "high_reg"] and set(c["n_sequences"]) == {6}
     assert c[["symmetry", "smoothness"]].notna().all().all()
-    importance = pd.read_csv(run / "results" / "importance" / "invivo_access" / "symm.tsv", sep="\t")
+    importance = pd.read_csv(
+        run / "results" / "importance" / "invivo_access" / "symm.tsv", sep="\t"
+    )
     assert len(importance) == 1000 and set(importance["task"]) == {"MPP"}
     weights = pd.read_csv(figures / "fig5_positional_weights.tsv", sep="\t")
     assert list(dict.fromkeys(weights["variant"])) == ["symm", "high_reg"]
     assert set(weights["curvature"]) == {0.0, 10.0}
     for _, rows in weights.groupby("variant"):
         assert sorted(rows["unit"]) == list(range(16)) and rows["cluster"].is_monotonic_increasing
-    proc = snakemake(run, run / "overlay.yaml", "--report", "results/report.html")  # the run's overlay
+    proc = snakemake(
+        run, run / "overlay.yaml", "--report", "results/report.html"
+    )  # the run's overlay
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     html = (run / "results" / "report.html").read_text()
-    for category in ("All datasets", "In vivo TF binding (tiny)", "Hematopoiesis accessibility (tiny)",
-                     "Simulated TF binding (tiny)", "fig4c_importance_invivo_access", "fig5_positional_weights"):
+    for category in (
+        "All datasets",
+        "In vivo TF binding (tiny)",
+        "Hematopoiesis accessibility (tiny)",
+        "Simulated TF binding (tiny)",
+        "fig4c_importance_invivo_access",
+        "fig5_positional_weights",
+    ):
         assert category in html
 
 
@@ -246,5 +302,10 @@ def test_every_dataset_in_the_performance_figure(run):
     assert set(summary["dataset"]) == DATASETS
     log = (run / "logs" / "figures" / "fig2_performance.log").read_text()
     assert "4 panels" in log
-    for name in ("fig2_performance", "fig3_learning_curves", "fig4a_importance_sim_tf", "figS1_lr_robustness"):
+    for name in (
+        "fig2_performance",
+        "fig3_learning_curves",
+        "fig4a_importance_sim_tf",
+        "figS1_lr_robustness",
+    ):
         assert (run / "results" / "figures" / f"{name}.png").stat().st_size > 1000

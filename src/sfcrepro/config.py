@@ -12,14 +12,34 @@ import posixpath
 import urllib.parse
 
 __all__ = [
-    "BACKENDS", "IMPORTANCE_FIGURES", "URL_SCHEMES", "check", "download_names", "duplicate_keys", "enabled_datasets",
-    "expected_sha256", "importance_figures", "local_path", "resolve_backend", "sources_of", "split_training_set",
-    "tasks_of", "training_sets", "training_settings", "url_problems",
+    "BACKENDS",
+    "IMPORTANCE_FIGURES",
+    "URL_SCHEMES",
+    "check",
+    "download_names",
+    "duplicate_keys",
+    "enabled_datasets",
+    "expected_sha256",
+    "importance_figures",
+    "local_path",
+    "resolve_backend",
+    "sources_of",
+    "split_training_set",
+    "tasks_of",
+    "training_sets",
+    "training_settings",
+    "url_problems",
 ]
 
 BACKENDS = ("tensorflow", "torch", "jax")
-TRAINING_DEFAULTS = {"learning_rate": 1e-3, "batch_size": 100, "max_epochs": 50, "patience": 5,
-                     "reverse_complement": False, "class_weight": None}
+TRAINING_DEFAULTS = {
+    "learning_rate": 1e-3,
+    "batch_size": 100,
+    "max_epochs": 50,
+    "patience": 5,
+    "reverse_complement": False,
+    "class_weight": None,
+}
 
 
 # Figure 4 panels: config key under `figures` -> output file name (results/figures/<name>.{png,pdf,tsv}).
@@ -54,14 +74,22 @@ def url_problems(config, where: str = "") -> list[str]:
     say that no alternative matched.
     """
     problems = []
-    items = config.items() if isinstance(config, dict) else enumerate(config) if isinstance(config, list) else []
+    items = (
+        config.items()
+        if isinstance(config, dict)
+        else enumerate(config)
+        if isinstance(config, list)
+        else []
+    )
     for key, value in items:
         path = f"{where}.{key}" if where else str(key)
         if key == "url" and isinstance(value, str) and local_path(value) is None:
             scheme = urllib.parse.urlparse(value).scheme
             if scheme.lower() not in URL_SCHEMES:
-                problems.append(f"{path} is {value!r}: scheme {scheme!r} is not supported; use an http, https or ftp "
-                                "URL, or download the file and give its local path.")
+                problems.append(
+                    f"{path} is {value!r}: scheme {scheme!r} is not supported; use an http, https or ftp "
+                    "URL, or download the file and give its local path."
+                )
         elif isinstance(value, (dict, list)):
             problems += url_problems(value, path)
     return problems
@@ -84,8 +112,10 @@ def duplicate_keys(path) -> list[str]:
                 key = self.construct_object(key_node, deep=True)
                 line = key_node.start_mark.line + 1
                 if key in seen:
-                    found.append(f"{path}, line {line}: {key!r} is given twice in one mapping (first on line "
-                                 f"{seen[key]}); YAML keeps only the last. Give each entry its own name.")
+                    found.append(
+                        f"{path}, line {line}: {key!r} is given twice in one mapping (first on line "
+                        f"{seen[key]}); YAML keeps only the last. Give each entry its own name."
+                    )
                 else:
                     seen[key] = line
             return super().construct_mapping(node, deep=deep)
@@ -109,8 +139,10 @@ def resolve_backend(config: dict, environ=None) -> str:
         return config["backend"]
     backend = environ.get("KERAS_BACKEND") or "tensorflow"
     if backend not in BACKENDS:
-        raise ValueError(f"KERAS_BACKEND is {backend!r}; choose one of {', '.join(BACKENDS)}, or set backend in "
-                         "the config (which takes precedence).")
+        raise ValueError(
+            f"KERAS_BACKEND is {backend!r}; choose one of {', '.join(BACKENDS)}, or set backend in "
+            "the config (which takes precedence)."
+        )
     return backend
 
 
@@ -173,8 +205,17 @@ def importance_figures(config: dict) -> dict[str, dict]:
         simulated = key == "importance_sim_tf"
         task = ds["importance"]["task"] if simulated else options["task"]
         trainset = f"{name}/{task}" if ds["type"] == "invivo_tf" else name
-        plans[file] = {"split": "test", "regions": None, "seed": 0, "batch_size": 500, **options, "task": task,
-                       "trainset": trainset, "simulated": simulated, "title": ds.get("title", name)}
+        plans[file] = {
+            "split": "test",
+            "regions": None,
+            "seed": 0,
+            "batch_size": 500,
+            **options,
+            "task": task,
+            "trainset": trainset,
+            "simulated": simulated,
+            "title": ds.get("title", name),
+        }
     return plans
 
 
@@ -196,10 +237,15 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
             settings[key] = options[key]
     norm = options.get("curvature_norm", "l1")
     return {
-        "architecture": dataset["architecture"], "head": options["head"], "seed": int(seed),
-        "units": options.get("units"), "curvature": float(options.get("curvature", 0.0)),
+        "architecture": dataset["architecture"],
+        "head": options["head"],
+        "seed": int(seed),
+        "units": options.get("units"),
+        "curvature": float(options.get("curvature", 0.0)),
         **({"curvature_norm": norm} if norm != "l1" else {}),
-        "initializer": options.get("initializer", "paper"), "name": name, **settings,
+        "initializer": options.get("initializer", "paper"),
+        "name": name,
+        **settings,
     }
 
 
@@ -212,8 +258,12 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
             found.append(config["genomes"][ds["genome"]])
         found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
         found += [tf["relaxed"] for tf in ds.get("tfs", {}).values() if tf.get("relaxed")]
-        for entry in (ds.get("motif_file"), ds.get("simulation", {}).get("motif_file"), ds.get("counts"),
-                      ds.get("dnase")):
+        for entry in (
+            ds.get("motif_file"),
+            ds.get("simulation", {}).get("motif_file"),
+            ds.get("counts"),
+            ds.get("dnase"),
+        ):
             if entry:
                 found.append(entry)
     return found
@@ -227,18 +277,26 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
     where, problems = f"figures.{figure}", []
     if figure in ("importance_invivo_tf", "importance_invivo_access"):
         if ds["type"] == "simulated_tf":
-            problems.append(f"{where}.dataset is {options['dataset']!r}, a simulated_tf dataset: its importance "
-                            "figure is importance_sim_tf (fresh simulated sequences).")
+            problems.append(
+                f"{where}.dataset is {options['dataset']!r}, a simulated_tf dataset: its importance "
+                "figure is importance_sim_tf (fresh simulated sequences)."
+            )
         elif options["task"] not in tasks_of(ds):
-            problems.append(f"{where}.task is {options['task']!r}; the tasks of {options['dataset']} are "
-                            f"{', '.join(tasks_of(ds))}.")
+            problems.append(
+                f"{where}.task is {options['task']!r}; the tasks of {options['dataset']} are "
+                f"{', '.join(tasks_of(ds))}."
+            )
     if figure == "lr_robustness" and ds["type"] == "invivo_tf":
-        problems.append(f"{where}.dataset: in vivo TF binding has one model per TF; pick another dataset.")
+        problems.append(
+            f"{where}.dataset: in vivo TF binding has one model per TF; pick another dataset."
+        )
     if figure == "positional_weights":
         plain = [v for v in options["variants"] if ds["variants"].get(v, {}).get("head") == "std"]
         if plain:
-            problems.append(f"{where}.variants: {', '.join(plain)} {'has' if len(plain) == 1 else 'have'} no SFC "
-                            "layer (head std); list sep or symm variants.")
+            problems.append(
+                f"{where}.variants: {', '.join(plain)} {'has' if len(plain) == 1 else 'have'} no SFC "
+                "layer (head std); list sep or symm variants."
+            )
     return problems
 
 
@@ -265,9 +323,14 @@ def download_names(sources: list[dict]) -> dict[str, str]:
     of their URL in front, so names never depend on the order of the config.
     """
     urls = sorted({str(s["url"]) for s in sources})
-    base = {u: posixpath.basename(urllib.parse.urlparse(u).path.rstrip("/")) or "download" for u in urls}
+    base = {
+        u: posixpath.basename(urllib.parse.urlparse(u).path.rstrip("/")) or "download" for u in urls
+    }
     clash = {b for b in base.values() if list(base.values()).count(b) > 1}
-    return {u: (f"{hashlib.sha1(u.encode()).hexdigest()[:8]}-{b}" if b in clash else b) for u, b in base.items()}
+    return {
+        u: (f"{hashlib.sha1(u.encode()).hexdigest()[:8]}-{b}" if b in clash else b)
+        for u, b in base.items()
+    }
 
 
 def _case_clashes(where: str, names) -> list[str]:
@@ -275,13 +338,19 @@ def _case_clashes(where: str, names) -> list[str]:
     by_lower: dict[str, list[str]] = {}
     for name in names:
         by_lower.setdefault(str(name).lower(), []).append(str(name))
-    return [f"{where}: {' and '.join(same)} differ only in case; their files would be one file on a "
-            "case-insensitive file system. Rename one." for same in by_lower.values() if len(same) > 1]
+    return [
+        f"{where}: {' and '.join(same)} differ only in case; their files would be one file on a "
+        "case-insensitive file system. Rename one."
+        for same in by_lower.values()
+        if len(same) > 1
+    ]
 
 
 def check(config: dict) -> list[str]:
     """Problems the schema cannot see, each as a sentence naming the key and the fix."""
-    problems = _case_clashes("datasets", config["datasets"]) + _case_clashes("genomes", config.get("genomes", {}))
+    problems = _case_clashes("datasets", config["datasets"]) + _case_clashes(
+        "genomes", config.get("genomes", {})
+    )
     for name, ds in config["datasets"].items():
         for key in ("variants", "cell_types", "tfs", "samples"):
             problems += _case_clashes(f"datasets.{name}.{key}", ds.get(key, {}))
@@ -291,31 +360,46 @@ def check(config: dict) -> list[str]:
         variants = ds.get("variants", {})
         baseline = ds.get("baseline", "std")
         if baseline not in variants:
-            problems.append(f"{where}.baseline is {baseline!r}, which is not one of its variants "
-                            f"({', '.join(variants)}).")
+            problems.append(
+                f"{where}.baseline is {baseline!r}, which is not one of its variants "
+                f"({', '.join(variants)})."
+            )
         for variant, options in variants.items():
             if options.get("curvature") and options["head"] == "std":
-                problems.append(f"{where}.variants.{variant}: curvature needs head sep or symm, not std.")
+                problems.append(
+                    f"{where}.variants.{variant}: curvature needs head sep or symm, not std."
+                )
         genome = ds.get("genome")
         if genome is not None and genome not in config.get("genomes", {}):
-            problems.append(f"{where}.genome is {genome!r}, which is not under genomes "
-                            f"({', '.join(config.get('genomes', {})) or 'none'}).")
+            problems.append(
+                f"{where}.genome is {genome!r}, which is not under genomes "
+                f"({', '.join(config.get('genomes', {})) or 'none'})."
+            )
         splits = ds.get("splits", {})
         both = set(splits.get("valid", [])) & set(splits.get("test", []))
         if both:
             problems.append(f"{where}.splits: {', '.join(sorted(both))} is in both valid and test.")
         if ds.get("training", {}).get("class_weight") and ds["type"] != "invivo_tf":
-            problems.append(f"{where}.training.class_weight applies to single-task data (invivo_tf, one task per "
-                            f"TF); {name} is {ds['type']} with tasks {', '.join(tasks_of(ds))}. Remove it.")
+            problems.append(
+                f"{where}.training.class_weight applies to single-task data (invivo_tf, one task per "
+                f"TF); {name} is {ds['type']} with tasks {', '.join(tasks_of(ds))}. Remove it."
+            )
         task = ds.get("importance", {}).get("task")
         if task is not None and task not in tasks_of(ds):
-            problems.append(f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}.")
-    known = {name: ds for name, ds in config["datasets"].items()
-             if ds.get("genome") is None or ds["genome"] in config.get("genomes", {})}
+            problems.append(
+                f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}."
+            )
+    known = {
+        name: ds
+        for name, ds in config["datasets"].items()
+        if ds.get("genome") is None or ds["genome"] in config.get("genomes", {})
+    }
     for url, shas in _pins(sources_of(config, known)).items():
         if len(shas) > 1:
-            problems.append(f"{url} is pinned to different sha256 values ({', '.join(sorted(shas))}) by two "
-                            "entries; the file is downloaded once, so give every entry the same sha256.")
+            problems.append(
+                f"{url} is pinned to different sha256 values ({', '.join(sorted(shas))}) by two "
+                "entries; the file is downloaded once, so give every entry the same sha256."
+            )
     datasets = enabled_datasets(config)
     for figure, options in figures.items():
         if not isinstance(options, dict) or "dataset" not in options:
@@ -323,11 +407,25 @@ def check(config: dict) -> list[str]:
         problems += _figure_problems(config, figure, options)
         dataset = options["dataset"]
         if dataset not in config["datasets"]:
-            problems.append(f"figures.{figure}.dataset is {dataset!r}, which is not a configured dataset.")
+            problems.append(
+                f"figures.{figure}.dataset is {dataset!r}, which is not a configured dataset."
+            )
             continue
-        missing = [v for v in options.get("variants", []) if v not in config["datasets"][dataset]["variants"]]
+        missing = [
+            v
+            for v in options.get("variants", [])
+            if v not in config["datasets"][dataset]["variants"]
+        ]
         if missing:
-            problems.append(f"figures.{figure}.variants names {', '.join(missing)}, not variants of {dataset}.")
-        if dataset in datasets and figure == "importance_sim_tf" and "importance" not in datasets[dataset]:
-            problems.append(f"figures.{figure} needs datasets.{dataset}.importance (task and sequences).")
+            problems.append(
+                f"figures.{figure}.variants names {', '.join(missing)}, not variants of {dataset}."
+            )
+        if (
+            dataset in datasets
+            and figure == "importance_sim_tf"
+            and "importance" not in datasets[dataset]
+        ):
+            problems.append(
+                f"figures.{figure} needs datasets.{dataset}.importance (task and sequences)."
+            )
     return problems

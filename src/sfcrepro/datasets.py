@@ -86,21 +86,38 @@ class DatasetWriter:
         self.h5 = h5py.File(tmp, "w")
         chunk = (4096, self.length)
         for name, width in (("sequences", self.length), ("labels", len(self.tasks))):
-            self.h5.create_dataset(name, shape=(0, width), maxshape=(None, width), dtype=np.uint8,
-                                   chunks=(chunk[0], max(width, 1)), compression="gzip", compression_opts=1,
-                                   track_times=False)
+            self.h5.create_dataset(
+                name,
+                shape=(0, width),
+                maxshape=(None, width),
+                dtype=np.uint8,
+                chunks=(chunk[0], max(width, 1)),
+                compression="gzip",
+                compression_opts=1,
+                track_times=False,
+            )
         self.h5.attrs["tasks"] = np.array(self.tasks, dtype=_STR)
         for key, value in self.attrs.items():
             self.h5.attrs[key] = value
         return self
 
-    def append(self, sequences, labels, table: dict | pd.DataFrame | None = None, table_name: str = "regions"):
+    def append(
+        self,
+        sequences,
+        labels,
+        table: dict | pd.DataFrame | None = None,
+        table_name: str = "regions",
+    ):
         """Append rows (and their per-row table entries, if any)."""
         sequences, labels = np.asarray(sequences), np.asarray(labels)
         if sequences.dtype != np.uint8 or sequences.ndim != 2 or sequences.shape[1] != self.length:
-            raise ValueError(f"sequences must be uint8 (N, {self.length}), got {sequences.dtype} {sequences.shape}")
+            raise ValueError(
+                f"sequences must be uint8 (N, {self.length}), got {sequences.dtype} {sequences.shape}"
+            )
         if labels.shape != (len(sequences), len(self.tasks)):
-            raise ValueError(f"labels must be (N={len(sequences)}, T={len(self.tasks)}), got {labels.shape}")
+            raise ValueError(
+                f"labels must be (N={len(sequences)}, T={len(self.tasks)}), got {labels.shape}"
+            )
         for name, data in (("sequences", sequences), ("labels", labels.astype(np.uint8))):
             _extend(self.h5[name], data)
         self.rows += len(sequences)
@@ -117,8 +134,16 @@ class DatasetWriter:
             if values.dtype.kind in "OUS":
                 values = values.astype(object).astype(str).astype(_STR)
             if column not in group:
-                group.create_dataset(column, shape=(0,), maxshape=(None,), dtype=values.dtype, chunks=(65536,),
-                                     compression="gzip", compression_opts=1, track_times=False)
+                group.create_dataset(
+                    column,
+                    shape=(0,),
+                    maxshape=(None,),
+                    dtype=values.dtype,
+                    chunks=(65536,),
+                    compression="gzip",
+                    compression_opts=1,
+                    track_times=False,
+                )
             _extend(group[column], values)
 
     def __exit__(self, kind, value, traceback):

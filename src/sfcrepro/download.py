@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sfcrepro.config import URL_SCHEMES, local_path
@@ -44,7 +44,9 @@ def url_scheme(url: str) -> str:
         return "file"
     scheme = urllib.parse.urlparse(str(url)).scheme.lower()
     if scheme not in URL_SCHEMES:
-        raise ValueError(f"Unsupported URL scheme {scheme!r} in {url!r}: use http, https, ftp or a local path.")
+        raise ValueError(
+            f"Unsupported URL scheme {scheme!r} in {url!r}: use http, https, ftp or a local path."
+        )
     return scheme
 
 
@@ -71,7 +73,13 @@ def _copy_stream(source, out, digest, total: int | None, url: str) -> int:
         if time.monotonic() - reported > 10:  # progress every 10 s on long downloads
             reported = time.monotonic()
             done = f" of {total / 1e6:.1f} MB" if total else ""
-            log.info("%s: %.1f MB%s (%.1f MB/s)", url, size / 1e6, done, size / 1e6 / max(reported - started, 1e-9))
+            log.info(
+                "%s: %.1f MB%s (%.1f MB/s)",
+                url,
+                size / 1e6,
+                done,
+                size / 1e6 / max(reported - started, 1e-9),
+            )
     return size
 
 
@@ -94,7 +102,9 @@ def _check_gzip(path: Path, url: str) -> None:
             while fh.read(CHUNK):
                 pass
     except (EOFError, OSError, gzip.BadGzipFile) as exc:
-        raise DownloadError(f"{url}: the gzip data is truncated or corrupt ({exc}); fetch it again.") from exc
+        raise DownloadError(
+            f"{url}: the gzip data is truncated or corrupt ({exc}); fetch it again."
+        ) from exc
 
 
 def _ledger_entry(ledger: Path, url: str) -> str | None:
@@ -125,7 +135,7 @@ def _record(ledger: Path, url: str, sha256: str, size: int) -> None:
         with open(ledger, "a") as fh:
             if new:
                 fh.write("url\tsha256\tbytes\tfetched\n")
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             fh.write(f"{url}\t{sha256}\t{size}\t{stamp}\n")
 
 
@@ -150,15 +160,26 @@ def _not_found_hint(url: str, exc: Exception) -> str:
         return ""
     folder = url.rsplit("/", 1)[0] + "/"
     if "/encodeDCC/" in url:
-        return (f" The server has no file of that name: check the exact name in the directory's file list, "
-                f"{folder}files.txt (UCSC's ENCODE directories list every file there), and correct the url in the "
-                "config.")
-    return f" The server has no file of that name: check the exact name in the directory listing {folder} and " \
-           "correct the url in the config."
+        return (
+            f" The server has no file of that name: check the exact name in the directory's file list, "
+            f"{folder}files.txt (UCSC's ENCODE directories list every file there), and correct the url in the "
+            "config."
+        )
+    return (
+        f" The server has no file of that name: check the exact name in the directory listing {folder} and "
+        "correct the url in the config."
+    )
 
 
-def fetch(url: str, dest, sha256: str | None = None, ledger=None, retries: int = 3, timeout: float = 60.0,
-          backoff: float = 2.0) -> str:
+def fetch(
+    url: str,
+    dest,
+    sha256: str | None = None,
+    ledger=None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    backoff: float = 2.0,
+) -> str:
     """Fetch ``url`` to ``dest`` atomically and return the content's SHA-256.
 
     Parameters
@@ -203,7 +224,14 @@ def fetch(url: str, dest, sha256: str | None = None, ledger=None, retries: int =
                         "local path of your copy."
                     ) from exc
                 wait = backoff * 2 ** (attempt - 1)
-                log.warning("%s: attempt %d of %d failed (%s); retrying in %.0f s", url, attempt, attempts, exc, wait)
+                log.warning(
+                    "%s: attempt %d of %d failed (%s); retrying in %.0f s",
+                    url,
+                    attempt,
+                    attempts,
+                    exc,
+                    wait,
+                )
                 time.sleep(wait)
         _check_not_html(tmp, url)
         _check_gzip(tmp, url)

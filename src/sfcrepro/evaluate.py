@@ -12,7 +12,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sfcrepro.sequences import one_hot
 
 __all__ = [
-    "METRIC_COLUMNS", "best_epoch", "best_seed", "binary_crossentropy", "evaluate_models", "predict", "summarize", "task_metrics",
+    "METRIC_COLUMNS",
+    "best_epoch",
+    "best_seed",
+    "binary_crossentropy",
+    "evaluate_models",
+    "predict",
+    "summarize",
+    "task_metrics",
 ]
 
 METRIC_COLUMNS = ["dataset", "variant", "seed", "split", "task", "auroc", "auprc"]
@@ -29,7 +36,9 @@ def task_metrics(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np
     for t in range(labels.shape[1]):
         y = labels[:, t]
         if y.min() == y.max():
-            warnings.warn(f"Task {t} has only one class ({y.min()}): auROC/auPRC undefined.", stacklevel=2)
+            warnings.warn(
+                f"Task {t} has only one class ({y.min()}): auROC/auPRC undefined.", stacklevel=2
+            )
             continue
         auroc[t] = roc_auc_score(y, scores[:, t])
         auprc[t] = average_precision_score(y, scores[:, t])
@@ -80,9 +89,13 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str] | None = None) -> 
         .melt(id_vars=["dataset", "split", "variant", "seed"], var_name="metric")
     )
     rows = []
-    for (dataset, split, metric), group in per_seed.groupby(["dataset", "split", "metric"], sort=False):
+    for (dataset, split, metric), group in per_seed.groupby(
+        ["dataset", "split", "metric"], sort=False
+    ):
         base_name = baseline.get(dataset, "std")
-        by_variant = {v: g.set_index("seed")["value"] for v, g in group.groupby("variant", sort=False)}
+        by_variant = {
+            v: g.set_index("seed")["value"] for v, g in group.groupby("variant", sort=False)
+        }
         base = by_variant.get(base_name)
         for variant, values in by_variant.items():
             p = np.nan
@@ -91,16 +104,30 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str] | None = None) -> 
                 diff = paired.iloc[:, 0] - paired.iloc[:, 1]
                 if len(paired) >= 2 and np.any(diff != 0):
                     p = float(wilcoxon(paired.iloc[:, 0], paired.iloc[:, 1]).pvalue)
-            rows.append({
-                "dataset": dataset, "split": split, "variant": variant, "metric": metric,
-                "median": values.median(), "min": values.min(), "max": values.max(),
-                "n_seeds": int(values.notna().sum()), "baseline": base_name, "wilcoxon_p": p,
-            })
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "split": split,
+                    "variant": variant,
+                    "metric": metric,
+                    "median": values.median(),
+                    "min": values.min(),
+                    "max": values.max(),
+                    "n_seeds": int(values.notna().sum()),
+                    "baseline": base_name,
+                    "wilcoxon_p": p,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def evaluate_models(models: dict[int, str], splits: dict[str, str], dataset: str, variant: str,
-                    batch_size: int = 1000) -> pd.DataFrame:
+def evaluate_models(
+    models: dict[int, str],
+    splits: dict[str, str],
+    dataset: str,
+    variant: str,
+    batch_size: int = 1000,
+) -> pd.DataFrame:
     """Score saved models (seed -> ``.keras`` path) on dataset splits (split -> ``.h5`` path).
 
     Returns tidy rows with :data:`METRIC_COLUMNS`, one per seed, split and task.
@@ -115,8 +142,15 @@ def evaluate_models(models: dict[int, str], splits: dict[str, str], dataset: str
         for split, (sequences, labels, tasks) in data.items():
             auroc, auprc = task_metrics(labels, predict(model, sequences, batch_size))
             rows += [
-                {"dataset": dataset, "variant": variant, "seed": int(seed), "split": split, "task": task,
-                 "auroc": auroc[t], "auprc": auprc[t]}
+                {
+                    "dataset": dataset,
+                    "variant": variant,
+                    "seed": int(seed),
+                    "split": split,
+                    "task": task,
+                    "auroc": auroc[t],
+                    "auprc": auprc[t],
+                }
                 for t, task in enumerate(tasks)
             ]
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)

@@ -15,7 +15,14 @@ import pandas as pd  # noqa: E402
 from sfcrepro.datasets import atomic_path  # noqa: E402
 from sfcrepro.importance import smoothness_score, symmetry_score  # noqa: E402
 
-__all__ = ["importance_curves", "learning_curves", "lr_robustness", "performance", "positional_weights", "save"]
+__all__ = [
+    "importance_curves",
+    "learning_curves",
+    "lr_robustness",
+    "performance",
+    "positional_weights",
+    "save",
+]
 
 METRIC_LABELS = {"auroc": "auROC", "auprc": "auPRC"}
 METRIC_COLORS = {"auroc": "#4C72B0", "auprc": "#DD8452"}
@@ -58,7 +65,7 @@ def performance(summary: pd.DataFrame, titles: dict[str, str] | None = None, spl
     if not datasets:
         raise ValueError(f"No {split} scores to plot.")
     fig, axes = _panel_grid(len(datasets), width=max(4.2, 1.1 * data["variant"].nunique() + 1.5))
-    for ax, dataset in zip(axes, datasets):
+    for ax, dataset in zip(axes, datasets, strict=False):
         rows = data[data["dataset"] == dataset]
         variants = list(dict.fromkeys(rows["variant"]))
         x = np.arange(len(variants))
@@ -66,13 +73,24 @@ def performance(summary: pd.DataFrame, titles: dict[str, str] | None = None, spl
         for i, metric in enumerate(("auroc", "auprc")):
             sub = rows[rows["metric"] == metric].set_index("variant").loc[variants]
             err = np.vstack([sub["median"] - sub["min"], sub["max"] - sub["median"]])
-            ax.bar(x + (i - 0.5) * width, sub["median"], width, yerr=err, capsize=3, color=METRIC_COLORS[metric],
-                   label=METRIC_LABELS[metric], error_kw={"ecolor": "black", "elinewidth": 1})
+            ax.bar(
+                x + (i - 0.5) * width,
+                sub["median"],
+                width,
+                yerr=err,
+                capsize=3,
+                color=METRIC_COLORS[metric],
+                label=METRIC_LABELS[metric],
+                error_kw={"ecolor": "black", "elinewidth": 1},
+            )
         low = rows["min"].min()
         ax.set_ylim(max(0.0, np.floor((low - 0.05) * 20) / 20), 1.0)
         ax.set_xticks(x, variants, rotation=30 if len(variants) > 4 else 0)
         seeds = int(rows["n_seeds"].max())
-        ax.set_title(f"{(titles or {}).get(dataset, dataset)}\n(median over {seeds} seeds, bars: min-max)", fontsize=10)
+        ax.set_title(
+            f"{(titles or {}).get(dataset, dataset)}\n(median over {seeds} seeds, bars: min-max)",
+            fontsize=10,
+        )
         ax.set_ylabel(f"{'validation' if split == 'valid' else split} score (mean over tasks)")
         ax.grid(axis="y", alpha=0.3)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
@@ -87,12 +105,21 @@ def learning_curves(histories: pd.DataFrame, title: str = "Simulated TF binding"
     contribute no value to later epochs; the line ends where fewer than half the seeds remain.
     """
     fig, ax = plt.subplots(figsize=(6, 4))
-    for color, (variant, rows) in zip(VARIANT_COLORS, histories.groupby("variant", sort=False)):
+    for color, (variant, rows) in zip(
+        VARIANT_COLORS, histories.groupby("variant", sort=False), strict=False
+    ):
         table = rows.pivot(index="epoch", columns="seed", values="val_auroc")
         enough = table.notna().sum(axis=1) >= max(1, table.shape[1] / 2)
         table = table[enough]
-        ax.plot(table.index, table.median(axis=1), color=color, label=f"{variant} ({table.shape[1]} seeds)")
-        ax.fill_between(table.index, table.min(axis=1), table.max(axis=1), color=color, alpha=0.2, linewidth=0)
+        ax.plot(
+            table.index,
+            table.median(axis=1),
+            color=color,
+            label=f"{variant} ({table.shape[1]} seeds)",
+        )
+        ax.fill_between(
+            table.index, table.min(axis=1), table.max(axis=1), color=color, alpha=0.2, linewidth=0
+        )
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     return _auroc_over_seeds(fig, ax, f"{title}: learning curves", "lower right")
@@ -113,15 +140,20 @@ def importance_curves(tables: dict[str, pd.DataFrame], title: str):
 
     ``tables`` maps a variant to an importance table (columns position, importance_mean, seed).
     """
-    fig, axes = plt.subplots(1, len(tables), figsize=(4 * len(tables), 3.2), squeeze=False, sharey=False)
-    for ax, (variant, table) in zip(axes[0], tables.items()):
+    fig, axes = plt.subplots(
+        1, len(tables), figsize=(4 * len(tables), 3.2), squeeze=False, sharey=False
+    )
+    for ax, (variant, table) in zip(axes[0], tables.items(), strict=False):
         curve = table["importance_mean"].to_numpy()
         ax.plot(table["position"], curve, color="#1f77b4", label="importance")
         ax.plot(table["position"], curve[::-1], color="#2ca02c", alpha=0.8, label="mirror image")
         ax.axhline(0, color="grey", linewidth=0.5)
         seed = int(table["seed"].iloc[0]) if "seed" in table else None
-        ax.set_title(f"{variant} (seed {seed})\nsymmetry {symmetry_score(curve):.2f}, "
-                     f"smoothness {smoothness_score(curve):.2g}", fontsize=9)
+        ax.set_title(
+            f"{variant} (seed {seed})\nsymmetry {symmetry_score(curve):.2f}, "
+            f"smoothness {smoothness_score(curve):.2g}",
+            fontsize=9,
+        )
         ax.set_xlabel("position (bp)")
     axes[0][0].set_ylabel("mean gradient x input")
     axes[0][0].legend(fontsize=8)
@@ -130,7 +162,9 @@ def importance_curves(tables: dict[str, pd.DataFrame], title: str):
     return fig
 
 
-def positional_weights(kernels: dict[str, np.ndarray], title: str, clusters: int = 10, seed: int = 0):
+def positional_weights(
+    kernels: dict[str, np.ndarray], title: str, clusters: int = 10, seed: int = 0
+):
     """Figure 5: per panel, the positional weights of every SFC unit as a heatmap.
 
     ``kernels`` maps a panel label (e.g. "CR 10") to a ``(units, L)`` matrix. Each row ``w`` is
@@ -160,16 +194,27 @@ def positional_weights(kernels: dict[str, np.ndarray], title: str, clusters: int
         order, groups = cluster_order(rows, clusters=clusters, seed=seed)
         prepared[label] = (rows[order], groups)
     limit = max(np.percentile(np.abs(rows), 99) for rows, _ in prepared.values()) or 1.0
-    fig, axes = plt.subplots(1, len(prepared), figsize=(3.2 * len(prepared) + 1.2, 4.8), squeeze=False,
-                             layout="constrained")
-    for ax, (label, (rows, groups)) in zip(axes[0], prepared.items()):
-        image = ax.imshow(rows, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+    fig, axes = plt.subplots(
+        1,
+        len(prepared),
+        figsize=(3.2 * len(prepared) + 1.2, 4.8),
+        squeeze=False,
+        layout="constrained",
+    )
+    for ax, (label, (rows, groups)) in zip(axes[0], prepared.items(), strict=False):
+        image = ax.imshow(
+            rows, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest"
+        )
         for boundary in np.flatnonzero(np.diff(groups)) + 0.5:
             ax.axhline(boundary, color="white", linewidth=0.8)
-        ax.set_title(f"{label}\n({rows.shape[0]} units, {len(np.unique(groups))} clusters)", fontsize=10)
+        ax.set_title(
+            f"{label}\n({rows.shape[0]} units, {len(np.unique(groups))} clusters)", fontsize=10
+        )
         ax.set_xlabel("position (SFC input)")
     axes[0][0].set_ylabel("SFC unit (by k-means cluster)")
-    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="sign-fixed weight / mean |weight| of the unit")
+    fig.colorbar(
+        image, ax=list(axes[0]), shrink=0.8, label="sign-fixed weight / mean |weight| of the unit"
+    )
     fig.suptitle(title, fontsize=11)
     return fig
 
@@ -181,11 +226,25 @@ def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
     Lines: median over seeds; bands: min to max.
     """
     fig, ax = plt.subplots(figsize=(6, 4))
-    for color, (variant, rows) in zip(VARIANT_COLORS, scores.groupby("variant", sort=False)):
-        stats = rows.groupby("learning_rate")["val_auroc"].agg(["median", "min", "max", "count"]).sort_index()
+    for color, (variant, rows) in zip(
+        VARIANT_COLORS, scores.groupby("variant", sort=False), strict=False
+    ):
+        stats = (
+            rows.groupby("learning_rate")["val_auroc"]
+            .agg(["median", "min", "max", "count"])
+            .sort_index()
+        )
         seeds = int(stats["count"].max())
-        ax.plot(stats.index, stats["median"], marker="o", color=color, label=f"{variant} ({seeds} seeds)")
-        ax.fill_between(stats.index, stats["min"], stats["max"], color=color, alpha=0.2, linewidth=0)
+        ax.plot(
+            stats.index,
+            stats["median"],
+            marker="o",
+            color=color,
+            label=f"{variant} ({seeds} seeds)",
+        )
+        ax.fill_between(
+            stats.index, stats["min"], stats["max"], color=color, alpha=0.2, linewidth=0
+        )
     ax.set_xscale("log")
     rates = sorted(scores["learning_rate"].unique())
     ax.set_xticks(rates, [f"{rate:g}" for rate in rates])

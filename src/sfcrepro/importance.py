@@ -15,8 +15,14 @@ import pandas as pd
 from sfcrepro.sequences import one_hot
 
 __all__ = [
-    "gradient_x_input", "importance_scores", "importance_table", "input_gradients", "logit_model", "sample_rows",
-    "smoothness_score", "symmetry_score",
+    "gradient_x_input",
+    "importance_scores",
+    "importance_table",
+    "input_gradients",
+    "logit_model",
+    "sample_rows",
+    "smoothness_score",
+    "symmetry_score",
 ]
 
 
@@ -25,7 +31,9 @@ def logit_model(model: keras.Model) -> keras.Model:
     try:
         logits = model.get_layer("logits").output
     except ValueError:
-        raise ValueError(f"Model {model.name!r} has no layer named 'logits'; build it with sfcrepro.models.") from None
+        raise ValueError(
+            f"Model {model.name!r} has no layer named 'logits'; build it with sfcrepro.models."
+        ) from None
     return keras.Model(model.inputs, logits, name=f"{model.name}_logits")
 
 
@@ -123,9 +131,16 @@ def importance_scores(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for variant, table in tables.items():
         curve = table["importance_mean"].to_numpy()
-        rows.append({"variant": variant, "seed": int(table["seed"].iloc[0]), "task": table["task"].iloc[0],
-                     "n_sequences": int(table["n_sequences"].iloc[0]), "symmetry": symmetry_score(curve),
-                     "smoothness": smoothness_score(curve)})
+        rows.append(
+            {
+                "variant": variant,
+                "seed": int(table["seed"].iloc[0]),
+                "task": table["task"].iloc[0],
+                "n_sequences": int(table["n_sequences"].iloc[0]),
+                "symmetry": symmetry_score(curve),
+                "smoothness": smoothness_score(curve),
+            }
+        )
     return pd.DataFrame(rows)
 
 

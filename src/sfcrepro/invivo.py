@@ -55,13 +55,22 @@ __all__ = [
 
 log = logging.getLogger("sfcrepro.invivo")
 
-def centre_on_summits(peaks: pd.DataFrame, length: int, chrom_sizes: dict[str, int]) -> pd.DataFrame:
+
+def centre_on_summits(
+    peaks: pd.DataFrame, length: int, chrom_sizes: dict[str, int]
+) -> pd.DataFrame:
     """``length`` bp regions centred on each peak's ``summit``, dropping those leaving the chromosome."""
     start = peaks["summit"].to_numpy(np.int64) - length // 2
-    regions = pd.DataFrame({"chrom": peaks["chrom"].to_numpy(), "start": start, "end": start + length})
+    regions = pd.DataFrame(
+        {"chrom": peaks["chrom"].to_numpy(), "start": start, "end": start + length}
+    )
     inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
     if (~inside).any():
-        log.info("dropped %d of %d regions that would leave their chromosome", int((~inside).sum()), len(regions))
+        log.info(
+            "dropped %d of %d regions that would leave their chromosome",
+            int((~inside).sum()),
+            len(regions),
+        )
     return regions[inside].reset_index(drop=True)
 
 
@@ -88,8 +97,14 @@ def top_by_signal(peaks: pd.DataFrame, n: int) -> pd.DataFrame:
     return peaks.iloc[order[:n]].reset_index(drop=True)
 
 
-def tf_examples(positives: pd.DataFrame, relaxed: pd.DataFrame, dnase: pd.DataFrame, chrom_sizes: dict[str, int],
-                length: int = 1000, top: int = 150_000) -> pd.DataFrame:
+def tf_examples(
+    positives: pd.DataFrame,
+    relaxed: pd.DataFrame,
+    dnase: pd.DataFrame,
+    chrom_sizes: dict[str, int],
+    length: int = 1000,
+    top: int = 150_000,
+) -> pd.DataFrame:
     """Labelled regions of one TF: ``chrom, start, end, label`` sorted by position.
 
     Parameters
@@ -117,18 +132,37 @@ def tf_examples(positives: pd.DataFrame, relaxed: pd.DataFrame, dnase: pd.DataFr
     with _bedtools_tmp():
         bound = _bedtool(top_by_signal(relaxed, top))
         dnase = dnase.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
-        free = pybedtools.BedTool.from_dataframe(dnase[["chrom", "start", "end", "row"]]).intersect(bound, v=True)
+        free = pybedtools.BedTool.from_dataframe(dnase[["chrom", "start", "end", "row"]]).intersect(
+            bound, v=True
+        )
         kept = _frame(free, ("chrom", "start", "end", "row"))["row"].astype(np.int64)
     negatives = centre_on_summits(dnase.iloc[kept.to_numpy()], length, chrom_sizes).assign(label=0)
     pos = centre_on_summits(positives, length, chrom_sizes).assign(label=1)
-    log.info("%d positives, %d negatives (of %d DNase peaks, %d overlap the top %d relaxed peaks)", len(pos),
-             len(negatives), len(dnase), len(dnase) - len(kept), min(top, len(relaxed)))
-    examples = pd.concat([pos, negatives], ignore_index=True).drop_duplicates(["chrom", "start", "end"])
+    log.info(
+        "%d positives, %d negatives (of %d DNase peaks, %d overlap the top %d relaxed peaks)",
+        len(pos),
+        len(negatives),
+        len(dnase),
+        len(dnase) - len(kept),
+        min(top, len(relaxed)),
+    )
+    examples = pd.concat([pos, negatives], ignore_index=True).drop_duplicates(
+        ["chrom", "start", "end"]
+    )
     return sort_regions(examples, chrom_sizes)
 
 
-def tf_examples_from_files(tf: str, chip, dnase, fai, relaxed=None, chromosomes: str | None = None,
-                           policy: str = "fail", length: int = 1000, top: int = 150_000) -> pd.DataFrame:
+def tf_examples_from_files(
+    tf: str,
+    chip,
+    dnase,
+    fai,
+    relaxed=None,
+    chromosomes: str | None = None,
+    policy: str = "fail",
+    length: int = 1000,
+    top: int = 150_000,
+) -> pd.DataFrame:
     """Labelled regions of one TF from its peak files: ``chrom, start, end, <tf>``.
 
     Parameters
@@ -157,21 +191,35 @@ def tf_examples_from_files(tf: str, chip, dnase, fai, relaxed=None, chromosomes:
     keep = chromosome_filter(chromosomes)
 
     def read(path, role, **options):
-        return read_used_peaks(path, sizes, chromosomes, policy, label=f"{path} ({tf} {role})", **options)
+        return read_used_peaks(
+            path, sizes, chromosomes, policy, label=f"{path} ({tf} {role})", **options
+        )
 
     def summits(path, role):
         peaks = read(path, role, summits=True, signal=True)
         kept = one_summit_per_peak(peaks)
         if len(kept) < len(peaks):
-            log.info("%s (%s): %d lines are further summits of a listed peak; kept each peak once, with its "
-                     "strongest summit (%d peaks)", path, role, len(peaks) - len(kept), len(kept))
+            log.info(
+                "%s (%s): %d lines are further summits of a listed peak; kept each peak once, with its "
+                "strongest summit (%d peaks)",
+                path,
+                role,
+                len(peaks) - len(kept),
+                len(kept),
+            )
         return kept
 
     positives = summits(chip, "ChIP-seq peaks")
     relaxed_peaks = read(relaxed if relaxed is not None else chip, "relaxed peaks", signal=True)
     negatives = summits(dnase, "DNase peaks")
-    examples = tf_examples(positives, relaxed_peaks, negatives, {c: n for c, n in sizes.items() if keep(c)},
-                           length=length, top=top)
+    examples = tf_examples(
+        positives,
+        relaxed_peaks,
+        negatives,
+        {c: n for c, n in sizes.items() if keep(c)},
+        length=length,
+        top=top,
+    )
     return examples.rename(columns={"label": tf})
 
 
@@ -184,13 +232,22 @@ def read_counts(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         table = pd.read_csv(fh, sep="\t")
     first = [c.lower() for c in table.columns[:3]]
     if first != ["chr", "start", "end"]:
-        raise ValueError(f"{path}: the first three columns must be Chr, Start, End; got {list(table.columns[:3])}.")
+        raise ValueError(
+            f"{path}: the first three columns must be Chr, Start, End; got {list(table.columns[:3])}."
+        )
     counts = table.iloc[:, 3:]
     bad = [c for c in counts.columns if not pd.api.types.is_numeric_dtype(counts[c])]
     if bad:
-        raise ValueError(f"{path}: sample columns must hold counts; not numeric: {', '.join(map(str, bad[:5]))}.")
-    peaks = pd.DataFrame({"chrom": table.iloc[:, 0].astype(str), "start": table.iloc[:, 1].astype(np.int64),
-                          "end": table.iloc[:, 2].astype(np.int64)})
+        raise ValueError(
+            f"{path}: sample columns must hold counts; not numeric: {', '.join(map(str, bad[:5]))}."
+        )
+    peaks = pd.DataFrame(
+        {
+            "chrom": table.iloc[:, 0].astype(str),
+            "start": table.iloc[:, 1].astype(np.int64),
+            "end": table.iloc[:, 2].astype(np.int64),
+        }
+    )
     return peaks, counts
 
 
@@ -203,25 +260,46 @@ def map_samples(columns, patterns: dict[str, str]) -> dict[str, list[str]]:
         Listing the cell types whose pattern matched no column and the columns matched by more
         than one cell type. Columns no pattern matches are logged (they are not used).
     """
-    groups = {cell: [c for c in columns if re.search(pattern, str(c))] for cell, pattern in patterns.items()}
-    problems = [f"{cell}: pattern {patterns[cell]!r} matches no sample column" for cell, cols in groups.items()
-                if not cols]
+    groups = {
+        cell: [c for c in columns if re.search(pattern, str(c))]
+        for cell, pattern in patterns.items()
+    }
+    problems = [
+        f"{cell}: pattern {patterns[cell]!r} matches no sample column"
+        for cell, cols in groups.items()
+        if not cols
+    ]
     owners: dict[str, list[str]] = {}
     for cell, cols in groups.items():
         for column in cols:
             owners.setdefault(column, []).append(cell)
-    problems += [f"column {column!r} matches {', '.join(cells)}" for column, cells in owners.items() if len(cells) > 1]
+    problems += [
+        f"column {column!r} matches {', '.join(cells)}"
+        for column, cells in owners.items()
+        if len(cells) > 1
+    ]
     if problems:
-        raise ValueError("Cannot map samples to cell types:\n  - " + "\n  - ".join(problems)
-                         + f"\nColumns: {', '.join(map(str, columns))}")
+        raise ValueError(
+            "Cannot map samples to cell types:\n  - "
+            + "\n  - ".join(problems)
+            + f"\nColumns: {', '.join(map(str, columns))}"
+        )
     unused = [c for c in columns if c not in owners]
     if unused:
-        log.info("%d sample columns belong to no configured cell type: %s", len(unused), ", ".join(map(str, unused)))
+        log.info(
+            "%d sample columns belong to no configured cell type: %s",
+            len(unused),
+            ", ".join(map(str, unused)),
+        )
     return groups
 
 
-def accessibility_calls(counts: pd.DataFrame, groups: dict[str, list[str]], min_cpm: float = 2.0,
-                        min_fraction: float = 0.5) -> pd.DataFrame:
+def accessibility_calls(
+    counts: pd.DataFrame,
+    groups: dict[str, list[str]],
+    min_cpm: float = 2.0,
+    min_fraction: float = 0.5,
+) -> pd.DataFrame:
     """0/1 accessibility per peak (row) and cell type (column), from replicate counts.
 
     A peak is accessible in a cell type when its counts per million (of the sample's total) are
@@ -229,7 +307,9 @@ def accessibility_calls(counts: pd.DataFrame, groups: dict[str, list[str]], min_
     """
     totals = counts.sum(axis=0)
     if (totals == 0).any():
-        raise ValueError(f"samples with no counts: {', '.join(map(str, totals.index[totals == 0]))}")
+        raise ValueError(
+            f"samples with no counts: {', '.join(map(str, totals.index[totals == 0]))}"
+        )
     cpm = counts / totals * 1e6
     calls = {}
     for cell, columns in groups.items():
@@ -237,23 +317,29 @@ def accessibility_calls(counts: pd.DataFrame, groups: dict[str, list[str]], min_
     return pd.DataFrame(calls)
 
 
-def calls_from_counts(path, patterns: dict[str, str], min_cpm: float = 2.0, min_fraction: float = 0.5) -> pd.DataFrame:
+def calls_from_counts(
+    path, patterns: dict[str, str], min_cpm: float = 2.0, min_fraction: float = 0.5
+) -> pd.DataFrame:
     """``chrom, start, end`` of every counts-matrix peak and its 0/1 call per cell type."""
     peaks, counts = read_counts(path)
     groups = map_samples(list(counts.columns), patterns)
     for cell, columns in groups.items():
         log.info("%s: %d samples (%s)", cell, len(columns), ", ".join(map(str, columns)))
     calls = accessibility_calls(counts, groups, min_cpm=min_cpm, min_fraction=min_fraction)
-    log.info("%d peaks; accessible per cell type: %s", len(peaks),
-             ", ".join(f"{cell} {int(calls[cell].sum())}" for cell in calls))
+    log.info(
+        "%d peaks; accessible per cell type: %s",
+        len(peaks),
+        ", ".join(f"{cell} {int(calls[cell].sum())}" for cell in calls),
+    )
     return pd.concat([peaks, calls], axis=1)
 
 
 RECIPES = ("peaks", "tiles")
 
 
-def peak_regions(calls: pd.DataFrame, cells: list[str], chrom_sizes: dict[str, int],
-                 length: int = 1000) -> pd.DataFrame:
+def peak_regions(
+    calls: pd.DataFrame, cells: list[str], chrom_sizes: dict[str, int], length: int = 1000
+) -> pd.DataFrame:
     """One ``length`` bp region centred on each peak, labelled by that peak's calls.
 
     Parameters
@@ -285,26 +371,42 @@ def peak_regions(calls: pd.DataFrame, cells: list[str], chrom_sizes: dict[str, i
 
     centre = (calls["start"].to_numpy(np.int64) + calls["end"].to_numpy(np.int64)) // 2
     start = centre - length // 2
-    regions = pd.DataFrame({"chrom": calls["chrom"].astype(str).to_numpy(), "start": start, "end": start + length})
+    regions = pd.DataFrame(
+        {"chrom": calls["chrom"].astype(str).to_numpy(), "start": start, "end": start + length}
+    )
     for cell in cells:
         regions[cell] = calls[cell].to_numpy().astype(np.uint8)
     inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
     if (~inside).any():
-        log.info("dropped %d of %d peaks whose %d bp region leaves the chromosome", int((~inside).sum()),
-                 len(regions), length)
+        log.info(
+            "dropped %d of %d peaks whose %d bp region leaves the chromosome",
+            int((~inside).sum()),
+            len(regions),
+            length,
+        )
     regions = sort_regions(regions[inside], chrom_sizes)
     key = ["chrom", "start", "end"]
     repeated = regions.duplicated(key)
     if repeated.any():
-        log.info("%d peaks give the same %d bp region as an earlier peak: kept once, labels OR-ed",
-                 int(repeated.sum()), length)
+        log.info(
+            "%d peaks give the same %d bp region as an earlier peak: kept once, labels OR-ed",
+            int(repeated.sum()),
+            length,
+        )
         regions = regions.groupby(key, sort=False, as_index=False)[list(cells)].max()
     return regions
 
 
-def windows_from_calls(calls: pd.DataFrame, cells: list[str], fai, chromosomes: str | None = None,
-                       label: str = "counts matrix", recipe: str = "peaks", length: int = 1000,
-                       **tiling) -> pd.DataFrame:
+def windows_from_calls(
+    calls: pd.DataFrame,
+    cells: list[str],
+    fai,
+    chromosomes: str | None = None,
+    label: str = "counts matrix",
+    recipe: str = "peaks",
+    length: int = 1000,
+    **tiling,
+) -> pd.DataFrame:
     """Labelled ``length`` bp regions from per-cell-type peak calls, by ``recipe``.
 
     Every peak's coordinates are checked against the genome first; a bad one stops the build with
@@ -340,19 +442,32 @@ def windows_from_calls(calls: pd.DataFrame, cells: list[str], fai, chromosomes: 
     sfcrepro.regions.PeakError
         A peak with bad coordinates (its line and the reason).
     """
-    from sfcrepro.regions import PeakError, _check_line, chromosome_filter, label_windows, read_chrom_sizes
+    from sfcrepro.regions import (
+        PeakError,
+        _check_line,
+        chromosome_filter,
+        label_windows,
+        read_chrom_sizes,
+    )
 
     if recipe not in RECIPES:
         raise ValueError(f"unknown region recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")
     sizes = read_chrom_sizes(fai)
-    for row, (chrom, start, end) in enumerate(calls[["chrom", "start", "end"]].itertuples(index=False), start=2):
+    for row, (chrom, start, end) in enumerate(
+        calls[["chrom", "start", "end"]].itertuples(index=False), start=2
+    ):
         problem = _check_line([str(chrom), str(start), str(end)], sizes, summits=False)
         if problem:
             raise PeakError(f"{label}, line {row}: {problem}")
     keep = chromosome_filter(chromosomes)
     kept = calls["chrom"].map(keep)
     if not kept.all():
-        log.info("dropped %d of %d peaks on chromosomes outside %r", int((~kept).sum()), len(calls), chromosomes)
+        log.info(
+            "dropped %d of %d peaks on chromosomes outside %r",
+            int((~kept).sum()),
+            len(calls),
+            chromosomes,
+        )
     used = calls[kept]
     used_sizes = {c: n for c, n in sizes.items() if keep(c)}
     if recipe == "peaks":

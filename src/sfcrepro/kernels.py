@@ -21,8 +21,12 @@ def positional_kernel(model) -> np.ndarray:
 
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, SeparableFC)]
     if len(layers) != 1:
-        raise ValueError(f"Model {model.name!r} has {len(layers)} SFC layers; expected one (a sep or symm head).")
-    return np.asarray(keras.ops.convert_to_numpy(layers[0].full_positional_kernel()), dtype=np.float64)
+        raise ValueError(
+            f"Model {model.name!r} has {len(layers)} SFC layers; expected one (a sep or symm head)."
+        )
+    return np.asarray(
+        keras.ops.convert_to_numpy(layers[0].full_positional_kernel()), dtype=np.float64
+    )
 
 
 def canonical_signs(matrix: np.ndarray) -> np.ndarray:
@@ -73,7 +77,9 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     return np.divide(matrix, scale, out=np.zeros_like(matrix), where=scale > 0)
 
 
-def cluster_order(matrix: np.ndarray, clusters: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def cluster_order(
+    matrix: np.ndarray, clusters: int = 10, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Row order grouping k-means clusters, and each row's cluster in that order.
 
     Clusters are numbered by the position of their centre's largest absolute weight (left to
@@ -85,7 +91,9 @@ def cluster_order(matrix: np.ndarray, clusters: int = 10, seed: int = 0) -> tupl
     matrix = np.asarray(matrix, dtype=np.float64)
     k = min(clusters, len(matrix))
     fit = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(matrix)
-    rank = np.argsort(np.argsort(np.abs(fit.cluster_centers_).argmax(axis=1), kind="stable"), kind="stable")
+    rank = np.argsort(
+        np.argsort(np.abs(fit.cluster_centers_).argmax(axis=1), kind="stable"), kind="stable"
+    )
     labels = rank[fit.labels_]
     distance = np.linalg.norm(matrix - fit.cluster_centers_[fit.labels_], axis=1)
     order = np.lexsort((distance, labels))

@@ -230,7 +230,9 @@ class SeparableFC(keras.layers.Layer):
         """The product matrix ``W_out`` as ``(L * C, units)``, position-major, channel-minor."""
         pos = ops.transpose(self.full_positional_kernel())  # (L, O)
         chan = ops.transpose(self.channel_kernel)  # (C, O)
-        return ops.reshape(pos[:, None, :] * chan[None, :, :], (self.length * self.channels, self.units))
+        return ops.reshape(
+            pos[:, None, :] * chan[None, :, :], (self.length * self.channels, self.units)
+        )
 
     def call(self, inputs):
         flat = ops.reshape(inputs, (-1, self.length * self.channels))

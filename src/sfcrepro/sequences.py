@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ALPHABET", "N_CODE", "decode", "dinucleotide_shuffle", "encode", "one_hot", "reverse_complement"]
+__all__ = [
+    "ALPHABET",
+    "N_CODE",
+    "decode",
+    "dinucleotide_shuffle",
+    "encode",
+    "one_hot",
+    "reverse_complement",
+]
 
 ALPHABET = "ACGTN"
 N_CODE = 4
@@ -34,12 +42,16 @@ def encode(sequence: str | bytes) -> np.ndarray:
     ValueError
         If the string holds a character that is not a nucleotide code, naming it and its position.
     """
-    raw = np.frombuffer(sequence.encode() if isinstance(sequence, str) else bytes(sequence), dtype=np.uint8)
+    raw = np.frombuffer(
+        sequence.encode() if isinstance(sequence, str) else bytes(sequence), dtype=np.uint8
+    )
     codes = _ENCODE[raw]
     bad = np.flatnonzero(codes == 255)
     if bad.size:
         pos = int(bad[0])
-        raise ValueError(f"Not a nucleotide: {chr(raw[pos])!r} at position {pos} (expected A, C, G, T or N).")
+        raise ValueError(
+            f"Not a nucleotide: {chr(raw[pos])!r} at position {pos} (expected A, C, G, T or N)."
+        )
     return codes
 
 
@@ -61,7 +73,9 @@ def reverse_complement(tokens: np.ndarray) -> np.ndarray:
     return _COMPLEMENT[np.asarray(tokens)][..., ::-1]
 
 
-def dinucleotide_shuffle(tokens: np.ndarray, rng: np.random.Generator | None = None, seeds=None) -> np.ndarray:
+def dinucleotide_shuffle(
+    tokens: np.ndarray, rng: np.random.Generator | None = None, seeds=None
+) -> np.ndarray:
     """Shuffle each row, keeping its dinucleotide counts, uniformly among all such sequences.
 
     Every row of the result has the same counts of all 25 dinucleotides (N included) as the
@@ -91,7 +105,9 @@ def dinucleotide_shuffle(tokens: np.ndarray, rng: np.random.Generator | None = N
     single = tokens.ndim == 1
     batch = np.ascontiguousarray(tokens[None] if single else tokens)
     if batch.ndim != 2 or batch.dtype != np.uint8:
-        raise ValueError(f"tokens must be uint8 of shape (n, L) or (L,), got {tokens.dtype} {tokens.shape}")
+        raise ValueError(
+            f"tokens must be uint8 of shape (n, L) or (L,), got {tokens.dtype} {tokens.shape}"
+        )
     if batch.size and batch.max() > N_CODE:
         raise ValueError(f"tokens must be codes 0-{N_CODE}; found {int(batch.max())}")
     if seeds is None:

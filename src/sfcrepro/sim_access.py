@@ -26,7 +26,12 @@ from sfcrepro.motifs import PWM
 from sfcrepro.sequences import N_CODE, dinucleotide_shuffle, encode
 
 __all__ = [
-    "build_regions", "build_sim_access", "check_motif_lengths", "insert_motifs", "motif_table", "region_seeds",
+    "build_regions",
+    "build_sim_access",
+    "check_motif_lengths",
+    "insert_motifs",
+    "motif_table",
+    "region_seeds",
     "split_of",
 ]
 
@@ -55,8 +60,14 @@ def region_seeds(seed: int, chrom: str, starts, stream: int) -> np.ndarray:
     return x
 
 
-def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame, motifs: dict[str, PWM],
-                  seeds: np.ndarray, record: list | None = None) -> int:
+def insert_motifs(
+    sequences: np.ndarray,
+    starts: np.ndarray,
+    hits: pd.DataFrame,
+    motifs: dict[str, PWM],
+    seeds: np.ndarray,
+    record: list | None = None,
+) -> int:
     """Write motif samples centred on summits, in place.
 
     Parameters
@@ -93,10 +104,10 @@ def insert_motifs(sequences: np.ndarray, starts: np.ndarray, hits: pd.DataFrame,
     positions = hits["position"].to_numpy(dtype=np.int64)[order]
     bounds = np.flatnonzero(np.diff(rows)) + 1
     written = 0
-    for first, last in zip(np.r_[0, bounds], np.r_[bounds, len(rows)]):
+    for first, last in zip(np.r_[0, bounds], np.r_[bounds, len(rows)], strict=False):
         row = int(rows[first])
         rng = np.random.default_rng(int(seeds[row]))
-        for tf, position in zip(tfs[first:last], positions[first:last]):
+        for tf, position in zip(tfs[first:last], positions[first:last], strict=False):
             pwm = motifs[tf]
             instance = pwm.sample(1, rng)[0]
             offset = int(position - starts[row]) - len(pwm) // 2
@@ -117,11 +128,14 @@ def motif_table(records: list, first_row: int) -> dict[str, np.ndarray]:
     occupies in the sequence and ``strand`` ``+`` (motifs are inserted as given, forward strand).
     """
     rows = np.array([r[0] for r in records], dtype=np.int64) + first_row
-    return {"index": rows, "tf": np.array([r[1] for r in records], dtype=object),
-            "motif": np.array([r[2] for r in records], dtype=object),
-            "start": np.array([r[3] for r in records], dtype=np.int64),
-            "end": np.array([r[4] for r in records], dtype=np.int64),
-            "strand": np.full(len(records), "+", dtype=object)}
+    return {
+        "index": rows,
+        "tf": np.array([r[1] for r in records], dtype=object),
+        "motif": np.array([r[2] for r in records], dtype=object),
+        "start": np.array([r[3] for r in records], dtype=np.int64),
+        "end": np.array([r[4] for r in records], dtype=np.int64),
+        "strand": np.full(len(records), "+", dtype=object),
+    }
 
 
 def check_motif_lengths(motifs: dict[str, PWM], length: int, source: str) -> None:
@@ -135,8 +149,10 @@ def check_motif_lengths(motifs: dict[str, PWM], length: int, source: str) -> Non
     long = {tf: pwm for tf, pwm in motifs.items() if len(pwm) > length}
     if long:
         listed = ", ".join(f"{tf}: {pwm.name} ({len(pwm)} bp)" for tf, pwm in long.items())
-        raise ValueError(f"Motifs of {source} are longer than the {length} bp regions: {listed}. Set windows.length "
-                         f"of the dataset to at least {max(map(len, long.values()))}, or pick shorter motifs.")
+        raise ValueError(
+            f"Motifs of {source} are longer than the {length} bp regions: {listed}. Set windows.length "
+            f"of the dataset to at least {max(map(len, long.values()))}, or pick shorter motifs."
+        )
 
 
 def split_of(chrom: str, splits: dict[str, list[str]]) -> str:
@@ -147,17 +163,44 @@ def split_of(chrom: str, splits: dict[str, list[str]]) -> str:
     return "train"
 
 
-def build_sim_access(regions: pd.DataFrame, tasks: list[str], summits: pd.DataFrame, motifs: dict[str, PWM],
-                     genome, outputs: dict[str, str], seed: int, splits: dict[str, list[str]],
-                     max_n_fraction: float = 0.1) -> dict[str, int]:
+def build_sim_access(
+    regions: pd.DataFrame,
+    tasks: list[str],
+    summits: pd.DataFrame,
+    motifs: dict[str, PWM],
+    genome,
+    outputs: dict[str, str],
+    seed: int,
+    splits: dict[str, list[str]],
+    max_n_fraction: float = 0.1,
+) -> dict[str, int]:
     """The simulated-accessibility splits: :func:`build_regions` with shuffling and motif insertion."""
-    return build_regions(regions, tasks, genome, outputs, seed, splits, max_n_fraction, shuffle=True,
-                         summits=summits, motifs=motifs)
+    return build_regions(
+        regions,
+        tasks,
+        genome,
+        outputs,
+        seed,
+        splits,
+        max_n_fraction,
+        shuffle=True,
+        summits=summits,
+        motifs=motifs,
+    )
 
 
-def build_regions(regions: pd.DataFrame, tasks: list[str], genome, outputs: dict[str, str], seed: int,
-                  splits: dict[str, list[str]], max_n_fraction: float = 0.1, shuffle: bool = False,
-                  summits: pd.DataFrame | None = None, motifs: dict[str, PWM] | None = None) -> dict[str, int]:
+def build_regions(
+    regions: pd.DataFrame,
+    tasks: list[str],
+    genome,
+    outputs: dict[str, str],
+    seed: int,
+    splits: dict[str, list[str]],
+    max_n_fraction: float = 0.1,
+    shuffle: bool = False,
+    summits: pd.DataFrame | None = None,
+    motifs: dict[str, PWM] | None = None,
+) -> dict[str, int]:
     """Build the split files of labelled regions, streaming one chromosome at a time.
 
     With ``shuffle=False`` (the in vivo datasets) each region keeps its real genome sequence;
@@ -199,9 +242,15 @@ def build_regions(regions: pd.DataFrame, tasks: list[str], genome, outputs: dict
     if summits is None:
         summits = pd.DataFrame({"region": pd.Series(dtype=np.int64), "tf": [], "position": []})
     summits = summits.rename(columns={"region": "row"})
-    source = "sfcrepro.sim_access (shuffled, motifs inserted)" if shuffle else "sfcrepro.sim_access (genome sequence)"
-    writers = {split: DatasetWriter(path, length, tasks, {"seed": seed, "split": split, "source": source})
-               for split, path in outputs.items()}
+    source = (
+        "sfcrepro.sim_access (shuffled, motifs inserted)"
+        if shuffle
+        else "sfcrepro.sim_access (genome sequence)"
+    )
+    writers = {
+        split: DatasetWriter(path, length, tasks, {"seed": seed, "split": split, "source": source})
+        for split, path in outputs.items()
+    }
     started, done = time.monotonic(), 0
     try:
         for writer in writers.values():
@@ -224,29 +273,55 @@ def build_regions(regions: pd.DataFrame, tasks: list[str], genome, outputs: dict
                 keep = ~n_rich
                 index, starts, sequences = index[keep], starts[keep], sequences[keep]
                 if shuffle:
-                    shuffled = dinucleotide_shuffle(sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM))
-                    lo, hi = np.searchsorted(summit_rows, [index.min(), index.max() + 1]) if len(index) else (0, 0)
+                    shuffled = dinucleotide_shuffle(
+                        sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM)
+                    )
+                    lo, hi = (
+                        np.searchsorted(summit_rows, [index.min(), index.max() + 1])
+                        if len(index)
+                        else (0, 0)
+                    )
                     hits = summits.iloc[lo:hi]
                     hits = hits[hits["row"].isin(index)].copy()
                     hits["row"] = pd.Index(index).get_indexer(hits["row"])
                     inserted = []
-                    counts["motifs"] += insert_motifs(shuffled, starts, hits, motifs or {},
-                                                      region_seeds(seed, chrom, starts, MOTIF_STREAM), inserted)
+                    counts["motifs"] += insert_motifs(
+                        shuffled,
+                        starts,
+                        hits,
+                        motifs or {},
+                        region_seeds(seed, chrom, starts, MOTIF_STREAM),
+                        inserted,
+                    )
                     writers[split].append_table("motifs", motif_table(inserted, counts[split]))
                 else:
                     shuffled = sequences
                 labels = regions.loc[index, tasks].to_numpy(np.uint8)
-                table = {"chrom": np.full(len(index), chrom, dtype=object), "start": starts, "end": starts + length}
+                table = {
+                    "chrom": np.full(len(index), chrom, dtype=object),
+                    "start": starts,
+                    "end": starts + length,
+                }
                 writers[split].append(shuffled, labels, table)
                 counts[split] += len(index)
             del codes
             done += len(rows)
-            log.info("%s: %d regions -> %s (%d of %d regions, %.0f%%, %.0f s)", chrom, len(rows), split, done,
-                     len(regions), 100 * done / len(regions), time.monotonic() - started)
+            log.info(
+                "%s: %d regions -> %s (%d of %d regions, %.0f%%, %.0f s)",
+                chrom,
+                len(rows),
+                split,
+                done,
+                len(regions),
+                100 * done / len(regions),
+                time.monotonic() - started,
+            )
         empty = [split for split in outputs if counts[split] == 0]
         if empty:
-            raise ValueError(f"No regions for split(s) {', '.join(empty)}: the chromosomes of these splits "
-                             f"({splits}) have no regions. Set splits in the config to chromosomes with peaks.")
+            raise ValueError(
+                f"No regions for split(s) {', '.join(empty)}: the chromosomes of these splits "
+                f"({splits}) have no regions. Set splits in the config to chromosomes with peaks."
+            )
     except BaseException as exc:
         for writer in writers.values():
             writer.__exit__(type(exc), exc, exc.__traceback__)

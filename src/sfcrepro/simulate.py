@@ -30,8 +30,14 @@ import pandas as pd
 from sfcrepro.motifs import PWM
 
 __all__ = [
-    "SPLIT_STREAMS", "SimulatedTF", "background", "simulate_tf_binding", "simulated_tf_split", "split_rng",
-    "truncated_poisson", "write_simulated_tf_split",
+    "SPLIT_STREAMS",
+    "SimulatedTF",
+    "background",
+    "simulate_tf_binding",
+    "simulated_tf_split",
+    "split_rng",
+    "truncated_poisson",
+    "write_simulated_tf_split",
 ]
 
 # Independent random streams per split, all derived from the dataset's one seed.
@@ -61,7 +67,9 @@ def background(n: int, length: int, gc: float, rng: np.random.Generator) -> np.n
     return rng.choice(4, size=(n, length), p=[at, cg, cg, at]).astype(np.uint8)
 
 
-def truncated_poisson(mean: float, low: int, high: int, size: int, rng: np.random.Generator) -> np.ndarray:
+def truncated_poisson(
+    mean: float, low: int, high: int, size: int, rng: np.random.Generator
+) -> np.ndarray:
     """Poisson(``mean``) draws restricted to ``[low, high]`` by redrawing those outside."""
     out = rng.poisson(mean, size)
     bad = (out < low) | (out > high)
@@ -125,7 +133,10 @@ def simulate_tf_binding(
     counts[classes == 3, 1] = truncated_poisson(1, 1, 3, per_class, rng)
 
     sequences = background(n, length, gc, rng)
-    instances = [motif_a.sample(int(counts[:, 0].sum()), rng), motif_b.sample(int(counts[:, 1].sum()), rng)]
+    instances = [
+        motif_a.sample(int(counts[:, 0].sum()), rng),
+        motif_b.sample(int(counts[:, 1].sum()), rng),
+    ]
     used = [0, 0]
     records = []
     for row in range(n):
@@ -156,8 +167,9 @@ def simulate_tf_binding(
     return SimulatedTF(sequences[order], labels[order], tasks, motifs)
 
 
-def simulated_tf_split(config: dict, split: str, seed: int, n_per_class: int | None = None,
-                       motif_file=None) -> SimulatedTF:
+def simulated_tf_split(
+    config: dict, split: str, seed: int, n_per_class: int | None = None, motif_file=None
+) -> SimulatedTF:
     """Simulate one split as configured (the ``simulation`` block of a ``simulated_tf`` dataset).
 
     ``n_per_class`` overrides ``per_class[split]`` (for freshly simulated importance sequences);
@@ -171,15 +183,30 @@ def simulated_tf_split(config: dict, split: str, seed: int, n_per_class: int | N
     motif_a = get_motif(motifs, config.get("motif_a", "TAL1_known1"), source)
     motif_b = get_motif(motifs, config.get("motif_b", "GATA_disc1"), source)
     per_class = n_per_class if n_per_class is not None else config["per_class"][split]
-    return simulate_tf_binding(motif_a, motif_b, per_class, split_rng(seed, split),
-                               length=config.get("length", 200), gc=config.get("gc", 0.4), source=source)
+    return simulate_tf_binding(
+        motif_a,
+        motif_b,
+        per_class,
+        split_rng(seed, split),
+        length=config.get("length", 200),
+        gc=config.get("gc", 0.4),
+        source=source,
+    )
 
 
-def write_simulated_tf_split(config: dict, split: str, seed: int, path, motif_file=None) -> SimulatedTF:
+def write_simulated_tf_split(
+    config: dict, split: str, seed: int, path, motif_file=None
+) -> SimulatedTF:
     """Simulate one split and write it as a dataset file with its ``motifs`` table."""
     from sfcrepro.datasets import write_dataset
 
     data = simulated_tf_split(config, split, seed, motif_file=motif_file)
-    write_dataset(path, data.sequences, data.labels, data.tasks, tables={"motifs": data.motifs},
-                  attrs={"seed": seed, "split": split, "source": "sfcrepro.simulate.simulate_tf_binding"})
+    write_dataset(
+        path,
+        data.sequences,
+        data.labels,
+        data.tasks,
+        tables={"motifs": data.motifs},
+        attrs={"seed": seed, "split": split, "source": "sfcrepro.simulate.simulate_tf_binding"},
+    )
     return data

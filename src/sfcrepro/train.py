@@ -30,8 +30,16 @@ from sfcrepro.models import build_model
 from sfcrepro.sequences import one_hot, reverse_complement
 
 __all__ = [
-    "EpochCheckpoint", "HISTORY_COLUMNS", "OneHotBatches", "TrainingSpec", "ValidationMetrics", "class_weights",
-    "example_class_weights", "run_fingerprint", "spec_model", "train",
+    "EpochCheckpoint",
+    "HISTORY_COLUMNS",
+    "OneHotBatches",
+    "TrainingSpec",
+    "ValidationMetrics",
+    "class_weights",
+    "example_class_weights",
+    "run_fingerprint",
+    "spec_model",
+    "train",
 ]
 
 log = logging.getLogger("sfcrepro.train")
@@ -53,7 +61,9 @@ class TrainingSpec:
     curvature: float = 0.0
     initializer: str = "paper"
     reverse_complement: bool = False
-    class_weight: str | dict | None = None  # "balanced" or {"positive": w}: see example_class_weights()
+    class_weight: str | dict | None = (
+        None  # "balanced" or {"positive": w}: see example_class_weights()
+    )
     name: str = "model"  # for messages: dataset/variant
     curvature_norm: str = "l1"  # "l1" (the paper) or "l2"; see sfcrepro.layers.CurvatureRegularizer
 
@@ -64,8 +74,16 @@ def spec_model(spec: TrainingSpec, length: int, tasks: int) -> keras.Model:
     Passes the spec's head, curvature (strength and norm), SFC units (None: the paper's count,
     "matched": parameter-matched, see :mod:`sfcrepro.models`) and initializer to the builder.
     """
-    return build_model(spec.architecture, head=spec.head, length=length, tasks=tasks, curvature=spec.curvature,
-                       units=spec.units, initializer=spec.initializer, curvature_norm=spec.curvature_norm)
+    return build_model(
+        spec.architecture,
+        head=spec.head,
+        length=length,
+        tasks=tasks,
+        curvature=spec.curvature,
+        units=spec.units,
+        initializer=spec.initializer,
+        curvature_norm=spec.curvature_norm,
+    )
 
 
 def class_weights(labels) -> np.ndarray:
@@ -85,7 +103,9 @@ def class_weights(labels) -> np.ndarray:
         raise ValueError(f"class weights need one task, got {labels.shape[1]}.")
     present = np.unique(labels)
     if not np.array_equal(present, [0, 1]):
-        raise ValueError(f"class weights need both classes in the training split; it has only {present.tolist()}.")
+        raise ValueError(
+            f"class weights need both classes in the training split; it has only {present.tolist()}."
+        )
     return compute_class_weight("balanced", classes=np.array([0, 1]), y=labels[:, 0])
 
 
@@ -118,8 +138,10 @@ def example_class_weights(class_weight, labels) -> np.ndarray | None:
             if labels.shape[1] != 1:
                 raise ValueError(f"class weights need one task, got {labels.shape[1]}.")
             return np.array([1.0, float(positive)])
-    raise ValueError(f"class_weight must be 'balanced', {{'positive': w}} with w > 0, or None; "
-                     f"got {class_weight!r}.")
+    raise ValueError(
+        f"class_weight must be 'balanced', {{'positive': w}} with w > 0, or None; "
+        f"got {class_weight!r}."
+    )
 
 
 class OneHotBatches(keras.utils.PyDataset):
@@ -131,8 +153,16 @@ class OneHotBatches(keras.utils.PyDataset):
     weights.
     """
 
-    def __init__(self, sequences, labels, batch_size: int, shuffle: bool = True, seed: int = 0,
-                 reverse_complement: bool = False, weights=None):
+    def __init__(
+        self,
+        sequences,
+        labels,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        reverse_complement: bool = False,
+        weights=None,
+    ):
         super().__init__()
         if len(sequences) != len(labels):
             raise ValueError(f"{len(sequences)} sequences but {len(labels)} label rows.")
@@ -191,8 +221,15 @@ class ValidationMetrics(keras.callbacks.Callback):
         logs["seconds"] = time.perf_counter() - self._start
         log.info(
             "%s seed %d epoch %d/%d: loss %.4f val_loss %.4f val_auroc %.4f val_auprc %.4f (%.1f s)",
-            self.name, self.seed, epoch + 1, self.max_epochs, loss, logs["val_loss"],
-            logs["val_auroc"], logs["val_auprc"], logs["seconds"],
+            self.name,
+            self.seed,
+            epoch + 1,
+            self.max_epochs,
+            loss,
+            logs["val_loss"],
+            logs["val_auroc"],
+            logs["val_auprc"],
+            logs["seconds"],
         )
 
 
@@ -237,24 +274,43 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if self._restored is not None:  # after the stopper reset itself
             state = self._restored
             self.stopper.wait, self.stopper.best = state["wait"], state["best"]
-            self.stopper.best_epoch, self.stopper.best_weights = state["best_epoch"], state["best_weights"]
+            self.stopper.best_epoch, self.stopper.best_weights = (
+                state["best_epoch"],
+                state["best_weights"],
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        self.rows.append({"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:] if k in logs}})
+        self.rows.append(
+            {"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:] if k in logs}}
+        )
         self.finished = bool(self.model.stop_training) or epoch + 1 >= self.params["epochs"]
         if self.path is not None:
             self.save()
 
     def save(self):
         stopper = self.stopper
-        state = {"fingerprint": self.fingerprint, "rows": self.rows, "finished": self.finished,
-                 "wait": stopper.wait, "best": None if stopper.best is None else float(stopper.best),
-                 "best_epoch": stopper.best_epoch}
+        state = {
+            "fingerprint": self.fingerprint,
+            "rows": self.rows,
+            "finished": self.finished,
+            "wait": stopper.wait,
+            "best": None if stopper.best is None else float(stopper.best),
+            "best_epoch": stopper.best_epoch,
+        }
         arrays = {"state": np.array(json.dumps(state))}
-        arrays.update({f"model_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(self.model.variables)})
-        arrays.update({f"optimizer_{i}": keras.ops.convert_to_numpy(v)
-                       for i, v in enumerate(self.model.optimizer.variables)})
+        arrays.update(
+            {
+                f"model_{i}": keras.ops.convert_to_numpy(v)
+                for i, v in enumerate(self.model.variables)
+            }
+        )
+        arrays.update(
+            {
+                f"optimizer_{i}": keras.ops.convert_to_numpy(v)
+                for i, v in enumerate(self.model.optimizer.variables)
+            }
+        )
         arrays.update({f"best_{i}": w for i, w in enumerate(stopper.best_weights or [])})
         with atomic_path(self.path) as tmp:
             np.savez(tmp, **arrays)
@@ -272,19 +328,31 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 arrays = {key: data[key] for key in data.files}
             state = json.loads(str(arrays.pop("state")))
         except (OSError, ValueError, KeyError) as error:
-            log.warning("%s: unreadable checkpoint (%s); training from the start.", self.path, error)
+            log.warning(
+                "%s: unreadable checkpoint (%s); training from the start.", self.path, error
+            )
             return 0
         if state["fingerprint"] != self.fingerprint:
-            log.warning("%s was saved by a run with other settings or inputs; training from the start.", self.path)
+            log.warning(
+                "%s was saved by a run with other settings or inputs; training from the start.",
+                self.path,
+            )
             return 0
         model.optimizer.build(model.trainable_variables)
         pairs = []
-        for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+        for prefix, variables in (
+            ("model", model.variables),
+            ("optimizer", model.optimizer.variables),
+        ):
             saved = _numbered(arrays, prefix)
             if [tuple(a.shape) for a in saved] != [tuple(v.shape) for v in variables]:
-                log.warning("%s: %s variables do not match the model; training from the start.", self.path, prefix)
+                log.warning(
+                    "%s: %s variables do not match the model; training from the start.",
+                    self.path,
+                    prefix,
+                )
                 return 0
-            pairs += zip(variables, saved)
+            pairs += zip(variables, saved, strict=False)
         for variable, value in pairs:  # only once everything matched
             variable.assign(value)
         state["best_weights"] = _numbered(arrays, "best") or None
@@ -311,12 +379,21 @@ def run_fingerprint(spec: TrainingSpec, *inputs) -> str:
     """A hash of what determines a run: its spec, the input files (size and modification time),
     and the Keras version and backend."""
     files = [(str(Path(p).resolve()), os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in inputs]
-    text = json.dumps([asdict(spec), files, keras.__version__, keras.backend.backend()], sort_keys=True)
+    text = json.dumps(
+        [asdict(spec), files, keras.__version__, keras.backend.backend()], sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, checkpoint_path=None,
-          callbacks=()) -> pd.DataFrame:
+def train(
+    spec: TrainingSpec,
+    train_path,
+    valid_path,
+    model_path,
+    history_path,
+    checkpoint_path=None,
+    callbacks=(),
+) -> pd.DataFrame:
     """Train one model and write ``model_path`` (.keras) and ``history_path`` (TSV).
 
     The model keeps the weights of the epoch with the lowest validation loss. Returns the
@@ -336,9 +413,16 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, 
     valid_x, valid_y, valid_tasks = read_dataset(valid_path)
     if valid_tasks != tasks:
         raise ValueError(f"{valid_path} has tasks {valid_tasks}, but {train_path} has {tasks}.")
-    log.info("%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
-             spec.name, spec.seed, len(train_x), len(valid_x), train_x.shape[1], ", ".join(tasks),
-             asdict(spec))
+    log.info(
+        "%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
+        spec.name,
+        spec.seed,
+        len(train_x),
+        len(valid_x),
+        train_x.shape[1],
+        ", ".join(tasks),
+        asdict(spec),
+    )
 
     model = spec_model(spec, length=train_x.shape[1], tasks=len(tasks))
     model.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss="binary_crossentropy")
@@ -346,16 +430,39 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, 
 
     weights = example_class_weights(spec.class_weight, train_y)
     if weights is not None:
-        log.info("class weights (%s): negatives %.4g, positives %.4g", spec.class_weight, weights[0], weights[1])
-    batches = OneHotBatches(train_x, train_y, spec.batch_size, shuffle=True, seed=spec.seed,
-                            reverse_complement=spec.reverse_complement, weights=weights)
-    stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=spec.patience,
-                                            restore_best_weights=True)
-    metrics = ValidationMetrics(valid_x, valid_y, max(spec.batch_size, 500), spec.max_epochs, spec.name, spec.seed)
-    checkpoint = EpochCheckpoint(checkpoint_path, run_fingerprint(spec, train_path, valid_path), stopper)
+        log.info(
+            "class weights (%s): negatives %.4g, positives %.4g",
+            spec.class_weight,
+            weights[0],
+            weights[1],
+        )
+    batches = OneHotBatches(
+        train_x,
+        train_y,
+        spec.batch_size,
+        shuffle=True,
+        seed=spec.seed,
+        reverse_complement=spec.reverse_complement,
+        weights=weights,
+    )
+    stopper = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=spec.patience, restore_best_weights=True
+    )
+    metrics = ValidationMetrics(
+        valid_x, valid_y, max(spec.batch_size, 500), spec.max_epochs, spec.name, spec.seed
+    )
+    checkpoint = EpochCheckpoint(
+        checkpoint_path, run_fingerprint(spec, train_path, valid_path), stopper
+    )
     done = checkpoint.restore(model)
     if done:
-        log.info("%s seed %d: resuming after epoch %d from %s", spec.name, spec.seed, done, checkpoint_path)
+        log.info(
+            "%s seed %d: resuming after epoch %d from %s",
+            spec.name,
+            spec.seed,
+            done,
+            checkpoint_path,
+        )
     for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
         batches.on_epoch_end()
     if checkpoint.finished:  # stopped after its last epoch, before the model was written
@@ -364,13 +471,26 @@ def train(spec: TrainingSpec, train_path, valid_path, model_path, history_path, 
         # shuffle=False: the batches' own seeded permutation is the shuffle. Keras' would reorder
         # the batches with Python's global `random`, whose state a checkpoint cannot capture
         # (tf.data draws it from a prefetching thread).
-        model.fit(batches, epochs=spec.max_epochs, initial_epoch=done, shuffle=False, verbose=0,
-                  callbacks=[metrics, stopper, checkpoint, *callbacks])
+        model.fit(
+            batches,
+            epochs=spec.max_epochs,
+            initial_epoch=done,
+            shuffle=False,
+            verbose=0,
+            callbacks=[metrics, stopper, checkpoint, *callbacks],
+        )
 
     history = pd.DataFrame(checkpoint.rows)[HISTORY_COLUMNS]
     best = int(history["val_loss"].idxmin())
-    log.info("%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)", spec.name, spec.seed,
-             best + 1, len(history), history.loc[best, "val_loss"], history.loc[best, "val_auroc"])
+    log.info(
+        "%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)",
+        spec.name,
+        spec.seed,
+        best + 1,
+        len(history),
+        history.loc[best, "val_loss"],
+        history.loc[best, "val_auroc"],
+    )
 
     Path(history_path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(model_path) as tmp:

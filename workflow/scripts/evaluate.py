@@ -8,9 +8,16 @@ with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads)
     from sfcrepro.evaluate import evaluate_models
 
-    models = dict(zip(sm.params.seeds, sm.input.models))
-    metrics = evaluate_models(models, {"valid": sm.input.valid, "test": sm.input.test},
-                              sm.params.dataset, sm.wildcards.variant)
-    log.info("mean over tasks:\n%s", metrics.groupby(["split", "seed"])[["auroc", "auprc"]].mean().round(4))
+    models = dict(zip(sm.params.seeds, sm.input.models, strict=False))
+    metrics = evaluate_models(
+        models,
+        {"valid": sm.input.valid, "test": sm.input.test},
+        sm.params.dataset,
+        sm.wildcards.variant,
+    )
+    log.info(
+        "mean over tasks:\n%s",
+        metrics.groupby(["split", "seed"])[["auroc", "auprc"]].mean().round(4),
+    )
     with atomic_path(sm.output[0]) as tmp:
         metrics.to_csv(tmp, sep="\t", index=False, float_format="%.6g")

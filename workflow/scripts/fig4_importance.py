@@ -11,7 +11,10 @@ from sfcrepro.runtime import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     plan = sm.params.plan
-    tables = {variant: pd.read_csv(path, sep="\t") for variant, path in zip(sm.params.variants, sm.input)}
+    tables = {
+        variant: pd.read_csv(path, sep="\t")
+        for variant, path in zip(sm.params.variants, sm.input, strict=False)
+    }
     n = int(next(iter(tables.values()))["n_sequences"].iloc[0])
     where = "fresh simulated sequences" if plan["simulated"] else f"{plan['split']} regions"
     title = f"{plan['title']}: {plan['task']} task, mean gradient x input over {n:,} {where}"

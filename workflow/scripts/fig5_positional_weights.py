@@ -16,19 +16,39 @@ with job_logging(sm.log[0]) as log:
 
     seeds = sm.params.seeds
     kernels, rows = {}, []
-    for i, (variant, curvature) in enumerate(zip(sm.params.variants, sm.params.curvature)):
+    for i, (variant, curvature) in enumerate(
+        zip(sm.params.variants, sm.params.curvature, strict=False)
+    ):
         seed = best_seed(pd.read_csv(sm.input.metrics[i], sep="\t"), split="valid")
         model = load_model(sm.input.models[i * len(seeds) + seeds.index(seed)], compile=False)
         kernel = positional_kernel(model)
         label = f"{variant}: CR {curvature:g} (seed {seed})"
         kernels[label] = kernel
-        order, clusters = cluster_order(normalise_rows(kernel), clusters=sm.params.clusters, seed=sm.params.seed)
-        rows.append(pd.DataFrame({"variant": variant, "curvature": curvature, "seed": seed, "unit": order,
-                                  "cluster": clusters, "row": np.arange(len(order))}))
-        log.info("%s: %d units x %d positions; units per cluster %s", label, *kernel.shape,
-                 np.bincount(clusters).tolist())
+        order, clusters = cluster_order(
+            normalise_rows(kernel), clusters=sm.params.clusters, seed=sm.params.seed
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "variant": variant,
+                    "curvature": curvature,
+                    "seed": seed,
+                    "unit": order,
+                    "cluster": clusters,
+                    "row": np.arange(len(order)),
+                }
+            )
+        )
+        log.info(
+            "%s: %d units x %d positions; units per cluster %s",
+            label,
+            *kernel.shape,
+            np.bincount(clusters).tolist(),
+        )
     with atomic_path(sm.output.table) as tmp:
         pd.concat(rows, ignore_index=True).to_csv(tmp, sep="\t", index=False)
     title = f"{sm.params.title}: SFC positional weights by curvature regularisation (CR)"
-    save(positional_weights(kernels, title, clusters=sm.params.clusters, seed=sm.params.seed),
-         [sm.output.png, sm.output.pdf])
+    save(
+        positional_weights(kernels, title, clusters=sm.params.clusters, seed=sm.params.seed),
+        [sm.output.png, sm.output.pdf],
+    )

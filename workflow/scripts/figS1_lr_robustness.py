@@ -10,14 +10,27 @@ from sfcrepro.runtime import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     rows = []
-    for (variant, rate, seed), path in zip(sm.params.runs, sm.input):
+    for (variant, rate, seed), path in zip(sm.params.runs, sm.input, strict=False):
         best = best_epoch(pd.read_csv(path, sep="\t"))
-        rows.append({"variant": variant, "learning_rate": rate, "seed": seed, "best_epoch": int(best["epoch"]),
-                     "val_loss": best["val_loss"], "val_auroc": best["val_auroc"], "val_auprc": best["val_auprc"],
-                     "history": path})
+        rows.append(
+            {
+                "variant": variant,
+                "learning_rate": rate,
+                "seed": seed,
+                "best_epoch": int(best["epoch"]),
+                "val_loss": best["val_loss"],
+                "val_auroc": best["val_auroc"],
+                "val_auprc": best["val_auprc"],
+                "history": path,
+            }
+        )
     scores = pd.DataFrame(rows)
-    log.info("median validation auROC:\n%s", scores.pivot_table(index="learning_rate", columns="variant",
-                                                                   values="val_auroc", aggfunc="median"))
+    log.info(
+        "median validation auROC:\n%s",
+        scores.pivot_table(
+            index="learning_rate", columns="variant", values="val_auroc", aggfunc="median"
+        ),
+    )
     with atomic_path(sm.output.table) as tmp:
         scores.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
     save(lr_robustness(scores, sm.params.title), [sm.output.png, sm.output.pdf])

@@ -9,9 +9,18 @@ from sfcrepro.runtime import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     calls = pd.read_csv(sm.input.calls, sep="\t", dtype={"chrom": str})
-    windows = windows_from_calls(calls, sm.params.cells, sm.input.fai, chromosomes=sm.params.chromosomes,
-                                 label=sm.input.calls, **sm.params.windows)
-    log.info("%d regions; positives per cell type: %s", len(windows),
-             ", ".join(f"{cell} {int(windows[cell].sum())}" for cell in sm.params.cells))
+    windows = windows_from_calls(
+        calls,
+        sm.params.cells,
+        sm.input.fai,
+        chromosomes=sm.params.chromosomes,
+        label=sm.input.calls,
+        **sm.params.windows,
+    )
+    log.info(
+        "%d regions; positives per cell type: %s",
+        len(windows),
+        ", ".join(f"{cell} {int(windows[cell].sum())}" for cell in sm.params.cells),
+    )
     with atomic_path(sm.output[0]) as tmp:
         windows.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})

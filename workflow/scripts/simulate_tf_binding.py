@@ -6,7 +6,18 @@ from sfcrepro.simulate import write_simulated_tf_split
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     motif_file = sm.input.motifs[0] if sm.input.motifs else None
-    data = write_simulated_tf_split(sm.params.simulation, sm.wildcards.split, sm.params.seed, sm.output[0],
-                                    motif_file=motif_file)
-    log.info("%s: %d sequences of %d bp, tasks %s, %d motif instances, label means %s",
-             sm.output[0], *data.sequences.shape, data.tasks, len(data.motifs), data.labels.mean(axis=0).round(3))
+    data = write_simulated_tf_split(
+        sm.params.simulation,
+        sm.wildcards.split,
+        sm.params.seed,
+        sm.output[0],
+        motif_file=motif_file,
+    )
+    log.info(
+        "%s: %d sequences of %d bp, tasks %s, %d motif instances, label means %s",
+        sm.output[0],
+        *data.sequences.shape,
+        data.tasks,
+        len(data.motifs),
+        data.labels.mean(axis=0).round(3),
+    )

@@ -8,9 +8,17 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     tf = sm.wildcards.tf
     relaxed = None if sm.input.relaxed == sm.input.chip else sm.input.relaxed
-    examples = tf_examples_from_files(tf, sm.input.chip, sm.input.dnase, sm.input.fai, relaxed=relaxed,
-                                      chromosomes=sm.params.chromosomes, policy=sm.params.peak_errors,
-                                      length=sm.params.length, top=sm.params.top)
+    examples = tf_examples_from_files(
+        tf,
+        sm.input.chip,
+        sm.input.dnase,
+        sm.input.fai,
+        relaxed=relaxed,
+        chromosomes=sm.params.chromosomes,
+        policy=sm.params.peak_errors,
+        length=sm.params.length,
+        top=sm.params.top,
+    )
     log.info("%s: %d regions, %d positive", tf, len(examples), int(examples[tf].sum()))
     with atomic_path(sm.output[0]) as tmp:
         examples.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})

@@ -9,7 +9,11 @@ from sfcrepro.runtime import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     windows = pd.read_csv(sm.input.windows, sep="\t", dtype={"chrom": str})
-    hits = summits_from_files(windows, dict(zip(sm.params.tfs, sm.input.peaks)), sm.input.fai,
-                              policy=sm.params.peak_errors)
+    hits = summits_from_files(
+        windows,
+        dict(zip(sm.params.tfs, sm.input.peaks, strict=False)),
+        sm.input.fai,
+        policy=sm.params.peak_errors,
+    )
     with atomic_path(sm.output[0]) as tmp:
         hits.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})

@@ -11,11 +11,24 @@ from sfcrepro.runtime import configure, describe_devices, job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     backend = configure(
-        backend=sm.params.backend, threads=sm.threads, seed=sm.params.spec["seed"],
+        backend=sm.params.backend,
+        threads=sm.threads,
+        seed=sm.params.spec["seed"],
         require_gpu=sm.config.get("require_gpu", False),
     )
-    log.info("Keras backend %s, %d threads; devices: %s", backend, sm.threads, ", ".join(describe_devices()))
+    log.info(
+        "Keras backend %s, %d threads; devices: %s",
+        backend,
+        sm.threads,
+        ", ".join(describe_devices()),
+    )
     from sfcrepro.train import TrainingSpec, train
 
-    train(TrainingSpec(**sm.params.spec), sm.input.train, sm.input.valid, sm.output.model, sm.output.history,
-          checkpoint_path=Path(sm.output.model).with_name("resume.npz"))
+    train(
+        TrainingSpec(**sm.params.spec),
+        sm.input.train,
+        sm.input.valid,
+        sm.output.model,
+        sm.output.history,
+        checkpoint_path=Path(sm.output.model).with_name("resume.npz"),
+    )
