@@ -1,7 +1,11 @@
-"""Shared fixtures: a local HTTP server so that the real download code runs without internet."""
+"""Shared fixtures and helpers: a local HTTP server so that the real download code runs without
+internet; the repository root, the tiny configuration and the Snakemake runner of the end-to-end
+tests; Keras configured on first use (never at import)."""
 
 import functools
 import http.server
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -64,3 +68,58 @@ def served(tmp_path_factory):
     yield folder, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+# -- shared helpers: the repository, the tiny configuration and the Snakemake command -----------
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / ".test" / "config" / "config.yaml"
+GENOME_OVERLAY = ROOT / ".test" / "config" / "genome.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+
+def snakemake_command(workdir, configs, *args):
+    """The Snakemake command line for ``workdir`` with the config files ``configs`` (in order)."""
+    configs = [configs] if isinstance(configs, str | Path) else configs
+    return [*SNAKEMAKE, "--directory", str(workdir), "--configfile", *map(str, configs), *args]
+
+
+def snakemake(workdir, configs, *args, timeout=900, env=None):
+    """Run Snakemake (see ``snakemake_command``); the finished process, output captured."""
+    return subprocess.run(
+        snakemake_command(workdir, configs, *args),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="session")
+def root():
+    """The repository root."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def tiny_config():
+    """The tiny configuration of the end-to-end tests (.test/config/config.yaml)."""
+    return TINY
+
+
+@pytest.fixture(scope="session")
+def keras_runtime():
+    """Keras configured for this process (backend, deterministic kernels, seed 0), at first use."""
+    from sfcrepro.runtime import configure
+
+    return configure(seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """``(workdir, process)``: the whole tiny workflow, run once per session and shared by the
+    tests that only read its outputs (tests/test_workflow.py, tests/test_workflow_genome.py)."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    proc = snakemake(workdir, TINY, "--cores", "2")
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return workdir, proc

@@ -10,12 +10,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import TINY, snakemake
 
 from sfcrepro.config import resolve_backend
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(__file__).with_name("backend_check.py")
-TINY = ROOT / ".test" / "config" / "config.yaml"
 
 
 def test_config_backend_wins_over_keras_backend():
@@ -54,27 +53,8 @@ def test_training_and_importance_jobs_run_under_torch(tmp_path):
     path = tmp_path / "torch.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     targets = ["results/importance/sim_tf/symm.tsv", "results/check_gpu.txt"]
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(tmp_path),
-        "--configfile",
-        str(path),
-        "--cores",
-        "2",
-        *targets,
-    ]
-    proc = subprocess.run(
-        cmd,
-        env={**os.environ, "KERAS_BACKEND": "torch"},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    proc = snakemake(tmp_path, path, "--cores", "2", *targets, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "backend: torch" in (tmp_path / "results" / "check_gpu.txt").read_text()
     log = (tmp_path / "logs" / "train" / "sim_tf" / "symm" / "seed0.log").read_text()

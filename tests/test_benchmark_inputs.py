@@ -1,16 +1,15 @@
 """benchmarks/paper_scale_sim_access.py: the synthetic paper-scale inputs, at a tiny scale."""
 
 import importlib.util
-from pathlib import Path
 
 import pyfaidx
 import yaml
+from conftest import ROOT
 from snakemake.utils import validate
 
 from sfcrepro.config import check, enabled_datasets
 from sfcrepro.regions import read_peaks
 
-ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location(
     "paper_scale", ROOT / "benchmarks" / "paper_scale_sim_access.py"
 )

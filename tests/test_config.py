@@ -1,11 +1,11 @@
 """The configuration: schema validation and the cross-checks of sfcrepro.config."""
 
 import copy
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -19,7 +19,6 @@ from sfcrepro.config import (
     url_problems,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.datasets import atomic_path, read_dataset, read_table, write_dataset
+from sfcrepro.datasets import read_dataset, read_table, write_dataset
+from sfcrepro.io import atomic_path
 
 
 def sample(n=5, length=8, tasks=2, seed=0):

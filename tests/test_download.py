@@ -5,7 +5,8 @@ import hashlib
 
 import pytest
 
-from sfcrepro.download import DownloadError, fetch, open_text, url_scheme
+from sfcrepro.download import DownloadError, fetch, url_scheme
+from sfcrepro.io import open_text
 
 
 @pytest.fixture

@@ -2,12 +2,11 @@
 
 import re
 import tomllib
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 ENVS = ["cpu", "gpu"]
 # The workflow runner is not a job dependency: jobs run inside the environment, Snakemake outside.
 RUNNER = {"snakemake"}

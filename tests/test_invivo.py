@@ -403,12 +403,11 @@ def test_real_macs2_dnase_peaks_give_one_negative_each(tmp_path):
     assert sorted((negatives["start"] + 500).tolist()) == sorted(best["summit"].tolist())
 
 
-def test_counts_matrix_with_the_real_columns_gives_16_cell_types(tmp_path):
+def test_counts_matrix_with_the_real_columns_gives_16_cell_types(tmp_path, root):
     import yaml
 
     from sfcrepro.invivo import calls_from_counts
 
-    root = Path(__file__).resolve().parents[1]
     columns = pd.read_csv(root / "tests/data/GSE74912_sample_columns.tsv", sep="\t")[
         "column"
     ].tolist()

@@ -1,7 +1,6 @@
 """Tests of sfcrepro.models: parameter matching and the three architectures."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,12 +123,10 @@ def test_basset_matched_units_number():
         basset("sep", units=0)
 
 
-def test_invivo_tf_parameter_matched_sep_is_11_units():
+def test_invivo_tf_parameter_matched_sep_is_11_units(root):
     assert sfc_units(47, 16, 1) == 11  # 11 x (47 + 16 + 1) = 704 <= 752 < 12 x 64
     assert 18 * (47 + 16 + 1) == 1152 > 47 * 16  # the paper's 18 is matched only for symm
-    config = yaml.safe_load(
-        (Path(__file__).resolve().parents[1] / "config/config.yaml").read_text()
-    )
+    config = yaml.safe_load((root / "config/config.yaml").read_text())
     variants = config["datasets"]["invivo_tf"]["variants"]
     assert variants["sep_matched"] == {"head": "sep", "units": sfc_units(47, 16, 1)}
     assert variants["sep"]["units"] == variants["symm"]["units"] == 18  # the paper's variants stay
@@ -184,11 +181,8 @@ def test_loading_refuses_code_in_a_model_file(tmp_path):
     )  # the file is loadable
 
 
-def test_nothing_unpickles():
+def test_nothing_unpickles(root):
     # No module or script of the pipeline unpickles, or lifts Keras' safe mode.
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
     for path in [
         *(root / "src" / "sfcrepro").glob("*.py"),
         *(root / "workflow" / "scripts").glob("*.py"),

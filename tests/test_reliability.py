@@ -2,7 +2,7 @@
 
 Each test runs the real Snakemake workflow on a tiny configuration (derived from
 ``.test/config/config.yaml``). The per-module cases (bad peak lines, downloads, motif names, ...)
-are tested next to their modules; README "Reliability" lists every case and its test.
+are tested next to their modules; docs/reliability.md lists every case and its test.
 """
 
 import gzip
@@ -10,23 +10,19 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import GENOME_OVERLAY, ROOT, TINY, snakemake_command
+from conftest import snakemake as run_snakemake
 
 from sfcrepro.models import load_model
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / ".test" / "config" / "config.yaml"
-OVERLAY = ROOT / ".test" / "config" / "genome.yaml"
 SIM_ACCESS = [f"results/datasets/sim_access/{split}.h5" for split in ("train", "valid", "test")]
 SIM_TF = [f"results/datasets/sim_tf/{split}.h5" for split in ("train", "valid", "test")]
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 MODEL = "results/models/sim_tf/sep/seed0"
 
 
@@ -40,22 +36,11 @@ def write_config(path, edit=None):
 
 
 def command(workdir, config, *args):
-    return [
-        *SNAKEMAKE,
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--cores",
-        "2",
-        *args,
-    ]
+    return snakemake_command(workdir, config, "--cores", "2", *args)
 
 
 def snakemake(workdir, config, *args, timeout=600):
-    return subprocess.run(
-        command(workdir, config, *args), capture_output=True, text=True, timeout=timeout
-    )
+    return run_snakemake(workdir, config, "--cores", "2", *args, timeout=timeout)
 
 
 def kill_when(workdir, config, target, ready, timeout=300):
@@ -94,7 +79,7 @@ def test_killed_training_resumes_to_the_uninterrupted_model(tmp_path):
     # killed while training the second epoch or later, after the first checkpoint
     kill_when(killed, config, target, lambda: (killed / MODEL / "resume.npz").exists())
     assert not (killed / target).exists()
-    # Snakemake's lock outlives a SIGKILL: it says so, and --unlock lifts it (README, Reliability)
+    # Snakemake's lock outlives a SIGKILL: it says so, and --unlock lifts it (docs/reliability.md)
     proc = snakemake(killed, config, target)
     assert proc.returncode != 0 and "--unlock" in proc.stderr
     assert snakemake(killed, config, "--unlock").returncode == 0
@@ -207,7 +192,7 @@ def local_genome(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("local_files")
     files = make(folder)
-    config = yaml.safe_load(OVERLAY.read_text().replace("BASE", str(folder)))
+    config = yaml.safe_load(GENOME_OVERLAY.read_text().replace("BASE", str(folder)))
     for name in ("invivo_tf", "invivo_access"):
         config["datasets"][name]["enabled"] = False
     config["figures"] = {}
@@ -217,18 +202,7 @@ def local_genome(tmp_path_factory):
 
 
 def genome_snakemake(workdir, overlay, *args, env=None):
-    cmd = [
-        *SNAKEMAKE,
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(TINY),
-        str(overlay),
-        "--cores",
-        "2",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    return run_snakemake(workdir, [TINY, overlay], "--cores", "2", *args, timeout=600, env=env)
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
@@ -261,17 +235,7 @@ def test_killed_dataset_build_leaves_nothing_taken_as_complete(local_genome, bui
     }
     work = tmp_path / "work"
     proc = subprocess.Popen(
-        [
-            *SNAKEMAKE,
-            "--directory",
-            str(work),
-            "--configfile",
-            str(TINY),
-            str(overlay),
-            "--cores",
-            "1",
-            *SIM_ACCESS,
-        ],
+        snakemake_command(work, [TINY, overlay], "--cores", "1", *SIM_ACCESS),
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,

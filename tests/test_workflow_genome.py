@@ -3,28 +3,24 @@
 
 import gzip
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import h5py
 import pandas as pd
 import pytest
 import yaml
+from conftest import GENOME_OVERLAY, TINY
+from conftest import snakemake as run_snakemake
 from genome_fixture import CHROMS, make
 
 from sfcrepro.motifs import default_motif_file
 from sfcrepro.sequences import encode
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / ".test" / "config" / "config.yaml"
-OVERLAY = ROOT / ".test" / "config" / "genome.yaml"
 DATASETS = {"sim_tf", "sim_access", "invivo_tf", "invivo_access"}
 
 
 def overlay(tmp_path, base_url, **changes):
     """Write the genome-datasets overlay with BASE replaced."""
-    config = yaml.safe_load(OVERLAY.read_text().replace("BASE", base_url))
+    config = yaml.safe_load(GENOME_OVERLAY.read_text().replace("BASE", base_url))
     for dotted, value in changes.items():
         node = config
         *keys, last = dotted.split(".")
@@ -37,20 +33,8 @@ def overlay(tmp_path, base_url, **changes):
 
 
 def snakemake(workdir, config, *args):
-    cmd = [
-        sys.executable,
-        "-m",
-        "snakemake",
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(TINY),
-        str(config),
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    """Snakemake on the tiny config with the overlay ``config``."""
+    return run_snakemake(workdir, [TINY, config], *args)
 
 
 def read_genome(path):
@@ -76,9 +60,13 @@ def sources(served):
 
 
 @pytest.fixture(scope="module")
-def run(sources, tmp_path_factory):
+def run(sources, tiny_run, tmp_path_factory):
+    """The workflow with every dataset. It starts from a copy of the session's tiny run (the same
+    sim_tf jobs, which Snakemake finds complete), so only the genome-derived datasets and what
+    gathers all datasets (metrics summary, figures) run here."""
     _, base, _ = sources
     workdir = tmp_path_factory.mktemp("all_datasets")
+    shutil.copytree(tiny_run[0], workdir, symlinks=True, dirs_exist_ok=True)
     config = overlay(
         workdir, base, **{"datasets.sim_access.motif_file": {"url": f"{base}/encode_motifs.txt.gz"}}
     )

@@ -10,8 +10,11 @@ import hashlib
 import os
 import posixpath
 import urllib.parse
+from dataclasses import MISSING, dataclass, fields
 
 __all__ = [
+    "TRAINING_KEYS",
+    "TrainingSpec",
     "BACKENDS",
     "IMPORTANCE_FIGURES",
     "URL_SCHEMES",
@@ -32,14 +35,41 @@ __all__ = [
 ]
 
 BACKENDS = ("tensorflow", "torch", "jax")
-TRAINING_DEFAULTS = {
-    "learning_rate": 1e-3,
-    "batch_size": 100,
-    "max_epochs": 50,
-    "patience": 5,
-    "reverse_complement": False,
-    "class_weight": None,
-}
+# The keys of a dataset's `training` block; their defaults are those of TrainingSpec.
+TRAINING_KEYS = (
+    "learning_rate",
+    "batch_size",
+    "max_epochs",
+    "patience",
+    "reverse_complement",
+    "class_weight",
+)
+
+
+@dataclass
+class TrainingSpec:
+    """Everything that defines one training run (a variant at one seed)."""
+
+    architecture: str
+    head: str
+    seed: int
+    learning_rate: float = 1e-3
+    batch_size: int = 100
+    max_epochs: int = 50
+    patience: int = 5
+    units: int | str | None = None  # None: the paper's count; "matched": see sfcrepro.models
+    curvature: float = 0.0
+    initializer: str = "paper"
+    reverse_complement: bool = False
+    # "balanced" or {"positive": w}: see sfcrepro.train.example_class_weights()
+    class_weight: str | dict | None = None
+    name: str = "model"  # for messages: dataset/variant
+    curvature_norm: str = "l1"  # "l1" (the paper) or "l2"; see sfcrepro.layers.CurvatureRegularizer
+
+
+def _spec_defaults() -> dict:
+    """TrainingSpec's field defaults: the one place each training default is set."""
+    return {f.name: f.default for f in fields(TrainingSpec) if f.default is not MISSING}
 
 
 # Figure 4 panels: config key under `figures` -> output file name (results/figures/<name>.{png,pdf,tsv}).
@@ -128,15 +158,22 @@ def duplicate_keys(path) -> list[str]:
 def resolve_backend(config: dict, environ=None) -> str:
     """The Keras backend of a run: ``config["backend"]``, else ``KERAS_BACKEND``, else tensorflow.
 
+    The one place the backend is chosen: the workflow passes its config, and
+    :func:`sfcrepro.runtime.configure` a job's ``{"backend": ...}``.
+
     Raises
     ------
     ValueError
-        When ``KERAS_BACKEND`` names a backend Keras does not have (the config value itself is
-        checked by the schema).
+        When the backend (given, or from ``KERAS_BACKEND``) is not one Keras has.
     """
     environ = os.environ if environ is None else environ
-    if config.get("backend"):
-        return config["backend"]
+    backend = config.get("backend")
+    if backend:
+        if backend not in BACKENDS:
+            raise ValueError(
+                f"Unknown Keras backend {backend!r}; choose one of {', '.join(BACKENDS)}."
+            )
+        return backend
     backend = environ.get("KERAS_BACKEND") or "tensorflow"
     if backend not in BACKENDS:
         raise ValueError(
@@ -220,7 +257,7 @@ def importance_figures(config: dict) -> dict[str, dict]:
 
 
 def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict:
-    """Keyword arguments of :class:`sfcrepro.train.TrainingSpec` for one variant and seed.
+    """Keyword arguments of :class:`TrainingSpec` for one variant and seed.
 
     A variant's own ``learning_rate``/``batch_size`` override the dataset's ``training`` block.
     Only what affects training is included, so that Snakemake reruns a model exactly when
@@ -231,19 +268,20 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
     variant set to ``"l2"`` gets other settings and is retrained.
     """
     options = dataset["variants"][variant]
-    settings = {**TRAINING_DEFAULTS, **dataset.get("training", {})}
+    defaults = _spec_defaults()
+    settings = {key: defaults[key] for key in TRAINING_KEYS} | dataset.get("training", {})
     for key in ("learning_rate", "batch_size"):
         if key in options:
             settings[key] = options[key]
-    norm = options.get("curvature_norm", "l1")
+    norm = options.get("curvature_norm", defaults["curvature_norm"])
     return {
         "architecture": dataset["architecture"],
         "head": options["head"],
         "seed": int(seed),
-        "units": options.get("units"),
-        "curvature": float(options.get("curvature", 0.0)),
-        **({"curvature_norm": norm} if norm != "l1" else {}),
-        "initializer": options.get("initializer", "paper"),
+        "units": options.get("units", defaults["units"]),
+        "curvature": float(options.get("curvature", defaults["curvature"])),
+        **({"curvature_norm": norm} if norm != defaults["curvature_norm"] else {}),
+        "initializer": options.get("initializer", defaults["initializer"]),
         "name": name,
         **settings,
     }

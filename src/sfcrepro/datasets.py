@@ -14,46 +14,24 @@ group ``tables/<name>``
     simulated accessibility: index, tf, motif, start, end, strand) and ``tables/regions``
     (chrom, start, end) for genome-derived data.
 
-Files are written to a temporary name and renamed when complete, so a crash never leaves a
-file that looks finished. Object timestamps are not stored, so the same content gives
-byte-identical files.
+Files are written to a temporary name and renamed when complete
+(:func:`sfcrepro.io.atomic_path`), so a crash never leaves a file that looks finished. Object
+timestamps are not stored, so the same content gives byte-identical files.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pandas as pd
 
-__all__ = ["DatasetWriter", "atomic_path", "read_dataset", "read_table", "write_dataset"]
+from sfcrepro.io import atomic_path
+
+__all__ = ["DatasetWriter", "read_dataset", "read_table", "write_dataset"]
 
 _STR = h5py.string_dtype("utf-8")
-
-
-@contextmanager
-def atomic_path(path):
-    """Yield a temporary path next to ``path``; rename it to ``path`` only if the block succeeds.
-
-    The temporary file is ``.<stem>.tmp-<pid><suffix>`` in the same directory, so the rename is
-    atomic: ``path`` is either absent or complete, even if the process is killed.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A process killed while writing leaves its temporary file; the next writer of ``path`` (one
-    # at a time: Snakemake runs one job per output) removes such leftovers first.
-    for stale in path.parent.glob(f".{glob.escape(path.stem)}.tmp-*{glob.escape(path.suffix)}"):
-        stale.unlink(missing_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")  # keeps the suffix
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class DatasetWriter:

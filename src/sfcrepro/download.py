@@ -26,9 +26,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sfcrepro.config import URL_SCHEMES, local_path
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import atomic_path, is_gzip
 
-__all__ = ["DownloadError", "fetch", "is_gzip", "open_text", "prepare_fasta", "url_scheme"]
+__all__ = ["DownloadError", "fetch", "prepare_fasta", "url_scheme"]
 
 log = logging.getLogger("sfcrepro.download")
 CHUNK = 1 << 20
@@ -48,16 +48,6 @@ def url_scheme(url: str) -> str:
             f"Unsupported URL scheme {scheme!r} in {url!r}: use http, https, ftp or a local path."
         )
     return scheme
-
-
-def is_gzip(path) -> bool:
-    with open(path, "rb") as fh:
-        return fh.read(2) == b"\x1f\x8b"
-
-
-def open_text(path):
-    """Open a text file for reading, gunzipping it when it is gzip-compressed (by content)."""
-    return gzip.open(path, "rt") if is_gzip(path) else open(path)
 
 
 def _local_path(url: str) -> Path:

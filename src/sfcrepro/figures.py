@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sfcrepro.datasets import atomic_path  # noqa: E402
 from sfcrepro.importance import smoothness_score, symmetry_score  # noqa: E402
+from sfcrepro.io import atomic_path  # noqa: E402
 
 __all__ = [
     "importance_curves",

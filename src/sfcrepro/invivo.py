@@ -1,4 +1,4 @@
-"""Building blocks of the in vivo datasets (paper sections 2.3-2.4; REFERENCE.md 4c and 4d).
+"""Building blocks of the in vivo datasets (paper sections 2.3-2.4).
 
 TF binding (Shrikumar et al. 2017b): for each TF, positives are ``length`` bp regions centred on
 its ChIP-seq summits; negatives are DNase peaks (GM12878, E116) with no overlap with the TF's top
@@ -36,7 +36,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from sfcrepro.download import open_text
+from sfcrepro.io import open_text
 
 __all__ = [
     "RECIPES",
@@ -44,6 +44,7 @@ __all__ = [
     "calls_from_counts",
     "windows_from_calls",
     "centre_on_summits",
+    "centred_regions",
     "map_samples",
     "one_summit_per_peak",
     "peak_regions",
@@ -56,22 +57,31 @@ __all__ = [
 log = logging.getLogger("sfcrepro.invivo")
 
 
+def centred_regions(
+    chroms, centres, length: int, chrom_sizes: dict[str, int], labels: dict | None = None
+) -> pd.DataFrame:
+    """``length`` bp regions centred on ``centres``, one per peak (``chrom, start, end``, then the
+    ``labels`` columns), dropping (and counting in the log) those leaving their chromosome."""
+    start = np.asarray(centres, dtype=np.int64) - length // 2
+    regions = pd.DataFrame({"chrom": np.asarray(chroms), "start": start, "end": start + length})
+    for name, values in (labels or {}).items():
+        regions[name] = values
+    inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
+    if (~inside).any():
+        log.info(
+            "dropped %d of %d peaks whose %d bp region leaves the chromosome",
+            int((~inside).sum()),
+            len(regions),
+            length,
+        )
+    return regions[inside].reset_index(drop=True)
+
+
 def centre_on_summits(
     peaks: pd.DataFrame, length: int, chrom_sizes: dict[str, int]
 ) -> pd.DataFrame:
     """``length`` bp regions centred on each peak's ``summit``, dropping those leaving the chromosome."""
-    start = peaks["summit"].to_numpy(np.int64) - length // 2
-    regions = pd.DataFrame(
-        {"chrom": peaks["chrom"].to_numpy(), "start": start, "end": start + length}
-    )
-    inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
-    if (~inside).any():
-        log.info(
-            "dropped %d of %d regions that would leave their chromosome",
-            int((~inside).sum()),
-            len(regions),
-        )
-    return regions[inside].reset_index(drop=True)
+    return centred_regions(peaks["chrom"].to_numpy(), peaks["summit"], length, chrom_sizes)
 
 
 def one_summit_per_peak(peaks: pd.DataFrame) -> pd.DataFrame:
@@ -160,8 +170,7 @@ def tf_examples_from_files(
     relaxed=None,
     chromosomes: str | None = None,
     policy: str = "fail",
-    length: int = 1000,
-    top: int = 150_000,
+    **options,
 ) -> pd.DataFrame:
     """Labelled regions of one TF from its peak files: ``chrom, start, end, <tf>``.
 
@@ -182,8 +191,8 @@ def tf_examples_from_files(
         Regular expression of the chromosomes to use; peaks elsewhere are dropped and counted.
     policy : {"fail", "skip"}
         What a bad peak line does (:func:`sfcrepro.regions.read_peaks`).
-    length, top
-        As in :func:`tf_examples`.
+    **options
+        ``length`` and ``top``, passed to :func:`tf_examples` (its defaults apply).
     """
     from sfcrepro.regions import chromosome_filter, read_chrom_sizes, read_used_peaks
 
@@ -217,8 +226,7 @@ def tf_examples_from_files(
         relaxed_peaks,
         negatives,
         {c: n for c, n in sizes.items() if keep(c)},
-        length=length,
-        top=top,
+        **options,
     )
     return examples.rename(columns={"label": tf})
 
@@ -370,21 +378,11 @@ def peak_regions(
     from sfcrepro.regions import sort_regions
 
     centre = (calls["start"].to_numpy(np.int64) + calls["end"].to_numpy(np.int64)) // 2
-    start = centre - length // 2
-    regions = pd.DataFrame(
-        {"chrom": calls["chrom"].astype(str).to_numpy(), "start": start, "end": start + length}
+    labels = {cell: calls[cell].to_numpy().astype(np.uint8) for cell in cells}
+    regions = centred_regions(
+        calls["chrom"].astype(str).to_numpy(), centre, length, chrom_sizes, labels
     )
-    for cell in cells:
-        regions[cell] = calls[cell].to_numpy().astype(np.uint8)
-    inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
-    if (~inside).any():
-        log.info(
-            "dropped %d of %d peaks whose %d bp region leaves the chromosome",
-            int((~inside).sum()),
-            len(regions),
-            length,
-        )
-    regions = sort_regions(regions[inside], chrom_sizes)
+    regions = sort_regions(regions, chrom_sizes)
     key = ["chrom", "start", "end"]
     repeated = regions.duplicated(key)
     if repeated.any():

@@ -15,7 +15,6 @@ Three formats are read (gzip-compressed or plain):
 from __future__ import annotations
 
 import difflib
-import gzip
 import importlib.util
 import re
 from dataclasses import dataclass
@@ -23,6 +22,8 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from sfcrepro.io import open_text
 
 __all__ = [
     "PWM",
@@ -87,18 +88,9 @@ class PWM:
         return cumulative
 
 
-def _open_text(path):
-    path = Path(path)
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rt")
-    return open(path)
-
-
 def _rows(path):
     """Yield ``(line_number, stripped_line)`` for non-blank lines."""
-    with _open_text(path) as fh:
+    with open_text(path) as fh:
         for number, line in enumerate(fh, start=1):
             line = line.strip()
             if line:

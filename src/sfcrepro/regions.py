@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sfcrepro.download import open_text
+from sfcrepro.io import open_text
 
 __all__ = [
     "PeakError",

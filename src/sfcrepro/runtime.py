@@ -11,10 +11,9 @@ import os
 import sys
 from contextlib import contextmanager
 
-from sfcrepro.config import BACKENDS
+from sfcrepro.config import resolve_backend
 
 __all__ = [
-    "BACKENDS",
     "configure",
     "describe_devices",
     "device_report",
@@ -38,7 +37,8 @@ def configure(
     Parameters
     ----------
     backend : {"tensorflow", "torch", "jax"}, optional
-        Keras backend; default: the ``KERAS_BACKEND`` environment variable, else tensorflow.
+        Keras backend; default: the ``KERAS_BACKEND`` environment variable, else tensorflow
+        (:func:`sfcrepro.config.resolve_backend`).
     threads : int, optional
         CPU threads for the backend's thread pools (Snakemake's ``threads``).
     seed : int, optional
@@ -59,9 +59,7 @@ def configure(
     RuntimeError
         When the backend's library is not installed, or ``require_gpu`` and no GPU is visible.
     """
-    backend = backend or os.environ.get("KERAS_BACKEND") or "tensorflow"
-    if backend not in BACKENDS:
-        raise ValueError(f"Unknown Keras backend {backend!r}; choose one of {', '.join(BACKENDS)}.")
+    backend = resolve_backend({"backend": backend})
     if "keras" in sys.modules and os.environ.get("KERAS_BACKEND", "tensorflow") != backend:
         raise RuntimeError("configure() must run before keras is imported to change the backend.")
     os.environ["KERAS_BACKEND"] = backend

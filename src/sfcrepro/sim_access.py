@@ -9,38 +9,33 @@ sequence composition. Every inserted instance is recorded in the split's ``table
 
 Randomness is per region: a region's seeds are a hash of the dataset seed, its chromosome and
 its start, so its sequence does not depend on how the work is split into jobs or batches.
-The build streams one chromosome at a time into the split files.
+The build streams one chromosome at a time into the split files
+(:func:`sfcrepro.genome_datasets.build_regions`, which also builds the in vivo datasets).
 """
 
 from __future__ import annotations
 
-import logging
-import time
 import zlib
 
 import numpy as np
 import pandas as pd
 
-from sfcrepro.datasets import DatasetWriter
+from sfcrepro.genome_datasets import build_regions
 from sfcrepro.motifs import PWM
-from sfcrepro.sequences import N_CODE, dinucleotide_shuffle, encode
+from sfcrepro.sequences import dinucleotide_shuffle
 
 __all__ = [
-    "build_regions",
     "build_sim_access",
     "check_motif_lengths",
     "insert_motifs",
     "motif_table",
     "region_seeds",
-    "split_of",
 ]
 
-log = logging.getLogger("sfcrepro.sim_access")
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 SHUFFLE_STREAM, MOTIF_STREAM = 1, 2
-CHUNK_REGIONS = 50_000  # regions processed at once (about 50 MB per 1000 bp array)
 
 
 def region_seeds(seed: int, chrom: str, starts, stream: int) -> np.ndarray:
@@ -155,14 +150,6 @@ def check_motif_lengths(motifs: dict[str, PWM], length: int, source: str) -> Non
         )
 
 
-def split_of(chrom: str, splits: dict[str, list[str]]) -> str:
-    """``valid``/``test`` when the chromosome is listed there, else ``train``."""
-    for split in ("valid", "test"):
-        if chrom in splits.get(split, []):
-            return split
-    return "train"
-
-
 def build_sim_access(
     regions: pd.DataFrame,
     tasks: list[str],
@@ -174,8 +161,47 @@ def build_sim_access(
     splits: dict[str, list[str]],
     max_n_fraction: float = 0.1,
 ) -> dict[str, int]:
-    """The simulated-accessibility splits: :func:`build_regions` with shuffling and motif insertion."""
-    return build_regions(
+    """The simulated-accessibility splits: each region's genome sequence dinucleotide-shuffled,
+    then the motifs of the TFs whose summits lie in it inserted (:func:`insert_motifs`).
+
+    Parameters are those of :func:`sfcrepro.genome_datasets.build_regions`, plus ``summits``
+    (``region``: row of ``regions``, ``tf``, ``position``; see
+    :func:`sfcrepro.regions.intersect_summits`) and ``motifs`` (the PWM of each TF named there).
+
+    Returns
+    -------
+    dict
+        Examples written per split, and the ``dropped_n`` and ``motifs`` counts.
+    """
+    # Summits sorted by row, so that each chunk's hits are one slice.
+    summits = summits.rename(columns={"region": "row"})
+    summits = summits.sort_values("row", kind="stable").reset_index(drop=True)
+    summit_rows = summits["row"].to_numpy(np.int64)
+    written = 0
+
+    def shuffle_and_insert(chrom, index, starts, sequences, first_row):
+        nonlocal written
+        shuffled = dinucleotide_shuffle(
+            sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM)
+        )
+        lo, hi = (
+            np.searchsorted(summit_rows, [index.min(), index.max() + 1]) if len(index) else (0, 0)
+        )
+        hits = summits.iloc[lo:hi]
+        hits = hits[hits["row"].isin(index)].copy()
+        hits["row"] = pd.Index(index).get_indexer(hits["row"])
+        inserted = []
+        written += insert_motifs(
+            shuffled,
+            starts,
+            hits,
+            motifs,
+            region_seeds(seed, chrom, starts, MOTIF_STREAM),
+            inserted,
+        )
+        return shuffled, {"motifs": motif_table(inserted, first_row)}
+
+    counts = build_regions(
         regions,
         tasks,
         genome,
@@ -183,149 +209,7 @@ def build_sim_access(
         seed,
         splits,
         max_n_fraction,
-        shuffle=True,
-        summits=summits,
-        motifs=motifs,
+        transform=shuffle_and_insert,
+        source="sfcrepro.sim_access (shuffled, motifs inserted)",
     )
-
-
-def build_regions(
-    regions: pd.DataFrame,
-    tasks: list[str],
-    genome,
-    outputs: dict[str, str],
-    seed: int,
-    splits: dict[str, list[str]],
-    max_n_fraction: float = 0.1,
-    shuffle: bool = False,
-    summits: pd.DataFrame | None = None,
-    motifs: dict[str, PWM] | None = None,
-) -> dict[str, int]:
-    """Build the split files of labelled regions, streaming one chromosome at a time.
-
-    With ``shuffle=False`` (the in vivo datasets) each region keeps its real genome sequence;
-    with ``shuffle=True`` it is dinucleotide-shuffled and the ``summits``' motifs are inserted.
-
-    Parameters
-    ----------
-    regions : DataFrame
-        ``chrom, start, end`` and one label column per task, sorted by chromosome.
-    tasks : list of str
-        Label columns of ``regions``.
-    genome : pyfaidx.Fasta
-        The genome (soft-masked lowercase is fine).
-    outputs : dict
-        Path of each split: ``train``, ``valid``, ``test``.
-    seed : int
-        Dataset seed.
-    splits : dict
-        Chromosomes of the ``valid`` and ``test`` splits; all others train.
-    max_n_fraction : float
-        Regions whose genome sequence has a larger fraction of N are dropped (and counted).
-    shuffle : bool
-        Dinucleotide-shuffle each region and insert motifs.
-    summits : DataFrame, optional
-        ``region`` (row of ``regions``), ``tf``, ``position`` (:func:`sfcrepro.regions.intersect_summits`).
-    motifs : dict, optional
-        PWM of each TF named in ``summits``.
-
-    Returns
-    -------
-    dict
-        Examples written per split, and ``dropped_n`` and ``motifs`` counts.
-    """
-    lengths = (regions["end"] - regions["start"]).unique()
-    if len(lengths) != 1:
-        raise ValueError(f"regions must all have the same length, got {sorted(lengths)[:5]}")
-    length = int(lengths[0])
-    counts = {split: 0 for split in outputs} | {"dropped_n": 0, "motifs": 0}
-    if summits is None:
-        summits = pd.DataFrame({"region": pd.Series(dtype=np.int64), "tf": [], "position": []})
-    summits = summits.rename(columns={"region": "row"})
-    source = (
-        "sfcrepro.sim_access (shuffled, motifs inserted)"
-        if shuffle
-        else "sfcrepro.sim_access (genome sequence)"
-    )
-    writers = {
-        split: DatasetWriter(path, length, tasks, {"seed": seed, "split": split, "source": source})
-        for split, path in outputs.items()
-    }
-    started, done = time.monotonic(), 0
-    try:
-        for writer in writers.values():
-            writer.__enter__()
-        # Summits sorted by row, so that each chunk's hits are one slice.
-        summits = summits.sort_values("row", kind="stable").reset_index(drop=True)
-        summit_rows = summits["row"].to_numpy(np.int64)
-        for chrom, rows in regions.groupby("chrom", sort=False):
-            codes = encode(str(genome[chrom][:]))
-            split = split_of(chrom, splits)
-            # Chunks of regions bound the memory to a few arrays of CHUNK_REGIONS x length bytes
-            # beside the chromosome; every region's result is the same whatever the chunking.
-            for first in range(0, len(rows), CHUNK_REGIONS):
-                chunk = rows.iloc[first : first + CHUNK_REGIONS]
-                index = chunk.index.to_numpy()
-                starts = chunk["start"].to_numpy(np.int64)
-                sequences = codes[starts[:, None] + np.arange(length)]
-                n_rich = np.count_nonzero(sequences == N_CODE, axis=1) / length > max_n_fraction
-                counts["dropped_n"] += int(n_rich.sum())
-                keep = ~n_rich
-                index, starts, sequences = index[keep], starts[keep], sequences[keep]
-                if shuffle:
-                    shuffled = dinucleotide_shuffle(
-                        sequences, seeds=region_seeds(seed, chrom, starts, SHUFFLE_STREAM)
-                    )
-                    lo, hi = (
-                        np.searchsorted(summit_rows, [index.min(), index.max() + 1])
-                        if len(index)
-                        else (0, 0)
-                    )
-                    hits = summits.iloc[lo:hi]
-                    hits = hits[hits["row"].isin(index)].copy()
-                    hits["row"] = pd.Index(index).get_indexer(hits["row"])
-                    inserted = []
-                    counts["motifs"] += insert_motifs(
-                        shuffled,
-                        starts,
-                        hits,
-                        motifs or {},
-                        region_seeds(seed, chrom, starts, MOTIF_STREAM),
-                        inserted,
-                    )
-                    writers[split].append_table("motifs", motif_table(inserted, counts[split]))
-                else:
-                    shuffled = sequences
-                labels = regions.loc[index, tasks].to_numpy(np.uint8)
-                table = {
-                    "chrom": np.full(len(index), chrom, dtype=object),
-                    "start": starts,
-                    "end": starts + length,
-                }
-                writers[split].append(shuffled, labels, table)
-                counts[split] += len(index)
-            del codes
-            done += len(rows)
-            log.info(
-                "%s: %d regions -> %s (%d of %d regions, %.0f%%, %.0f s)",
-                chrom,
-                len(rows),
-                split,
-                done,
-                len(regions),
-                100 * done / len(regions),
-                time.monotonic() - started,
-            )
-        empty = [split for split in outputs if counts[split] == 0]
-        if empty:
-            raise ValueError(
-                f"No regions for split(s) {', '.join(empty)}: the chromosomes of these splits "
-                f"({splits}) have no regions. Set splits in the config to chromosomes with peaks."
-            )
-    except BaseException as exc:
-        for writer in writers.values():
-            writer.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    for writer in writers.values():
-        writer.__exit__(None, None, None)
-    return counts
+    return counts | {"motifs": written}

@@ -17,15 +17,17 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path, read_dataset
+from sfcrepro.config import TrainingSpec
+from sfcrepro.datasets import read_dataset
 from sfcrepro.evaluate import binary_crossentropy, predict, task_metrics
+from sfcrepro.io import atomic_path, write_tsv
 from sfcrepro.models import build_model
 from sfcrepro.sequences import one_hot, reverse_complement
 
@@ -44,28 +46,6 @@ __all__ = [
 
 log = logging.getLogger("sfcrepro.train")
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "seconds"]
-
-
-@dataclass
-class TrainingSpec:
-    """Everything that defines one training run (a variant at one seed)."""
-
-    architecture: str
-    head: str
-    seed: int
-    learning_rate: float = 1e-3
-    batch_size: int = 100
-    max_epochs: int = 50
-    patience: int = 5
-    units: int | str | None = None  # None: the paper's count; "matched": see sfcrepro.models
-    curvature: float = 0.0
-    initializer: str = "paper"
-    reverse_complement: bool = False
-    class_weight: str | dict | None = (
-        None  # "balanced" or {"positive": w}: see example_class_weights()
-    )
-    name: str = "model"  # for messages: dataset/variant
-    curvature_norm: str = "l1"  # "l1" (the paper) or "l2"; see sfcrepro.layers.CurvatureRegularizer
 
 
 def spec_model(spec: TrainingSpec, length: int, tasks: int) -> keras.Model:
@@ -495,7 +475,6 @@ def train(
     Path(history_path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(model_path) as tmp:
         model.save(tmp)
-    with atomic_path(history_path) as tmp:
-        history.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(history, history_path, float_format="%.6g")
     checkpoint.remove()
     return history

@@ -64,6 +64,10 @@ SOURCES = {name: url for url, name in DOWNLOADS.items()}
 SHA256 = expected_sha256(sources_of(config))
 CHECKSUMS = "resources/checksums.tsv"
 FIGURES = config["figures"]
+# The options of each figure, bound once (None when the figure is not configured).
+LEARNING_CURVES = FIGURES.get("learning_curves")
+POSITIONAL_WEIGHTS = FIGURES.get("positional_weights")
+LR_ROBUSTNESS = FIGURES.get("lr_robustness")
 # Figure 4 panels whose dataset is enabled, by output name; region importance (4b, 4c) per
 # training set.
 IMPORTANCE = importance_figures(config)
@@ -114,6 +118,53 @@ def genome_files(dataset):
 
 def variants(dataset):
     return list(DATASETS[dataset]["variants"])
+
+
+# Input and params functions of the rules with a {dataset} wildcard.
+def dataset_option(key):
+    """A params function: the value of ``key`` in the dataset's configuration."""
+    return lambda wc: DATASETS[wc.dataset][key]
+
+
+def dataset_tasks(wc):
+    """The dataset's task names (label columns)."""
+    return tasks_of(DATASETS[wc.dataset])
+
+
+def dataset_genome(wc):
+    """The dataset's genome files (FASTA and its index), for unpack()."""
+    return genome_files(wc.dataset)
+
+
+def dataset_fai(wc):
+    """The index of the dataset's genome."""
+    return genome_files(wc.dataset)["fai"]
+
+
+def dataset_chromosomes(wc):
+    """The chromosome pattern of the dataset's genome."""
+    return config["genomes"][DATASETS[wc.dataset]["genome"]]["chromosomes"]
+
+
+def dataset_motifs(wc):
+    """The dataset's downloaded motif file, if any (see motif_files)."""
+    return motif_files(wc.dataset)
+
+
+def training_spec(wc):
+    """The TrainingSpec settings of a training job; a learning-rate-robustness run (its {lr}
+    wildcard) trains at that rate."""
+    name = f"{wc.trainset}/{wc.variant}"
+    lr = wc.get("lr")
+    if lr is None:
+        return training_settings(
+            dataset_of(wc.trainset), wc.variant, int(wc.seed), name
+        )
+    settings = training_settings(
+        dataset_of(wc.trainset), wc.variant, int(wc.seed), f"{name}/lr{lr}"
+    )
+    settings["learning_rate"] = float(lr)
+    return settings
 
 
 def dataset_of(trainset):
@@ -179,12 +230,11 @@ def lr_history(dataset, variant, rate, seed):
 
 def lr_runs():
     """(variant, learning rate, seed) of every run the robustness figure uses, in a fixed order."""
-    options = FIGURES["lr_robustness"]
     return [
         (variant, float(rate), int(seed))
-        for variant in options["variants"]
-        for rate in options["learning_rates"]
-        for seed in options["seeds"]
+        for variant in LR_ROBUSTNESS["variants"]
+        for rate in LR_ROBUSTNESS["learning_rates"]
+        for seed in LR_ROBUSTNESS["seeds"]
     ]
 
 

@@ -19,7 +19,7 @@ rule fig2_performance:
     conda:
         ENV
     params:
-        titles={name: ds.get("title", name) for name, ds in DATASETS.items()},
+        titles={name: title_of(name) for name in DATASETS},
         split=FIGURES.get("performance", {}).get("split", "valid"),
     script:
         "../scripts/fig2_performance.py"
@@ -31,16 +31,16 @@ if enabled_figure("learning_curves"):
         input:
             histories=[
                 path
-                for variant in FIGURES["learning_curves"]["variants"]
+                for variant in LEARNING_CURVES["variants"]
                 for path in model_files(
-                    FIGURES["learning_curves"]["dataset"], variant, "history.tsv"
+                    LEARNING_CURVES["dataset"], variant, "history.tsv"
                 )
             ],
         output:
             png=reported(
                 "results/figures/fig3_learning_curves.png",
                 "fig3_learning_curves",
-                title_of(FIGURES["learning_curves"]["dataset"]),
+                title_of(LEARNING_CURVES["dataset"]),
                 "Figure 3",
             ),
             pdf="results/figures/fig3_learning_curves.pdf",
@@ -50,7 +50,7 @@ if enabled_figure("learning_curves"):
         conda:
             ENV
         params:
-            variants=FIGURES["learning_curves"]["variants"],
+            variants=LEARNING_CURVES["variants"],
             seeds=SEEDS,
         script:
             "../scripts/fig3_learning_curves.py"
@@ -98,28 +98,26 @@ if enabled_figure("positional_weights"):
         input:
             models=[
                 path
-                for variant in FIGURES["positional_weights"]["variants"]
-                for path in model_files(
-                    FIGURES["positional_weights"]["dataset"], variant
-                )
+                for variant in POSITIONAL_WEIGHTS["variants"]
+                for path in model_files(POSITIONAL_WEIGHTS["dataset"], variant)
             ],
             metrics=expand(
                 "results/metrics/{dataset}/{variant}.tsv",
-                dataset=FIGURES["positional_weights"]["dataset"],
-                variant=FIGURES["positional_weights"]["variants"],
+                dataset=POSITIONAL_WEIGHTS["dataset"],
+                variant=POSITIONAL_WEIGHTS["variants"],
             ),
         output:
             png=reported(
                 "results/figures/fig5_positional_weights.png",
                 "fig5_positional_weights",
-                title_of(FIGURES["positional_weights"]["dataset"]),
+                title_of(POSITIONAL_WEIGHTS["dataset"]),
                 "Figure 5",
             ),
             pdf="results/figures/fig5_positional_weights.pdf",
             table=reported(
                 "results/figures/fig5_positional_weights.tsv",
                 "fig5_positional_weights",
-                title_of(FIGURES["positional_weights"]["dataset"]),
+                title_of(POSITIONAL_WEIGHTS["dataset"]),
                 "Figure 5",
             ),
         log:
@@ -128,18 +126,16 @@ if enabled_figure("positional_weights"):
         conda:
             ENV
         params:
-            variants=FIGURES["positional_weights"]["variants"],
+            variants=POSITIONAL_WEIGHTS["variants"],
             curvature=[
-                DATASETS[FIGURES["positional_weights"]["dataset"]]["variants"][v].get(
+                DATASETS[POSITIONAL_WEIGHTS["dataset"]]["variants"][v].get(
                     "curvature", 0.0
                 )
-                for v in FIGURES["positional_weights"]["variants"]
+                for v in POSITIONAL_WEIGHTS["variants"]
             ],
-            title=DATASETS[FIGURES["positional_weights"]["dataset"]].get(
-                "title", FIGURES["positional_weights"]["dataset"]
-            ),
-            clusters=FIGURES["positional_weights"]["clusters"],
-            seed=FIGURES["positional_weights"]["seed"],
+            title=title_of(POSITIONAL_WEIGHTS["dataset"]),
+            clusters=POSITIONAL_WEIGHTS["clusters"],
+            seed=POSITIONAL_WEIGHTS["seed"],
             seeds=SEEDS,
             backend=BACKEND,
         script:
@@ -151,21 +147,21 @@ if enabled_figure("lr_robustness"):
     rule figS1_lr_robustness:
         input:
             [
-                lr_history(FIGURES["lr_robustness"]["dataset"], variant, rate, seed)
+                lr_history(LR_ROBUSTNESS["dataset"], variant, rate, seed)
                 for variant, rate, seed in lr_runs()
             ],
         output:
             png=reported(
                 "results/figures/figS1_lr_robustness.png",
                 "figS1_lr_robustness",
-                title_of(FIGURES["lr_robustness"]["dataset"]),
+                title_of(LR_ROBUSTNESS["dataset"]),
                 "Supplementary: learning-rate robustness",
             ),
             pdf="results/figures/figS1_lr_robustness.pdf",
             table=reported(
                 "results/figures/figS1_lr_robustness.tsv",
                 "figS1_lr_robustness",
-                title_of(FIGURES["lr_robustness"]["dataset"]),
+                title_of(LR_ROBUSTNESS["dataset"]),
                 "Supplementary: learning-rate robustness",
             ),
         log:
@@ -175,8 +171,6 @@ if enabled_figure("lr_robustness"):
             ENV
         params:
             runs=lr_runs(),
-            title=DATASETS[FIGURES["lr_robustness"]["dataset"]].get(
-                "title", FIGURES["lr_robustness"]["dataset"]
-            ),
+            title=title_of(LR_ROBUSTNESS["dataset"]),
         script:
             "../scripts/figS1_lr_robustness.py"

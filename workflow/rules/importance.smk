@@ -5,7 +5,7 @@ rule importance_simulated_tf:
     input:
         models=lambda wc: model_files(wc.dataset, wc.variant),
         metrics="results/metrics/{dataset}/{variant}.tsv",
-        motifs=lambda wc: motif_files(wc.dataset),
+        motifs=dataset_motifs,
     output:
         "results/importance/{dataset}/{variant}.tsv",
     log:
@@ -21,9 +21,9 @@ rule importance_simulated_tf:
         gpu=config["gpus_per_job"],
     params:
         seeds=SEEDS,
-        simulation=lambda wc: DATASETS[wc.dataset]["simulation"],
-        seed=lambda wc: DATASETS[wc.dataset]["seed"],
-        importance=lambda wc: DATASETS[wc.dataset]["importance"],
+        simulation=dataset_option("simulation"),
+        seed=dataset_option("seed"),
+        importance=dataset_option("importance"),
         backend=BACKEND,
     script:
         "../scripts/importance_simulated_tf.py"

@@ -19,7 +19,7 @@ rule accessibility_calls:
             cell: entry["pattern"]
             for cell, entry in DATASETS[wc.dataset]["samples"].items()
         },
-        calls=lambda wc: DATASETS[wc.dataset]["calls"],
+        calls=dataset_option("calls"),
         n_cells=lambda wc: len(tasks_of(DATASETS[wc.dataset])),
         cell_list=lambda wc: ", ".join(tasks_of(DATASETS[wc.dataset])),
     message:
@@ -31,7 +31,7 @@ rule accessibility_calls:
 rule label_windows_from_calls:
     input:
         calls="results/regions/{dataset}/calls.tsv.gz",
-        fai=lambda wc: genome_files(wc.dataset)["fai"],
+        fai=dataset_fai,
     output:
         "results/regions/{dataset}/windows.tsv.gz",
     log:
@@ -41,18 +41,16 @@ rule label_windows_from_calls:
     conda:
         ENV
     params:
-        cells=lambda wc: tasks_of(DATASETS[wc.dataset]),
-        windows=lambda wc: DATASETS[wc.dataset]["windows"],
-        chromosomes=lambda wc: config["genomes"][DATASETS[wc.dataset]["genome"]][
-            "chromosomes"
-        ],
+        cells=dataset_tasks,
+        windows=dataset_option("windows"),
+        chromosomes=dataset_chromosomes,
     script:
         "../scripts/label_windows_from_calls.py"
 
 
 rule build_invivo_access:
     input:
-        unpack(lambda wc: genome_files(wc.dataset)),
+        unpack(dataset_genome),
         regions="results/regions/{dataset}/windows.tsv.gz",
     output:
         expand("results/datasets/{{dataset}}/{split}.h5", split=SPLITS),
@@ -66,10 +64,10 @@ rule build_invivo_access:
         ENV
     threads: config["threads"]["simulate"]
     params:
-        tasks=lambda wc: tasks_of(DATASETS[wc.dataset]),
-        seed=lambda wc: DATASETS[wc.dataset]["seed"],
-        splits=lambda wc: DATASETS[wc.dataset]["splits"],
-        max_n_fraction=lambda wc: DATASETS[wc.dataset]["max_n_fraction"],
+        tasks=dataset_tasks,
+        seed=dataset_option("seed"),
+        splits=dataset_option("splits"),
+        max_n_fraction=dataset_option("max_n_fraction"),
     script:
         "../scripts/build_genome_regions.py"
 
@@ -86,7 +84,7 @@ rule tf_examples:
             or DATASETS[wc.dataset]["tfs"][wc.tf]
         ),
         dnase=lambda wc: source_file(DATASETS[wc.dataset]["dnase"]),
-        fai=lambda wc: genome_files(wc.dataset)["fai"],
+        fai=dataset_fai,
     output:
         "results/regions/{dataset}/{tf}/examples.tsv.gz",
     log:
@@ -97,19 +95,17 @@ rule tf_examples:
     conda:
         ENV
     params:
-        chromosomes=lambda wc: config["genomes"][DATASETS[wc.dataset]["genome"]][
-            "chromosomes"
-        ],
-        peak_errors=lambda wc: DATASETS[wc.dataset]["peak_errors"],
-        length=lambda wc: DATASETS[wc.dataset]["length"],
-        top=lambda wc: DATASETS[wc.dataset]["top_relaxed"],
+        chromosomes=dataset_chromosomes,
+        peak_errors=dataset_option("peak_errors"),
+        length=dataset_option("length"),
+        top=dataset_option("top_relaxed"),
     script:
         "../scripts/tf_examples.py"
 
 
 rule build_invivo_tf:
     input:
-        unpack(lambda wc: genome_files(wc.dataset)),
+        unpack(dataset_genome),
         regions="results/regions/{dataset}/{tf}/examples.tsv.gz",
     output:
         expand("results/datasets/{{dataset}}/{{tf}}/{split}.h5", split=SPLITS),
@@ -125,8 +121,8 @@ rule build_invivo_tf:
     threads: config["threads"]["simulate"]
     params:
         tasks=lambda wc: [wc.tf],
-        seed=lambda wc: DATASETS[wc.dataset]["seed"],
-        splits=lambda wc: DATASETS[wc.dataset]["splits"],
-        max_n_fraction=lambda wc: DATASETS[wc.dataset]["max_n_fraction"],
+        seed=dataset_option("seed"),
+        splits=dataset_option("splits"),
+        max_n_fraction=dataset_option("max_n_fraction"),
     script:
         "../scripts/build_genome_regions.py"

@@ -7,7 +7,7 @@ rule label_windows:
         peaks=lambda wc: [
             source_file(entry) for entry in DATASETS[wc.dataset]["cell_types"].values()
         ],
-        fai=lambda wc: genome_files(wc.dataset)["fai"],
+        fai=dataset_fai,
     output:
         "results/regions/{dataset}/windows.tsv.gz",
     log:
@@ -18,11 +18,9 @@ rule label_windows:
         ENV
     params:
         cell_types=lambda wc: list(DATASETS[wc.dataset]["cell_types"]),
-        windows=lambda wc: DATASETS[wc.dataset]["windows"],
-        chromosomes=lambda wc: config["genomes"][DATASETS[wc.dataset]["genome"]][
-            "chromosomes"
-        ],
-        peak_errors=lambda wc: DATASETS[wc.dataset]["peak_errors"],
+        windows=dataset_option("windows"),
+        chromosomes=dataset_chromosomes,
+        peak_errors=dataset_option("peak_errors"),
     script:
         "../scripts/label_windows.py"
 
@@ -33,7 +31,7 @@ rule tf_summits:
         peaks=lambda wc: [
             source_file(entry) for entry in DATASETS[wc.dataset]["tfs"].values()
         ],
-        fai=lambda wc: genome_files(wc.dataset)["fai"],
+        fai=dataset_fai,
     output:
         "results/regions/{dataset}/summits.tsv.gz",
     log:
@@ -42,6 +40,6 @@ rule tf_summits:
         ENV
     params:
         tfs=lambda wc: list(DATASETS[wc.dataset]["tfs"]),
-        peak_errors=lambda wc: DATASETS[wc.dataset]["peak_errors"],
+        peak_errors=dataset_option("peak_errors"),
     script:
         "../scripts/tf_summits.py"

@@ -4,7 +4,7 @@
 
 rule simulate_tf_binding:
     input:
-        motifs=lambda wc: motif_files(wc.dataset),
+        motifs=dataset_motifs,
     output:
         "results/datasets/{dataset}/{split}.h5",
     log:
@@ -15,18 +15,18 @@ rule simulate_tf_binding:
         ENV
     threads: config["threads"]["simulate"]
     params:
-        simulation=lambda wc: DATASETS[wc.dataset]["simulation"],
-        seed=lambda wc: DATASETS[wc.dataset]["seed"],
+        simulation=dataset_option("simulation"),
+        seed=dataset_option("seed"),
     script:
         "../scripts/simulate_tf_binding.py"
 
 
 rule build_sim_access:
     input:
-        unpack(lambda wc: genome_files(wc.dataset)),
-        windows="results/regions/{dataset}/windows.tsv.gz",
+        unpack(dataset_genome),
+        regions="results/regions/{dataset}/windows.tsv.gz",
         summits="results/regions/{dataset}/summits.tsv.gz",
-        motifs=lambda wc: motif_files(wc.dataset),
+        motifs=dataset_motifs,
     output:
         expand("results/datasets/{{dataset}}/{split}.h5", split=SPLITS),
     log:
@@ -39,12 +39,12 @@ rule build_sim_access:
         ENV
     threads: config["threads"]["simulate"]
     params:
-        tasks=lambda wc: tasks_of(DATASETS[wc.dataset]),
+        tasks=dataset_tasks,
         motif_names=lambda wc: {
             tf: entry["motif"] for tf, entry in DATASETS[wc.dataset]["tfs"].items()
         },
-        seed=lambda wc: DATASETS[wc.dataset]["seed"],
-        splits=lambda wc: DATASETS[wc.dataset]["splits"],
-        max_n_fraction=lambda wc: DATASETS[wc.dataset]["max_n_fraction"],
+        seed=dataset_option("seed"),
+        splits=dataset_option("splits"),
+        max_n_fraction=dataset_option("max_n_fraction"),
     script:
-        "../scripts/build_sim_access.py"
+        "../scripts/build_genome_regions.py"

@@ -38,12 +38,7 @@ rule train:
     resources:
         gpu=config["gpus_per_job"],
     params:
-        spec=lambda wc: training_settings(
-            dataset_of(wc.trainset),
-            wc.variant,
-            int(wc.seed),
-            f"{wc.trainset}/{wc.variant}",
-        ),
+        spec=training_spec,
         backend=BACKEND,
     script:
         "../scripts/train.py"
@@ -53,41 +48,15 @@ rule train:
 # the figure's own seeds. Runs identical to a main-run model are not repeated (see lr_history).
 if enabled_figure("lr_robustness"):
 
-    rule train_lr:
-        input:
-            train=lambda wc: dataset_file(wc.dataset, "train"),
-            valid=lambda wc: dataset_file(wc.dataset, "valid"),
+    use rule train as train_lr with:
         output:
-            model="results/lr_robustness/{dataset}/{variant}/lr{lr}/seed{seed}/model.keras",
-            history="results/lr_robustness/{dataset}/{variant}/lr{lr}/seed{seed}/history.tsv",
+            model="results/lr_robustness/{trainset}/{variant}/lr{lr}/seed{seed}/model.keras",
+            history="results/lr_robustness/{trainset}/{variant}/lr{lr}/seed{seed}/history.tsv",
         log:
-            "logs/train_lr/{dataset}/{variant}/lr{lr}/seed{seed}.log",
+            "logs/train_lr/{trainset}/{variant}/lr{lr}/seed{seed}.log",
         benchmark:
-            "results/benchmarks/train_lr/{dataset}/{variant}/lr{lr}/seed{seed}.tsv"
+            "results/benchmarks/train_lr/{trainset}/{variant}/lr{lr}/seed{seed}.tsv"
         wildcard_constraints:
-            dataset=one_of([FIGURES["lr_robustness"]["dataset"]]),
-            variant=one_of(FIGURES["lr_robustness"]["variants"]),
-            lr=one_of(
-                [
-                    learning_rate_name(r)
-                    for r in FIGURES["lr_robustness"]["learning_rates"]
-                ]
-            ),
-        conda:
-            GPU_ENV
-        threads: config["threads"]["train"]
-        resources:
-            gpu=config["gpus_per_job"],
-        params:
-            spec=lambda wc: {
-                **training_settings(
-                    DATASETS[wc.dataset],
-                    wc.variant,
-                    int(wc.seed),
-                    f"{wc.dataset}/{wc.variant}/lr{wc.lr}",
-                ),
-                "learning_rate": float(wc.lr),
-            },
-            backend=BACKEND,
-        script:
-            "../scripts/train.py"
+            trainset=one_of([LR_ROBUSTNESS["dataset"]]),
+            variant=one_of(LR_ROBUSTNESS["variants"]),
+            lr=one_of([learning_rate_name(r) for r in LR_ROBUSTNESS["learning_rates"]]),

@@ -1,6 +1,6 @@
 """Snakemake script: log the devices the Keras backend sees; fail when a GPU is required and absent."""
 
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import atomic_path
 from sfcrepro.runtime import device_report, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

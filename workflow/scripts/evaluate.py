@@ -1,6 +1,6 @@
 """Snakemake script: score every seed's model of one variant on the validation and test splits."""
 
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -19,5 +19,4 @@ with job_logging(sm.log[0]) as log:
         "mean over tasks:\n%s",
         metrics.groupby(["split", "seed"])[["auroc", "auprc"]].mean().round(4),
     )
-    with atomic_path(sm.output[0]) as tmp:
-        metrics.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(metrics, sm.output[0], float_format="%.6g")

@@ -3,9 +3,9 @@ its table of symmetry and smoothness scores."""
 
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
 from sfcrepro.figures import importance_curves, save
 from sfcrepro.importance import importance_scores
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -20,6 +20,5 @@ with job_logging(sm.log[0]) as log:
     title = f"{plan['title']}: {plan['task']} task, mean gradient x input over {n:,} {where}"
     scores = importance_scores(tables)
     log.info("scores:\n%s", scores.to_string(index=False))
-    with atomic_path(sm.output.scores) as tmp:
-        scores.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(scores, sm.output.scores, float_format="%.6g")
     save(importance_curves(tables, title), [sm.output.png, sm.output.pdf])

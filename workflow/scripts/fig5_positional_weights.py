@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -45,8 +45,7 @@ with job_logging(sm.log[0]) as log:
             *kernel.shape,
             np.bincount(clusters).tolist(),
         )
-    with atomic_path(sm.output.table) as tmp:
-        pd.concat(rows, ignore_index=True).to_csv(tmp, sep="\t", index=False)
+    write_tsv(pd.concat(rows, ignore_index=True), sm.output.table)
     title = f"{sm.params.title}: SFC positional weights by curvature regularisation (CR)"
     save(
         positional_weights(kernels, title, clusters=sm.params.clusters, seed=sm.params.seed),

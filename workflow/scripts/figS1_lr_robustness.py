@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
 from sfcrepro.evaluate import best_epoch
 from sfcrepro.figures import lr_robustness, save
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -31,6 +31,5 @@ with job_logging(sm.log[0]) as log:
             index="learning_rate", columns="variant", values="val_auroc", aggfunc="median"
         ),
     )
-    with atomic_path(sm.output.table) as tmp:
-        scores.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(scores, sm.output.table, float_format="%.6g")
     save(lr_robustness(scores, sm.params.title), [sm.output.png, sm.output.pdf])

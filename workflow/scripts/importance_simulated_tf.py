@@ -2,22 +2,15 @@
 
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    configure(
-        backend=sm.params.backend,
-        threads=sm.threads,
-        require_gpu=sm.config.get("require_gpu", False),
-    )
-    from sfcrepro.evaluate import best_seed
-    from sfcrepro.importance import gradient_x_input, importance_table
-    from sfcrepro.models import load_model
+    configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
+    from sfcrepro.importance import best_seed_importance
     from sfcrepro.simulate import simulated_tf_split
 
-    seed = best_seed(pd.read_csv(sm.input.metrics, sep="\t"), split="valid")
     options = sm.params.importance
     n = options["sequences"]
     motif_file = sm.input.motifs[0] if sm.input.motifs else None
@@ -29,22 +22,16 @@ with job_logging(sm.log[0]) as log:
         motif_file=motif_file,
     )
     sequences = data.sequences[:n]
-    task = data.tasks.index(options["task"])
-    log.info(
-        "best seed %d by validation auROC; %d fresh sequences; task %s",
-        seed,
-        len(sequences),
+    log.info("%d fresh sequences", len(sequences))
+    _, table = best_seed_importance(
+        sm.input.models,
+        sm.params.seeds,
+        pd.read_csv(sm.input.metrics, sep="\t"),
+        sequences,
         options["task"],
-    )
-    model = load_model(sm.input.models[sm.params.seeds.index(seed)], compile=False)
-    curve = gradient_x_input(model, sequences, task, batch_size=options.get("batch_size", 1000))
-    table = importance_table(
-        curve,
-        len(sequences),
+        data.tasks.index(options["task"]),
+        options["batch_size"],
         dataset=sm.wildcards.dataset,
         variant=sm.wildcards.variant,
-        seed=seed,
-        task=options["task"],
     )
-    with atomic_path(sm.output[0]) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(table, sm.output[0], float_format="%.6g")

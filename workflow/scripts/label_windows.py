@@ -1,6 +1,6 @@
 """Snakemake script: merge, pad, tile and label windows from each cell type's peaks."""
 
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import write_tsv
 from sfcrepro.regions import windows_from_files
 from sfcrepro.runtime import job_logging
 
@@ -13,5 +13,4 @@ with job_logging(sm.log[0]):
         policy=sm.params.peak_errors,
         **sm.params.windows,
     )
-    with atomic_path(sm.output[0]) as tmp:
-        windows.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+    write_tsv(windows, sm.output[0])

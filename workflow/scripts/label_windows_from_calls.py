@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
 from sfcrepro.invivo import windows_from_calls
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -22,5 +22,4 @@ with job_logging(sm.log[0]) as log:
         len(windows),
         ", ".join(f"{cell} {int(windows[cell].sum())}" for cell in sm.params.cells),
     )
-    with atomic_path(sm.output[0]) as tmp:
-        windows.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+    write_tsv(windows, sm.output[0])

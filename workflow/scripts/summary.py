@@ -2,14 +2,13 @@
 
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
 from sfcrepro.evaluate import summarize
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     metrics = pd.concat([pd.read_csv(path, sep="\t") for path in sm.input], ignore_index=True)
     summary = summarize(metrics, baseline=sm.params.baseline)
-    with atomic_path(sm.output[0]) as tmp:
-        summary.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
+    write_tsv(summary, sm.output[0], float_format="%.6g")
     log.info("summary:\n%s", summary.to_string(index=False))

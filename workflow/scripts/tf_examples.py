@@ -1,7 +1,7 @@
 """Snakemake script: one TF's positive and negative regions (in vivo TF binding)."""
 
-from sfcrepro.datasets import atomic_path
 from sfcrepro.invivo import tf_examples_from_files
+from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
@@ -20,5 +20,4 @@ with job_logging(sm.log[0]) as log:
         top=sm.params.top,
     )
     log.info("%s: %d regions, %d positive", tf, len(examples), int(examples[tf].sum()))
-    with atomic_path(sm.output[0]) as tmp:
-        examples.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+    write_tsv(examples, sm.output[0])

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from sfcrepro.datasets import atomic_path
+from sfcrepro.io import write_tsv
 from sfcrepro.regions import summits_from_files
 from sfcrepro.runtime import job_logging
 
@@ -15,5 +15,4 @@ with job_logging(sm.log[0]):
         sm.input.fai,
         policy=sm.params.peak_errors,
     )
-    with atomic_path(sm.output[0]) as tmp:
-        hits.to_csv(tmp, sep="\t", index=False, compression={"method": "gzip", "mtime": 0})
+    write_tsv(hits, sm.output[0])

@@ -14,7 +14,7 @@ with job_logging(sm.log[0]) as log:
         backend=sm.params.backend,
         threads=sm.threads,
         seed=sm.params.spec["seed"],
-        require_gpu=sm.config.get("require_gpu", False),
+        require_gpu=sm.config["require_gpu"],
     )
     log.info(
         "Keras backend %s, %d threads; devices: %s",
@@ -22,7 +22,8 @@ with job_logging(sm.log[0]) as log:
         sm.threads,
         ", ".join(describe_devices()),
     )
-    from sfcrepro.train import TrainingSpec, train
+    from sfcrepro.config import TrainingSpec
+    from sfcrepro.train import train
 
     train(
         TrainingSpec(**sm.params.spec),
