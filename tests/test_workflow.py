@@ -10,10 +10,8 @@ import h5py
 import pandas as pd
 import pytest
 import yaml
+from conftest import ROOT, TINY, snakemake
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY = ROOT / ".test" / "config" / "config.yaml"
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 FIGURES = [
     "fig2_performance",
     "fig3_learning_curves",
@@ -22,17 +20,10 @@ FIGURES = [
 ]
 
 
-def snakemake(workdir, *args, config=TINY, timeout=900):
-    cmd = [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(config), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny")
-    proc = snakemake(workdir, "--cores", "2")
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    return workdir, proc
+def run(tiny_run):
+    """The whole tiny workflow (conftest.tiny_run: one run per session, shared)."""
+    return tiny_run
 
 
 @pytest.mark.slow
@@ -108,7 +99,7 @@ def test_lr_robustness_reuses_main_models_and_trains_the_rest(run):
 
 def test_second_run_has_nothing_to_do(run):
     workdir, _ = run
-    proc = snakemake(workdir, "--dry-run", "--cores", "1")
+    proc = snakemake(workdir, TINY, "--dry-run", "--cores", "1")
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
@@ -118,7 +109,7 @@ def test_config_typo_fails_before_any_job(tmp_path):
     config["datasets"]["sim_tf"]["training"]["max_epoch"] = 3
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(config))
-    proc = snakemake(tmp_path, "--dry-run", "--cores", "1", config=path)
+    proc = snakemake(tmp_path, path, "--dry-run", "--cores", "1")
     assert proc.returncode != 0
     assert "max_epoch" in proc.stdout + proc.stderr and not (tmp_path / "results").exists()
 
@@ -130,14 +121,14 @@ def test_motif_file_url_becomes_a_download(tmp_path):
     }
     path = tmp_path / "motifs.yaml"
     path.write_text(yaml.safe_dump(config))
-    proc = snakemake(tmp_path, "--dry-run", "--cores", "1", config=path)
+    proc = snakemake(tmp_path, path, "--dry-run", "--cores", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
     assert "resources/downloads/encode.txt.gz" in out and "rule download:" in out
 
 
 def test_snakemake_lint_is_clean(tmp_path):
-    proc = snakemake(tmp_path, "--lint")
+    proc = snakemake(tmp_path, TINY, "--lint")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Congratulations" in proc.stdout + proc.stderr
 
@@ -154,8 +145,8 @@ def test_snakefmt_clean():
 
 
 def readme_job_counts():
-    """The job-count table of the README's "Reproduce the paper" section."""
-    text = (ROOT / "README.md").read_text()
+    """The job-count table of docs/running.md ("Reproduce the paper"), linked from the README."""
+    text = (ROOT / "docs/running.md").read_text()
     section = text[text.index("| rule | jobs |") :]
     counts = {}
     for line in section.splitlines()[2:]:
@@ -167,20 +158,8 @@ def readme_job_counts():
 
 
 def test_paper_config_dry_run_matches_the_readme(tmp_path):
-    proc = subprocess.run(
-        [
-            *SNAKEMAKE,
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(ROOT / "config/config.yaml"),
-            "--dry-run",
-            "--quiet",
-            "rules",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    proc = snakemake(
+        tmp_path, ROOT / "config/config.yaml", "--dry-run", "--quiet", "rules", timeout=300
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     stats = proc.stdout[proc.stdout.index("Job stats") :]
@@ -202,18 +181,9 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
 @pytest.mark.slow
 def test_required_gpu_missing_stops_before_any_model(tmp_path):
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # no GPU, also on a machine that has one
-    cmd = [
-        *SNAKEMAKE,
-        "--directory",
-        str(tmp_path),
-        "--configfile",
-        str(TINY),
-        "--cores",
-        "2",
-        "--config",
-        "require_gpu=True",
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    proc = snakemake(
+        tmp_path, TINY, "--cores", "2", "--config", "require_gpu=True", timeout=600, env=env
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert (
@@ -225,20 +195,7 @@ def test_required_gpu_missing_stops_before_any_model(tmp_path):
 
 def test_paper_config_dry_run_lists_the_16_hematopoiesis_cell_types(tmp_path):
     target = "results/regions/invivo_access/calls.tsv.gz"
-    proc = subprocess.run(
-        [
-            *SNAKEMAKE,
-            "--directory",
-            str(tmp_path),
-            "--configfile",
-            str(ROOT / "config/config.yaml"),
-            "--dry-run",
-            target,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = snakemake(tmp_path, ROOT / "config/config.yaml", "--dry-run", target, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     cells = "HSC, MPP, LMPP, CMP, GMP, MEP, Mono, CD4, CD8, NK, B, CLP, Ery, pHSC, LSC, Blast"
     assert f"accessibility_calls (invivo_access): calls for 16 cell types ({cells})" in proc.stdout
