@@ -69,7 +69,7 @@ TASK_OF = {
     "CD34bm": None,
     "CD34cb": None,
 }
-# Samples per cell type of the real matrix (REFERENCE.md 4d), for made-up names without --columns.
+# Samples per cell type of the real matrix (tests/data/GSE74912_sample_columns.tsv), for made-up names without --columns.
 SAMPLES_PER_TYPE = {
     "HSC": 7,
     "MPP": 6,

@@ -190,7 +190,7 @@ def test_url_schemes_and_genome_reference(config):
 
 
 # The 132 sample columns of GSE74912_ATACseq_All_Counts.txt.gz with their cell types (copied from
-# ../shared/data/corces/, see tests/data/README.md); the sample tables spell some cell types
+# public sample tables, see tests/data/README.md); the sample tables spell some cell types
 # otherwise than the paper (and our config) does.
 CORCES_COLUMNS = pd.read_csv(ROOT / "tests/data/GSE74912_sample_columns.tsv", sep="\t")
 TABLE_NAMES = {"CD4Tcell": "CD4", "CD8Tcell": "CD8", "NKcell": "NK", "Bcell": "B"}
@@ -229,7 +229,7 @@ EXPECTED_SAMPLES = {
     "pHSC": 19,
     "LSC": 8,
     "Blast": 25,
-}  # REFERENCE.md 4d
+}  # the counts of tests/data/GSE74912_sample_columns.tsv
 
 
 def paper_sample_patterns():

@@ -362,7 +362,7 @@ def test_tf_examples_from_files_names_the_bad_line(tmp_path):
 
 
 # tests/data/H1_DNase.chr21.narrowPeak.gz: the chr21 lines of ENCODE H1 DNase-seq IDR peaks
-# (ENCSR000EMU, from ../shared/data/dnase_atac/hg19; see tests/data/README.md), a MACS2 file that lists
+# (ENCSR000EMU; source in tests/data/README.md), a MACS2 file that lists
 # 286 of its 1,009 chr21 peaks more than once, with different summits.
 H1_CHR21 = Path(__file__).parent / "data" / "H1_DNase.chr21.narrowPeak.gz"
 NARROWPEAK = ["chrom", "start", "end", "name", "score", "strand", "signal", "p", "q", "offset"]

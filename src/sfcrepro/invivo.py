@@ -88,8 +88,8 @@ def one_summit_per_peak(peaks: pd.DataFrame) -> pd.DataFrame:
     """Each peak (``chrom, start, end``) once, with its strongest summit.
 
     MACS2 narrowPeak files list a peak with several summits once per summit (same interval,
-    different column 10 and signal): the Roadmap DNase files and the H1 DNase IDR file of
-    ``../shared/data`` (69,237 of its 131,354 lines belong to 28,471 such peaks). Centred on every
+    different column 10 and signal): the Roadmap DNase files and the ENCODE H1 DNase IDR file
+    (ENCSR000EMU; 69,237 of its 131,354 lines belong to 28,471 such peaks). Centred on every
     summit, one peak would give several nearly identical regions. The row with the highest
     ``signal`` (narrowPeak column 7) is kept; on a tie, the first in file order. Peaks keep their
     file order.
