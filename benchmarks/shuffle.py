@@ -1,7 +1,7 @@
 """Dinucleotide shuffle: sfcrepro vs uShuffle vs the deeplift shortcut, same sequences, one run.
 
-Sequences are 1000 bp windows at random positions of the real hg19 windows in
-../shared/data/genome_fasta/hg19 (or any FASTA given with --fasta). Each method shuffles all of
+Sequences are 1000 bp windows at random positions of the FASTA files given with --fasta (we used
+a local copy of UCSC's hg19, ``goldenPath/hg19/bigZips``). Each method shuffles all of
 them once on one core (timed after a warm-up); the table gives sequences per second and the
 ratio to uShuffle. It also counts how many of the 27 sequences that share ACCCACGATGATG's first
 base and dinucleotide counts each method reaches in 20,000 draws (uniform methods reach all 27).
@@ -13,7 +13,7 @@ Needs the comparators (not dependencies of sfcrepro)::
 
 Example::
 
-    NUMBA_NUM_THREADS=1 python benchmarks/shuffle.py --sequences 20000
+    NUMBA_NUM_THREADS=1 python benchmarks/shuffle.py --fasta hg19/*.fa --sequences 20000
 """
 
 from __future__ import annotations
@@ -27,10 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from sfcrepro.sequences import decode, dinucleotide_shuffle, encode
-
-DEFAULT_FASTA = (
-    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "genome_fasta" / "hg19"
-)
 
 
 def read_fasta_windows(paths, n, length, rng):
@@ -57,7 +53,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--fasta", nargs="+", type=Path, default=sorted(DEFAULT_FASTA.glob("*.fa")))
+    parser.add_argument("--fasta", nargs="+", type=Path, required=True)
     parser.add_argument("--sequences", type=int, default=20000)
     parser.add_argument("--length", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)

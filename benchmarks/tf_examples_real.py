@@ -1,12 +1,20 @@
 """In vivo TF-binding regions from real peak files: counts per split, time and peak memory.
 
-Defaults use the real public files in ``../shared/data``: the ENCODE GM12878 CTCF uniform peaks
-and, standing in for the Roadmap E116 DNase peaks (not in that folder), H1 DNase IDR peaks; hg19
-chromosome sizes. The TF's own peaks serve as its relaxed peaks (the pipeline's default).
+Give local copies of public files: the ENCODE GM12878 CTCF uniform peaks
+(``wgEncodeAwgTfbsBroadGm12878CtcfUniPk.narrowPeak.gz`` from UCSC's
+``encodeDCC/wgEncodeAwgTfbsUniform``), a DNase peak file for the candidate negatives (the paper's
+Roadmap E116 peaks, or, as measured in docs/benchmarks.md, the ENCODE H1 DNase IDR peaks
+``ENCSR000EMU``) and ``hg19.chrom.sizes`` (UCSC ``goldenPath/hg19/bigZips``). The TF's own peaks
+serve as its relaxed peaks (the pipeline's default).
 
 Example::
 
-    python benchmarks/tf_examples_real.py
+    python benchmarks/tf_examples_real.py --data DIR
+    python benchmarks/tf_examples_real.py --chip CTCF.narrowPeak.gz --dnase H1.narrowPeak.gz \
+        --sizes hg19.chrom.sizes
+
+``--data DIR`` looks for the files under DIR as ``tf_chip/hg19/``, ``dnase_atac/hg19/`` and
+``genome_aux/`` (the layout of the project's offline data folder).
 """
 
 from __future__ import annotations
@@ -19,23 +27,26 @@ from pathlib import Path
 
 from sfcrepro.invivo import tf_examples_from_files
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CHIP = "tf_chip/hg19/wgEncodeAwgTfbsBroadGm12878CtcfUniPk.narrowPeak.gz"
+DNASE = "dnase_atac/hg19/ENCSR000EMU_H1_DNase_rep1-pr.IDR0.1.narrowPeak.gz"
+SIZES = "genome_aux/hg19.chrom.sizes"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--chip", default=DATA / "tf_chip/hg19/wgEncodeAwgTfbsBroadGm12878CtcfUniPk.narrowPeak.gz"
-    )
-    parser.add_argument(
-        "--dnase",
-        default=DATA / "dnase_atac/hg19/ENCSR000EMU_H1_DNase_rep1-pr.IDR0.1.narrowPeak.gz",
-    )
-    parser.add_argument("--sizes", default=DATA / "genome_aux/hg19.chrom.sizes")
+    parser.add_argument("--data", type=Path, help="folder holding the three files (see above)")
+    parser.add_argument("--chip", type=Path, help="the TF's narrowPeak file")
+    parser.add_argument("--dnase", type=Path, help="DNase peaks for candidate negatives")
+    parser.add_argument("--sizes", type=Path, help="chromosome sizes")
     parser.add_argument("--tf", default="CTCF")
     args = parser.parse_args(argv)
+    for name, relative in (("chip", CHIP), ("dnase", DNASE), ("sizes", SIZES)):
+        if getattr(args, name) is None:
+            if args.data is None:
+                parser.error(f"give --{name} or --data (the files are not part of the repository)")
+            setattr(args, name, args.data / relative)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     start = time.perf_counter()

@@ -24,7 +24,10 @@ SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
 @pytest.fixture(params=["config/config.yaml", ".test/config/config.yaml"])
 def config(request):
-    return yaml.safe_load((ROOT / request.param).read_text())
+    """A shipped config as the workflow sees it: validated, the schema's defaults filled."""
+    config = yaml.safe_load((ROOT / request.param).read_text())
+    validate(config, SCHEMA)
+    return config
 
 
 def test_shipped_configs_are_valid(config):

@@ -47,8 +47,8 @@ def test_keeps_dinucleotide_counts_first_and_last_base_with_n():
 
 
 def test_uniform_over_all_reachable_sequences():
-    # REFERENCE.md section 6: 27 sequences share ACCCACGATGATG's first base and dinucleotide counts;
-    # uShuffle reaches all 27, the edge-list shortcut only 9.
+    # 27 sequences share ACCCACGATGATG's first base and dinucleotide counts (reachable() counts
+    # them); uShuffle reaches all 27, the deeplift edge-list shortcut only 9 (benchmarks/shuffle.py).
     sequence = "ACCCACGATGATG"
     universe = reachable(sequence)
     assert len(universe) == 27

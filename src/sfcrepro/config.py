@@ -29,6 +29,7 @@ __all__ = [
     "sources_of",
     "split_training_set",
     "tasks_of",
+    "title_of",
     "training_sets",
     "training_settings",
     "url_problems",
@@ -184,15 +185,20 @@ def resolve_backend(config: dict, environ=None) -> str:
 
 
 def enabled_datasets(config: dict) -> dict[str, dict]:
-    """The datasets whose ``enabled`` flag is true (the default), in config order."""
-    return {name: ds for name, ds in config["datasets"].items() if ds.get("enabled", True)}
+    """The datasets whose ``enabled`` flag is true (the schema's default), in config order."""
+    return {name: ds for name, ds in config["datasets"].items() if ds["enabled"]}
+
+
+def title_of(name: str, dataset: dict) -> str:
+    """A dataset's title in figures and the report: its ``title``, else its name."""
+    return dataset.get("title") or name
 
 
 def tasks_of(dataset: dict) -> list[str]:
-    """Task names of a dataset, as its files will carry them."""
+    """Task names of a dataset (validated: the schema's defaults filled), as its files carry them."""
     if dataset["type"] == "simulated_tf":
-        sim = dataset.get("simulation", {})
-        return ["both", sim.get("motif_a", "TAL1_known1"), sim.get("motif_b", "GATA_disc1")]
+        sim = dataset["simulation"]
+        return ["both", sim["motif_a"], sim["motif_b"]]
     if dataset["type"] == "simulated_access":
         return list(dataset["cell_types"])
     if dataset["type"] == "invivo_access":
@@ -228,7 +234,8 @@ def split_training_set(name: str) -> tuple[str, str | None]:
 def importance_figures(config: dict) -> dict[str, dict]:
     """The Figure 4 panels whose dataset is enabled, by file name.
 
-    Each plan holds the figure's options plus ``trainset`` (whose models are explained), ``task``,
+    ``config`` is validated (the schema's defaults filled, as the workflow does). Each plan holds
+    the figure's options plus ``trainset`` (whose models are explained), ``task``,
     ``simulated`` (fresh simulated sequences rather than regions of a split) and ``title``.
     """
     datasets = enabled_datasets(config)
@@ -243,15 +250,11 @@ def importance_figures(config: dict) -> dict[str, dict]:
         task = ds["importance"]["task"] if simulated else options["task"]
         trainset = f"{name}/{task}" if ds["type"] == "invivo_tf" else name
         plans[file] = {
-            "split": "test",
-            "regions": None,
-            "seed": 0,
-            "batch_size": 500,
             **options,
             "task": task,
             "trainset": trainset,
             "simulated": simulated,
-            "title": ds.get("title", name),
+            "title": title_of(name, ds),
         }
     return plans
 
@@ -396,7 +399,7 @@ def check(config: dict) -> list[str]:
     for name, ds in config["datasets"].items():
         where = f"datasets.{name}"
         variants = ds.get("variants", {})
-        baseline = ds.get("baseline", "std")
+        baseline = ds["baseline"]
         if baseline not in variants:
             problems.append(
                 f"{where}.baseline is {baseline!r}, which is not one of its variants "

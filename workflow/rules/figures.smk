@@ -19,8 +19,8 @@ rule fig2_performance:
     conda:
         ENV
     params:
-        titles={name: title_of(name) for name in DATASETS},
-        split=FIGURES.get("performance", {}).get("split", "valid"),
+        titles={name: dataset_title(name) for name in DATASETS},
+        split=FIGURES["performance"]["split"],
     script:
         "../scripts/fig2_performance.py"
 
@@ -40,7 +40,7 @@ if enabled_figure("learning_curves"):
             png=reported(
                 "results/figures/fig3_learning_curves.png",
                 "fig3_learning_curves",
-                title_of(LEARNING_CURVES["dataset"]),
+                dataset_title(LEARNING_CURVES["dataset"]),
                 "Figure 3",
             ),
             pdf="results/figures/fig3_learning_curves.pdf",
@@ -84,9 +84,11 @@ rule fig4_importance:
         ENV
     params:
         variants=lambda wc: IMPORTANCE[wc.figure]["variants"],
+        # split: region panels only (the simulated panel explains fresh sequences).
         plan=lambda wc: {
-            key: IMPORTANCE[wc.figure][key]
-            for key in ("title", "task", "split", "simulated")
+            key: value
+            for key, value in IMPORTANCE[wc.figure].items()
+            if key in ("title", "task", "split", "simulated")
         },
     script:
         "../scripts/fig4_importance.py"
@@ -110,14 +112,14 @@ if enabled_figure("positional_weights"):
             png=reported(
                 "results/figures/fig5_positional_weights.png",
                 "fig5_positional_weights",
-                title_of(POSITIONAL_WEIGHTS["dataset"]),
+                dataset_title(POSITIONAL_WEIGHTS["dataset"]),
                 "Figure 5",
             ),
             pdf="results/figures/fig5_positional_weights.pdf",
             table=reported(
                 "results/figures/fig5_positional_weights.tsv",
                 "fig5_positional_weights",
-                title_of(POSITIONAL_WEIGHTS["dataset"]),
+                dataset_title(POSITIONAL_WEIGHTS["dataset"]),
                 "Figure 5",
             ),
         log:
@@ -133,7 +135,7 @@ if enabled_figure("positional_weights"):
                 )
                 for v in POSITIONAL_WEIGHTS["variants"]
             ],
-            title=title_of(POSITIONAL_WEIGHTS["dataset"]),
+            title=dataset_title(POSITIONAL_WEIGHTS["dataset"]),
             clusters=POSITIONAL_WEIGHTS["clusters"],
             seed=POSITIONAL_WEIGHTS["seed"],
             seeds=SEEDS,
@@ -154,14 +156,14 @@ if enabled_figure("lr_robustness"):
             png=reported(
                 "results/figures/figS1_lr_robustness.png",
                 "figS1_lr_robustness",
-                title_of(LR_ROBUSTNESS["dataset"]),
+                dataset_title(LR_ROBUSTNESS["dataset"]),
                 "Supplementary: learning-rate robustness",
             ),
             pdf="results/figures/figS1_lr_robustness.pdf",
             table=reported(
                 "results/figures/figS1_lr_robustness.tsv",
                 "figS1_lr_robustness",
-                title_of(LR_ROBUSTNESS["dataset"]),
+                dataset_title(LR_ROBUSTNESS["dataset"]),
                 "Supplementary: learning-rate robustness",
             ),
         log:
@@ -171,6 +173,6 @@ if enabled_figure("lr_robustness"):
             ENV
         params:
             runs=lr_runs(),
-            title=title_of(LR_ROBUSTNESS["dataset"]),
+            title=dataset_title(LR_ROBUSTNESS["dataset"]),
         script:
             "../scripts/figS1_lr_robustness.py"
