@@ -39,16 +39,16 @@ $(BIN)/python:
 	  $$py -m venv $(VENV); \
 	fi
 
-# The package and its pinned dependencies.
+# The package and its pinned dependencies, with motif discovery (the pipeline runs it).
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) -c constraints.txt -e .
+	$(PIP) -c constraints.txt -e ".[discovery]"
 	@touch $@
 
 # Test tools and the CPU build of PyTorch (the torch backend is tested too). torch is installed
 # first and by exact version so pip takes the CPU wheel and not the CUDA build.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -c constraints.txt "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
-	$(PIP) -c constraints.txt -e ".[test,torch,cluster]"
+	$(PIP) -c constraints.txt -e ".[test,torch,cluster,discovery]"
 	@touch $@
 
 bedtools:

@@ -504,3 +504,27 @@ def test_windows_recipe_only_for_invivo_access():
     assert (
         "recipe" not in absent["datasets"]["invivo_access"]["windows"]
     )  # absent = peaks (windows_from_calls)
+
+
+def test_attribution_block_is_checked(config):
+    bad = copy.deepcopy(config)
+    sim = bad["datasets"]["sim_tf"]
+    sim["attribution"]["task"] = "TAL1"
+    sim["attribution"]["methods"] = ["gradient_x_input"]
+    problems = check(bad)
+    assert any(
+        "sim_tf.attribution.task is 'TAL1'; the tasks are both, TAL1_known1" in p for p in problems
+    )
+    assert any(
+        "attribution.keep is 'deeplift_shap', which is not among its methods (gradient_x_input)"
+        in p
+        for p in problems
+    )
+    others = [name for name, ds in bad["datasets"].items() if ds["type"] != "simulated_tf"]
+    for other in others:  # the paper config's other datasets
+        bad["datasets"][other]["attribution"] = copy.deepcopy(sim["attribution"])
+        assert any(f"datasets.{other}.attribution needs planted motifs" in p for p in check(bad))
+    with pytest.raises(Exception, match="methods"):
+        wrong = copy.deepcopy(config)
+        wrong["datasets"]["sim_tf"]["attribution"]["methods"] = ["saliency"]
+        validate(wrong, SCHEMA)

@@ -48,7 +48,7 @@ def metrics_table(values):
 def test_summarize_median_min_max_and_wilcoxon():
     std = [0.80, 0.82, 0.79, 0.85, 0.81, 0.83]
     sep = [0.86, 0.84, 0.88, 0.87, 0.83, 0.89]
-    summary = summarize(metrics_table({"std": std, "sep": sep}))
+    summary = summarize(metrics_table({"std": std, "sep": sep}), baseline={"ds": "std"})
     row = summary.query("variant == 'sep' and metric == 'auroc'").iloc[0]
     assert row["median"] == pytest.approx(np.median(sep))
     assert (row["min"], row["max"]) == (pytest.approx(min(sep)), pytest.approx(max(sep)))

@@ -17,6 +17,9 @@ FIGURES = [
     "fig3_learning_curves",
     "fig4a_importance_sim_tf",
     "figS1_lr_robustness",
+    "attribution_sim_tf",
+    "fig4a_seeds_sim_tf",
+    "discovery_sim_tf",
 ]
 
 
@@ -72,13 +75,41 @@ def test_every_output_is_produced(run):
 
 
 @pytest.mark.slow
+def test_attribution_scored_for_every_seed_and_method(run):
+    workdir, _ = run
+    results = workdir / "results"
+    scores = pd.read_csv(results / "attribution" / "sim_tf.tsv", sep="\t")
+    methods = ["gradient_x_input", "integrated_gradients", "deeplift_shap", "in_silico_mutagenesis"]
+    assert sorted(zip(scores["variant"], scores["seed"], scores["method"], strict=True)) == sorted(
+        (v, s, m) for v in ("std", "sep", "symm") for s in (0, 1) for m in methods
+    )
+    assert scores["auroc"].between(0, 1).all() and (scores["n_sequences"] > 0).all()
+    assert set(scores["task"]) == {"TAL1_known1"}
+    summary = pd.read_csv(results / "attribution" / "sim_tf_summary.tsv", sep="\t")
+    assert len(summary) == 3 * 4 * 2  # variants x methods x metrics
+    assert summary.query("variant == 'std'")["wilcoxon_p"].isna().all()
+    curves = pd.read_csv(results / "attribution" / "sim_tf_curves.tsv", sep="\t")
+    assert (
+        set(curves["metric"]) == {"symmetry", "smoothness"}
+        and curves["best_seed"].isin([0, 1]).all()
+    )
+    with h5py.File(results / "attribution" / "sim_tf" / "sep.h5") as h5:
+        assert h5["scores"].shape == h5["hypothetical"].shape == (2, 24, 200, 4)
+        assert h5["sequences"].shape == (24, 200) and h5.attrs["method"] == "deeplift_shap"
+    found = pd.read_csv(results / "discovery" / "sim_tf.tsv", sep="\t")
+    assert sorted(zip(found["variant"], found["motif"], strict=True)) == sorted(
+        (v, m) for v in ("std", "sep", "symm") for m in ("TAL1_known1", "GATA_disc1")
+    )
+    assert (results / "discovery" / "sim_tf_patterns.tsv").exists()
+
+
+@pytest.mark.slow
 def test_logs_show_progress(run):
     workdir, _ = run
     log = (workdir / "logs" / "train" / "sim_tf" / "sep" / "seed0.log").read_text()
     assert "epoch 1/3" in log and "best epoch" in log
 
 
-@pytest.mark.slow
 @pytest.mark.slow
 def test_lr_robustness_reuses_main_models_and_trains_the_rest(run):
     workdir, _ = run

@@ -387,6 +387,28 @@ def _case_clashes(where: str, names) -> list[str]:
     ]
 
 
+def _attribution_problems(where: str, ds: dict, attribution: dict) -> list[str]:
+    """A dataset's ``attribution`` block: simulated TF binding only, a known task, a kept method
+    among those run."""
+    where = f"{where}.attribution"
+    if ds["type"] != "simulated_tf":
+        return [
+            f"{where} needs planted motifs (a simulated_tf dataset); this dataset is "
+            f"{ds['type']}. Remove the block."
+        ]
+    problems = []
+    if attribution["task"] not in tasks_of(ds):
+        problems.append(
+            f"{where}.task is {attribution['task']!r}; the tasks are {', '.join(tasks_of(ds))}."
+        )
+    if attribution["keep"] not in attribution["methods"]:
+        problems.append(
+            f"{where}.keep is {attribution['keep']!r}, which is not among its methods "
+            f"({', '.join(attribution['methods'])}); add it to methods or keep one of them."
+        )
+    return problems
+
+
 def check(config: dict) -> list[str]:
     """Problems the schema cannot see, each as a sentence naming the key and the fix."""
     problems = _case_clashes("datasets", config["datasets"]) + _case_clashes(
@@ -430,6 +452,9 @@ def check(config: dict) -> list[str]:
             problems.append(
                 f"{where}.importance.task is {task!r}; the tasks are {', '.join(tasks_of(ds))}."
             )
+        attribution = ds.get("attribution")
+        if attribution is not None:
+            problems += _attribution_problems(where, ds, attribution)
     known = {
         name: ds
         for name, ds in config["datasets"].items()

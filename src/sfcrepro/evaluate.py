@@ -16,6 +16,7 @@ __all__ = [
     "best_epoch",
     "best_seed",
     "binary_crossentropy",
+    "compare_seeds",
     "evaluate_models",
     "predict",
     "summarize",
@@ -63,36 +64,30 @@ def predict(model, sequences, batch_size: int = 1000) -> np.ndarray:
     return np.concatenate(out)
 
 
-def summarize(metrics: pd.DataFrame, baseline: dict[str, str] | None = None) -> pd.DataFrame:
-    """Median, min and max over seeds of the task-averaged auROC and auPRC.
+def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str]) -> pd.DataFrame:
+    """Median, min and max over seeds per variant, and a paired test against the baseline.
 
     Parameters
     ----------
-    metrics : DataFrame
-        Tidy rows with :data:`METRIC_COLUMNS`.
-    baseline : dict, optional
-        Per dataset, the variant the others are tested against (default ``"std"``).
+    per_seed : DataFrame
+        Columns ``by``, ``variant``, ``seed`` and ``value``; ``by`` includes ``dataset``.
+    by : list of str
+        The columns that define one comparison (e.g. dataset, split, metric).
+    baseline : dict
+        Per dataset, the variant the others are tested against (the config's ``baseline``).
 
     Returns
     -------
     DataFrame
-        Columns dataset, split, variant, metric, median, min, max, n_seeds, wilcoxon_p: the
-        two-sided paired Wilcoxon signed-rank p-value of the variant against the baseline over
-        the seeds both have (NaN for the baseline itself, with fewer than two pairs, or when
-        every pair is tied).
+        Columns ``by``, variant, median, min, max, n_seeds, baseline, wilcoxon_p: the two-sided
+        paired Wilcoxon signed-rank p-value of the variant against the baseline over the seeds
+        both have (NaN for the baseline itself, with fewer than two pairs, or when every pair is
+        tied).
     """
-    baseline = baseline or {}
-    per_seed = (
-        metrics.groupby(["dataset", "split", "variant", "seed"], sort=False)[["auroc", "auprc"]]
-        .mean()
-        .reset_index()
-        .melt(id_vars=["dataset", "split", "variant", "seed"], var_name="metric")
-    )
     rows = []
-    for (dataset, split, metric), group in per_seed.groupby(
-        ["dataset", "split", "metric"], sort=False
-    ):
-        base_name = baseline.get(dataset, "std")
+    for keys, group in per_seed.groupby(by, sort=False):
+        where = dict(zip(by, keys, strict=True))
+        base_name = baseline[where["dataset"]]
         by_variant = {
             v: g.set_index("seed")["value"] for v, g in group.groupby("variant", sort=False)
         }
@@ -106,10 +101,8 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str] | None = None) -> 
                     p = float(wilcoxon(paired.iloc[:, 0], paired.iloc[:, 1]).pvalue)
             rows.append(
                 {
-                    "dataset": dataset,
-                    "split": split,
+                    **where,
                     "variant": variant,
-                    "metric": metric,
                     "median": values.median(),
                     "min": values.min(),
                     "max": values.max(),
@@ -119,6 +112,32 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str] | None = None) -> 
                 }
             )
     return pd.DataFrame(rows)
+
+
+def summarize(metrics: pd.DataFrame, baseline: dict[str, str]) -> pd.DataFrame:
+    """Median, min and max over seeds of the task-averaged auROC and auPRC.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Tidy rows with :data:`METRIC_COLUMNS`.
+    baseline : dict
+        Per dataset, the variant the others are tested against (the config's ``baseline``).
+
+    Returns
+    -------
+    DataFrame
+        Columns dataset, split, variant, metric, then those of :func:`compare_seeds`.
+    """
+    per_seed = (
+        metrics.groupby(["dataset", "split", "variant", "seed"], sort=False)[["auroc", "auprc"]]
+        .mean()
+        .reset_index()
+        .melt(id_vars=["dataset", "split", "variant", "seed"], var_name="metric")
+    )
+    summary = compare_seeds(per_seed, ["dataset", "split", "metric"], baseline)
+    columns = ["dataset", "split", "variant", "metric"]
+    return summary[columns + [c for c in summary.columns if c not in columns]]
 
 
 def evaluate_models(

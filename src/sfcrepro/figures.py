@@ -16,7 +16,9 @@ from sfcrepro.importance import smoothness_score, symmetry_score  # noqa: E402
 from sfcrepro.io import atomic_path  # noqa: E402
 
 __all__ = [
+    "attribution_accuracy",
     "importance_curves",
+    "importance_over_seeds",
     "learning_curves",
     "lr_robustness",
     "performance",
@@ -251,3 +253,73 @@ def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("Adam learning rate")
     return _auroc_over_seeds(fig, ax, f"{title}: learning-rate robustness", "lower left")
+
+
+def _points_per_seed(ax, values: pd.DataFrame, variants: list[str], ylabel: str, marked=None):
+    """One column of points (one per seed) per variant with its median as a bar; ``marked`` maps
+    a variant to the seed drawn as a star (its best seed)."""
+    rng = np.random.default_rng(0)  # jitter only: the same picture every run
+    for i, (color, variant) in enumerate(zip(VARIANT_COLORS * 3, variants, strict=False)):
+        rows = values[values["variant"] == variant]
+        jitter = rng.uniform(-0.12, 0.12, len(rows))
+        ax.scatter(i + jitter, rows["value"], s=14, color=color, alpha=0.8, zorder=2)
+        if len(rows):
+            median = rows["value"].median()
+            ax.plot([i - 0.25, i + 0.25], [median, median], color="black", lw=1.5, zorder=3)
+        if marked and variant in marked:
+            best = rows[rows["seed"] == marked[variant]]
+            ax.scatter(
+                [i] * len(best),
+                best["value"],
+                marker="*",
+                s=120,
+                color=color,
+                edgecolor="black",
+                zorder=4,
+            )
+    ax.set_xticks(range(len(variants)), variants)
+    ax.set_xlim(-0.6, len(variants) - 0.4)
+    ax.set_ylabel(ylabel)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def attribution_accuracy(scores: pd.DataFrame, title: str, metric: str = "auroc"):
+    """Attribution accuracy against the planted motifs: one panel per method, variants side by
+    side, a point per seed and the median as a bar.
+
+    ``scores`` has columns variant, seed, method and ``metric`` (:func:`sfcrepro.ground_truth.accuracy`).
+    """
+    methods = list(dict.fromkeys(scores["method"]))
+    variants = list(dict.fromkeys(scores["variant"]))
+    fig, axes = _panel_grid(len(methods), width=3.6, height=3.4)
+    label = f"{METRIC_LABELS[metric]} of |attribution| (planted motif vs background)"
+    for ax, method in zip(axes, methods, strict=True):
+        rows = scores[scores["method"] == method].rename(columns={metric: "value"})
+        _points_per_seed(ax, rows, variants, label if ax is axes[0] else "")
+        ax.set_title(method.replace("_", " "), fontsize=10)
+    task = ", ".join(dict.fromkeys(scores["task"]))
+    fig.suptitle(f"{title}: attribution accuracy, task {task} (a point per seed)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def importance_over_seeds(curves: pd.DataFrame, best: dict[str, int], title: str):
+    """Figure 4a's scores for every seed: symmetry and smoothness of each seed's mean gradient x
+    input curve, per variant, with the best seed (the one Figure 4a shows) as a star.
+
+    ``curves`` has columns variant, seed, symmetry, smoothness, n_sequences.
+    """
+    variants = list(dict.fromkeys(curves["variant"]))
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+    for ax, score, label in (
+        (axes[0], "symmetry", "symmetry (higher: more symmetric)"),
+        (axes[1], "smoothness", "roughness (mean |2nd difference|; lower: smoother)"),
+    ):
+        _points_per_seed(ax, curves.rename(columns={score: "value"}), variants, label, best)
+    n = int(curves["n_sequences"].iloc[0])
+    fig.suptitle(
+        f"{title}: Figure 4a's scores for every seed ({n:,} fresh sequences; star: best seed)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig

@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from sfcrepro.attribution import gradients, logit_model
 from sfcrepro.evaluate import best_seed
 from sfcrepro.models import load_model
 from sfcrepro.sequences import one_hot
@@ -33,47 +34,9 @@ __all__ = [
 log = logging.getLogger("sfcrepro.importance")
 
 
-def logit_model(model: keras.Model) -> keras.Model:
-    """A model with the same input whose output is the ``logits`` layer (pre-sigmoid scores)."""
-    try:
-        logits = model.get_layer("logits").output
-    except ValueError:
-        raise ValueError(
-            f"Model {model.name!r} has no layer named 'logits'; build it with sfcrepro.models."
-        ) from None
-    return keras.Model(model.inputs, logits, name=f"{model.name}_logits")
-
-
 def input_gradients(model: keras.Model, x: np.ndarray, task: int) -> np.ndarray:
     """Gradient of ``sum(model(x)[:, task])`` with respect to ``x``, as numpy, on any backend."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        x = tf.convert_to_tensor(x)
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = tf.reduce_sum(model(x, training=False)[:, task])
-        return tape.gradient(out, x).numpy()
-    if backend == "torch":
-        import torch
-
-        x = torch.tensor(x, requires_grad=True, device=keras.src.backend.torch.core.get_device())
-        model(x, training=False)[:, task].sum().backward()
-        return x.grad.detach().cpu().numpy()
-    if backend == "jax":
-        import jax
-        import jax.numpy as jnp
-
-        trainable = [v.value for v in model.trainable_variables]
-        frozen = [v.value for v in model.non_trainable_variables]
-
-        def total(inputs):
-            out, _ = model.stateless_call(trainable, frozen, inputs, training=False)
-            return jnp.sum(out[:, task])
-
-        return np.asarray(jax.grad(total)(jnp.asarray(x)))
-    raise NotImplementedError(f"Gradients are not implemented for the {backend!r} backend.")
+    return gradients(lambda t: model(t, training=False)[:, task], x)
 
 
 def gradient_x_input(model: keras.Model, sequences, task: int, batch_size: int = 500) -> np.ndarray:

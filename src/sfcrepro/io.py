@@ -14,7 +14,9 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "is_gzip", "open_text", "write_tsv"]
+import numpy as np
+
+__all__ = ["atomic_path", "is_gzip", "open_text", "read_h5", "write_h5", "write_tsv"]
 
 
 @contextmanager
@@ -62,3 +64,28 @@ def write_tsv(frame, path, float_format: str | None = None) -> None:
                 frame.to_csv(out, sep="\t", index=False, float_format=float_format)
         else:
             frame.to_csv(tmp, sep="\t", index=False, float_format=float_format)
+
+
+def write_h5(path, arrays: dict, attrs: dict | None = None) -> None:
+    """Write named arrays (gzip-compressed) and file attributes to an h5 file, atomically."""
+    import h5py
+
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as out:
+        for name, values in arrays.items():
+            values = np.asarray(values)
+            out.create_dataset(
+                name,
+                data=values,
+                **({"compression": "gzip", "shuffle": True} if values.ndim else {}),
+            )
+        out.attrs.update(attrs or {})
+
+
+def read_h5(path) -> dict:
+    """Every array and file attribute of an h5 file written by :func:`write_h5`, as one dict."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        found = {key: f[key][()] for key in f}
+        found.update(f.attrs.items())
+    return found

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 # Independent random streams per split, all derived from the dataset's one seed.
-SPLIT_STREAMS = {"train": 0, "valid": 1, "test": 2, "importance": 3}
+SPLIT_STREAMS = {"train": 0, "valid": 1, "test": 2, "importance": 3, "attribution": 4}
 
 
 def split_rng(seed: int, split: str) -> np.random.Generator:

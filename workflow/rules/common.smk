@@ -50,6 +50,12 @@ SEEDS = config["seeds"]
 SPLITS = ["train", "valid", "test"]
 DATASETS = enabled_datasets(config)
 SIMULATED_TF = [name for name, ds in DATASETS.items() if ds["type"] == "simulated_tf"]
+# Simulated TF-binding datasets whose attributions are scored against the planted motifs.
+ATTRIBUTION = [
+    name
+    for name in SIMULATED_TF
+    if DATASETS[name].get("attribution", {}).get("enabled")
+]
 SIMULATED_ACCESS = [
     name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
 ]
@@ -253,6 +259,14 @@ def all_outputs():
     if enabled_figure("lr_robustness"):
         targets += figure_files("figS1_lr_robustness")
         targets += ["results/figures/figS1_lr_robustness.tsv"]
+    for name in ATTRIBUTION:
+        targets += [
+            f"results/attribution/{name}_summary.tsv",
+            f"results/discovery/{name}.tsv",
+        ]
+        targets += figure_files(f"attribution_{name}") + figure_files(
+            f"fig4a_seeds_{name}"
+        )
     return targets
 
 

@@ -1,0 +1,119 @@
+# Attribution scored against the planted motifs (simulated TF binding): every seed's model of a
+# variant explained by each configured method on the same fresh sequences; then the summary over
+# seeds, the accuracy figure and Figure 4a's scores for every seed.
+
+
+rule attribution_simulated_tf:
+    input:
+        models=lambda wc: model_files(wc.dataset, wc.variant),
+        motifs=dataset_motifs,
+    output:
+        scores="results/attribution/{dataset}/{variant}.tsv",
+        curves="results/attribution/{dataset}/{variant}_curves.tsv",
+        h5="results/attribution/{dataset}/{variant}.h5",
+    log:
+        "logs/attribution/{dataset}/{variant}.log",
+    benchmark:
+        "results/benchmarks/attribution/{dataset}/{variant}.tsv"
+    wildcard_constraints:
+        dataset=one_of(ATTRIBUTION),
+    conda:
+        GPU_ENV
+    threads: config["threads"]["importance"]
+    resources:
+        gpu=config["gpus_per_job"],
+    params:
+        seeds=SEEDS,
+        simulation=dataset_option("simulation"),
+        seed=dataset_option("seed"),
+        attribution=dataset_option("attribution"),
+        backend=BACKEND,
+    script:
+        "../scripts/attribution_simulated_tf.py"
+
+
+rule attribution_summary:
+    input:
+        scores=lambda wc: expand(
+            "results/attribution/{{dataset}}/{variant}.tsv",
+            variant=variants(wc.dataset),
+        ),
+        curves=lambda wc: expand(
+            "results/attribution/{{dataset}}/{variant}_curves.tsv",
+            variant=variants(wc.dataset),
+        ),
+        metrics=lambda wc: expand(
+            "results/metrics/{{dataset}}/{variant}.tsv", variant=variants(wc.dataset)
+        ),
+    output:
+        scores="results/attribution/{dataset}.tsv",
+        summary="results/attribution/{dataset}_summary.tsv",
+        curves="results/attribution/{dataset}_curves.tsv",
+        png=reported(
+            "results/figures/attribution_{dataset}.png",
+            "attribution",
+            "Beyond the paper",
+            "Attribution accuracy",
+        ),
+        pdf="results/figures/attribution_{dataset}.pdf",
+        seeds_png=reported(
+            "results/figures/fig4a_seeds_{dataset}.png",
+            "fig4a_seeds",
+            "Beyond the paper",
+            "Figure 4a over seeds",
+        ),
+        seeds_pdf="results/figures/fig4a_seeds_{dataset}.pdf",
+    log:
+        "logs/attribution/{dataset}_summary.log",
+    wildcard_constraints:
+        dataset=one_of(ATTRIBUTION),
+    localrule: True
+    conda:
+        ENV
+    params:
+        baseline=dataset_option("baseline"),
+        title=lambda wc: dataset_title(wc.dataset),
+    script:
+        "../scripts/attribution_summary.py"
+
+
+# Motif discovery, one job per dataset (numba compiles modisco-lite's and memelite's code once):
+# TF-MoDISco on the kept attributions of every seed of each variant, each pattern matched to the
+# motif file with Tomtom; whether the planted motifs come back.
+rule motif_discovery:
+    input:
+        h5=lambda wc: expand(
+            "results/attribution/{{dataset}}/{variant}.h5",
+            variant=variants(wc.dataset),
+        ),
+        motifs=dataset_motifs,
+    output:
+        found=report(
+            "results/discovery/{dataset}.tsv",
+            caption="../report/discovery.rst",
+            category="Beyond the paper",
+            subcategory="Motif discovery",
+        ),
+        patterns="results/discovery/{dataset}_patterns.tsv",
+        png=reported(
+            "results/figures/discovery_{dataset}.png",
+            "discovery_logos",
+            "Beyond the paper",
+            "Motif discovery",
+        ),
+        pdf="results/figures/discovery_{dataset}.pdf",
+    log:
+        "logs/discovery/{dataset}.log",
+    benchmark:
+        "results/benchmarks/discovery/{dataset}.tsv"
+    wildcard_constraints:
+        dataset=one_of(ATTRIBUTION),
+    conda:
+        ENV
+    threads: config["threads"]["importance"]
+    params:
+        variants=lambda wc: variants(wc.dataset),
+        planted=dataset_tasks,
+        settings=lambda wc: DATASETS[wc.dataset]["attribution"]["discovery"],
+    script:
+        "../scripts/motif_discovery.py"

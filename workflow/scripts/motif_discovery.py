@@ -1,0 +1,27 @@
+"""Snakemake script: TF-MoDISco patterns of each variant's attributions, matched with Tomtom,
+and whether the planted motifs are recovered."""
+
+import os
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+os.environ["NUMBA_NUM_THREADS"] = str(sm.threads)  # before numba is imported
+
+from sfcrepro.io import write_tsv  # noqa: E402
+from sfcrepro.runtime import job_logging  # noqa: E402
+
+with job_logging(sm.log[0]) as log:
+    from sfcrepro.discovery import discover_variants, plot_logos
+
+    planted = [task for task in sm.params.planted if task != "both"]
+    patterns, table, found = discover_variants(
+        dict(zip(sm.params.variants, sm.input.h5, strict=True)),
+        motif_file=sm.input.motifs[0] if sm.input.motifs else None,
+        planted=planted,
+        **sm.params.settings,
+    )
+    log.info("patterns:\n%s", table.to_string(index=False))
+    log.info("planted motifs:\n%s", found.to_string(index=False))
+    write_tsv(table, sm.output.patterns, float_format="%.6g")
+    write_tsv(found, sm.output.found, float_format="%.6g")
+    for path in (sm.output.png, sm.output.pdf):
+        plot_logos(patterns, path)
