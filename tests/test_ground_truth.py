@@ -61,3 +61,66 @@ def test_accuracy_without_scorable_sequences_and_bad_shapes():
     assert result["n_sequences"] == 0 and np.isnan(result["auroc"])
     with pytest.raises(ValueError, match="same"):
         accuracy(np.ones((2, 4)), empty, empty)
+
+
+def test_region_attribution_maps_the_sampled_rows_to_their_motifs(tmp_path):
+    # A split of 12 sequences without A except an inserted "motif" of five A: at 5-9 in even rows,
+    # at 20-24 in odd ones; a linear model that scores every A. Each sampled row scored against its
+    # own motif gives auROC 1; a row paired with a motif of the other kind gives less.
+    import keras
+
+    from sfcrepro.datasets import write_dataset
+    from sfcrepro.ground_truth import region_attribution
+
+    n, length = 12, 30
+    starts = np.where(np.arange(n) % 2, 20, 5)
+    codes = np.random.default_rng(0).integers(1, 4, (n, length)).astype(np.uint8)
+    for row, start in enumerate(starts):
+        codes[row, start : start + 5] = 0
+    write_dataset(
+        tmp_path / "test.h5",
+        codes,
+        np.zeros((n, 2), np.uint8),
+        ["E116", "E123"],
+        tables={
+            "motifs": pd.DataFrame(
+                {
+                    "index": np.arange(n),
+                    "tf": "CTCF",
+                    "motif": "CTCF_known1",
+                    "start": starts,
+                    "end": starts + 5,
+                    "strand": "+",
+                }
+            )
+        },
+    )
+    inputs = keras.Input((length, 4))
+    logits = keras.layers.Dense(2, name="logits")(keras.layers.Flatten()(inputs))
+    model = keras.Model(inputs, logits)
+    kernel = np.zeros((length, 4, 2), np.float32)
+    kernel[:, 0] = 1.0
+    model.get_layer("logits").set_weights([kernel.reshape(-1, 2), np.zeros(2, np.float32)])
+    model.save(tmp_path / "model.keras")
+    settings = {
+        "task": "E123",
+        "sequences": 5,
+        "seed": 3,
+        "methods": ["gradient_x_input"],
+        "references": 2,
+        "steps": 2,
+        "batch_size": 4,
+        "keep": "gradient_x_input",
+    }
+    sampled, scores, curves, kept = region_attribution(
+        tmp_path / "test.h5", settings, [tmp_path / "model.keras"], [0], dataset="d", variant="v"
+    )
+    assert sampled.shape == (5, length) and kept["scores"].shape == (1, 5, length, 4)
+    assert len({tuple(np.flatnonzero(row == 0)) for row in sampled}) == 2  # both kinds sampled
+    row = scores.iloc[0]
+    assert (row["task"], row["method"], row["n_sequences"]) == ("E123", "gradient_x_input", 5)
+    assert row["auroc"] == 1.0 and row["auprc"] == 1.0
+    assert len(curves) == 1
+    settings["task"] = "K562"
+    with pytest.raises(ValueError, match="has tasks E116, E123; attribution asks for 'K562'"):
+        region_attribution(tmp_path / "test.h5", settings, [tmp_path / "model.keras"], [0])

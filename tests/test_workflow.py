@@ -204,7 +204,7 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
     assert counts["train"] == 10 * (3 + 4 + 12 + 6)
     assert counts["train_lr"] == 3 * 3 * 3  # variants x learning rates other than 1e-3 x seeds
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
-    assert counts.pop("total") == 360
+    assert counts.pop("total") == 366
     assert counts["check_gpu"] == 1
     assert readme_job_counts() == counts
 

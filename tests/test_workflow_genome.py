@@ -120,6 +120,23 @@ def test_trained_and_scored(run):
     assert (run / "results" / "figures" / "fig2_performance.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
+def test_attribution_on_simulated_accessibility_regions(run):
+    results = run / "results"
+    scores = pd.read_csv(results / "attribution" / "sim_access.tsv", sep="\t")
+    variants = {"std", "std_lr1e-4", "sep", "symm"}
+    assert set(scores["variant"]) == variants and set(scores["seed"]) == {0, 1}
+    assert set(scores["method"]) == {"gradient_x_input", "deeplift_shap"}
+    assert set(scores["task"]) == {"E116"} and scores["auroc"].dropna().between(0, 1).all()
+    with h5py.File(results / "attribution" / "sim_access" / "sep.h5") as h5:
+        assert h5["scores"].shape == (2, 6, 1000, 4)
+    found = pd.read_csv(results / "discovery" / "sim_access.tsv", sep="\t")
+    assert (
+        set(found["motif"]) == {"CTCF_known1", "GATA_known1"} and set(found["variant"]) == variants
+    )
+    assert (results / "figures" / "attribution_sim_access.png").stat().st_size > 1000
+
+
 def test_corrupted_download_fails_the_checksum(sources, tmp_path):
     _, base, files = sources
     config = overlay(tmp_path, base, **{"datasets.sim_access.cell_types.E116.sha256": "0" * 64})

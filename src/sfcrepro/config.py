@@ -27,6 +27,7 @@ __all__ = [
     "local_path",
     "resolve_backend",
     "sources_of",
+    "planted_motifs",
     "split_training_set",
     "tasks_of",
     "title_of",
@@ -206,6 +207,15 @@ def tasks_of(dataset: dict) -> list[str]:
     if dataset["type"] == "invivo_tf":
         return list(dataset["tfs"])
     raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
+
+
+def planted_motifs(dataset: dict) -> list[str]:
+    """The motifs a simulated dataset plants (its ground truth for attribution), by name."""
+    if dataset["type"] == "simulated_tf":
+        return [dataset["simulation"]["motif_a"], dataset["simulation"]["motif_b"]]
+    if dataset["type"] == "simulated_access":
+        return list(dict.fromkeys(tf["motif"] for tf in dataset["tfs"].values()))
+    raise ValueError(f"A {dataset['type']} dataset plants no motifs.")
 
 
 def training_sets(config: dict) -> dict[str, str]:
@@ -388,13 +398,13 @@ def _case_clashes(where: str, names) -> list[str]:
 
 
 def _attribution_problems(where: str, ds: dict, attribution: dict) -> list[str]:
-    """A dataset's ``attribution`` block: simulated TF binding only, a known task, a kept method
-    among those run."""
+    """A dataset's ``attribution`` block: simulated data only, a known task, a kept method among
+    those run."""
     where = f"{where}.attribution"
-    if ds["type"] != "simulated_tf":
+    if ds["type"] not in ("simulated_tf", "simulated_access"):
         return [
-            f"{where} needs planted motifs (a simulated_tf dataset); this dataset is "
-            f"{ds['type']}. Remove the block."
+            f"{where} needs planted motifs (a simulated_tf or simulated_access dataset); this "
+            f"dataset is {ds['type']}. Remove the block."
         ]
     problems = []
     if attribution["task"] not in tasks_of(ds):

@@ -20,6 +20,7 @@ __all__ = [
     "accuracy",
     "method_options",
     "planted_masks",
+    "region_attribution",
     "relevant_motifs",
     "score_models",
     "simulated_attribution",
@@ -132,7 +133,8 @@ def score_models(
     task: str,
     task_index: int,
     methods: list[str],
-    widths: dict[str, int],
+    relevant: set[str],
+    widths: dict[str, int] | None = None,
     options: dict | None = None,
     keep: str | None = None,
     **columns,
@@ -146,11 +148,13 @@ def score_models(
     x : ndarray, shape (N, L, 4)
         One-hot sequences; ``motifs`` their planted motifs (``index``, ``motif``, ``start``).
     task, task_index : str, int
-        The task explained (its name decides the relevant motifs, see :func:`relevant_motifs`).
+        The task explained.
     methods : list of str
         Names from :data:`sfcrepro.attribution.METHODS`.
-    widths : dict
-        Motif widths by name.
+    relevant : set of str
+        The motifs whose positions are the positives (:func:`relevant_motifs`).
+    widths : dict, optional
+        Motif widths by name, for a ``motifs`` table without ``end``.
     options : dict, optional
         Per method, keyword arguments of its function (references, steps, seed, batch size).
     keep : str, optional
@@ -179,9 +183,7 @@ def score_models(
     log = logging.getLogger("sfcrepro.ground_truth")
     options = options or {}
     n, length = x.shape[:2]
-    positive, excluded = planted_masks(
-        motifs, n, length, relevant_motifs(task, widths), widths=widths
-    )
+    positive, excluded = planted_masks(motifs, n, length, relevant, widths=widths)
     rows, curves, kept = [], [], {"scores": [], "hypothetical": []}
     for seed, path in zip(seeds, models, strict=True):
         model = load_model(path, compile=False)
@@ -276,6 +278,7 @@ def simulated_attribution(
         task,
         data.tasks.index(task),
         settings["methods"],
+        relevant_motifs(task, data.tasks[1:]),
         widths,
         options=method_options(settings),
         keep=settings["keep"],
@@ -334,3 +337,41 @@ def summarize_attribution(
         for row in curve_summary.itertuples()
     ]
     return summary, curve_summary, best
+
+
+def region_attribution(path, settings: dict, models: list, seeds: list[int], **columns):
+    """:func:`score_models` on a sample of a simulated-accessibility split, as the workflow runs it.
+
+    ``path`` is the split's h5 file, whose ``tables/motifs`` records every inserted motif (with
+    ``end``); ``settings`` the dataset's ``attribution`` block (validated): ``sequences`` regions
+    sampled with ``seed`` (:func:`sfcrepro.importance.sample_rows`). Every inserted motif counts as
+    relevant to every cell type (a task is a cell type's accessibility, which the inserted motifs of
+    all TFs drive). Returns the sampled codes and what :func:`score_models` returns.
+    """
+    from sfcrepro.datasets import read_dataset, read_table
+    from sfcrepro.importance import sample_rows
+    from sfcrepro.sequences import one_hot
+
+    sequences, _, tasks = read_dataset(path)
+    task = settings["task"]
+    if task not in tasks:
+        raise ValueError(f"{path} has tasks {', '.join(tasks)}; attribution asks for {task!r}.")
+    rows = sample_rows(len(sequences), settings["sequences"], settings["seed"])
+    planted = read_table(path, "motifs")
+    planted = planted[planted["index"].isin(rows)].copy()
+    planted["index"] = np.searchsorted(rows, planted["index"].to_numpy())
+    codes = sequences[rows]
+    scores, curves, kept = score_models(
+        models,
+        seeds,
+        one_hot(codes),
+        planted,
+        task,
+        tasks.index(task),
+        settings["methods"],
+        set(planted["motif"]),
+        options=method_options(settings),
+        keep=settings["keep"],
+        **columns,
+    )
+    return codes, scores, curves, kept

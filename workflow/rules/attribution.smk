@@ -1,6 +1,7 @@
-# Attribution scored against the planted motifs (simulated TF binding): every seed's model of a
-# variant explained by each configured method on the same fresh sequences; then the summary over
-# seeds, the accuracy figure and Figure 4a's scores for every seed.
+# Attribution scored against the planted motifs: every seed's model of a variant explained by each
+# configured method on the same sequences (simulated TF binding: fresh ones; simulated
+# accessibility: regions of a split); then the summary over seeds, the accuracy figure and Figure
+# 4a's scores for every seed, and motif discovery.
 
 
 rule attribution_simulated_tf:
@@ -16,7 +17,7 @@ rule attribution_simulated_tf:
     benchmark:
         "results/benchmarks/attribution/{dataset}/{variant}.tsv"
     wildcard_constraints:
-        dataset=one_of(ATTRIBUTION),
+        dataset=one_of(ATTRIBUTION_TF),
     conda:
         GPU_ENV
     threads: config["threads"]["importance"]
@@ -24,12 +25,23 @@ rule attribution_simulated_tf:
         gpu=config["gpus_per_job"],
     params:
         seeds=SEEDS,
-        simulation=dataset_option("simulation"),
+        # simulated_tf only (attribution_regions, below, reads its sequences from a split)
+        simulation=lambda wc: DATASETS[wc.dataset].get("simulation"),
         seed=dataset_option("seed"),
         attribution=dataset_option("attribution"),
         backend=BACKEND,
     script:
-        "../scripts/attribution_simulated_tf.py"
+        "../scripts/attribution.py"
+
+
+use rule attribution_simulated_tf as attribution_regions with:
+    input:
+        models=lambda wc: model_files(wc.dataset, wc.variant),
+        data=lambda wc: dataset_file(
+            wc.dataset, DATASETS[wc.dataset]["attribution"]["split"]
+        ),
+    wildcard_constraints:
+        dataset=one_of(ATTRIBUTION_ACCESS),
 
 
 rule attribution_summary:
@@ -113,7 +125,7 @@ rule motif_discovery:
     threads: config["threads"]["importance"]
     params:
         variants=lambda wc: variants(wc.dataset),
-        planted=dataset_tasks,
+        planted=lambda wc: planted_motifs(DATASETS[wc.dataset]),
         settings=lambda wc: DATASETS[wc.dataset]["attribution"]["discovery"],
     script:
         "../scripts/motif_discovery.py"

@@ -21,6 +21,7 @@ from sfcrepro.config import (
     expected_sha256,
     importance_figures,
     local_path,
+    planted_motifs,
     resolve_backend,
     sources_of,
     split_training_set,
@@ -50,15 +51,17 @@ SEEDS = config["seeds"]
 SPLITS = ["train", "valid", "test"]
 DATASETS = enabled_datasets(config)
 SIMULATED_TF = [name for name, ds in DATASETS.items() if ds["type"] == "simulated_tf"]
-# Simulated TF-binding datasets whose attributions are scored against the planted motifs.
-ATTRIBUTION = [
-    name
-    for name in SIMULATED_TF
-    if DATASETS[name].get("attribution", {}).get("enabled")
-]
 SIMULATED_ACCESS = [
     name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
 ]
+# Simulated datasets whose attributions are scored against the planted motifs.
+ATTRIBUTION = [
+    name
+    for name in SIMULATED_TF + SIMULATED_ACCESS
+    if DATASETS[name].get("attribution", {}).get("enabled")
+]
+ATTRIBUTION_TF = [name for name in ATTRIBUTION if name in SIMULATED_TF]
+ATTRIBUTION_ACCESS = [name for name in ATTRIBUTION if name in SIMULATED_ACCESS]
 INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
 INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
 INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})

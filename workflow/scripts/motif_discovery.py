@@ -12,11 +12,10 @@ from sfcrepro.runtime import job_logging  # noqa: E402
 with job_logging(sm.log[0]) as log:
     from sfcrepro.discovery import discover_variants, plot_logos
 
-    planted = [task for task in sm.params.planted if task != "both"]
     patterns, table, found = discover_variants(
         dict(zip(sm.params.variants, sm.input.h5, strict=True)),
         motif_file=sm.input.motifs[0] if sm.input.motifs else None,
-        planted=planted,
+        planted=sm.params.planted,
         **sm.params.settings,
     )
     log.info("patterns:\n%s", table.to_string(index=False))
