@@ -128,15 +128,11 @@ def accuracy(scores: np.ndarray, positive: np.ndarray, excluded: np.ndarray) -> 
 def score_models(
     models: list,
     seeds: list[int],
-    x: np.ndarray,
+    codes: np.ndarray,
     motifs: pd.DataFrame,
-    task: str,
-    task_index: int,
-    methods: list[str],
-    relevant: set[str],
+    tasks: list[str],
+    settings: dict,
     widths: dict[str, int] | None = None,
-    options: dict | None = None,
-    keep: str | None = None,
     **columns,
 ):
     """Attributions of every seed's model on the same sequences, scored against the planted motifs.
@@ -145,21 +141,15 @@ def score_models(
     ----------
     models : list of path
         One saved model per seed of ``seeds``.
-    x : ndarray, shape (N, L, 4)
-        One-hot sequences; ``motifs`` their planted motifs (``index``, ``motif``, ``start``).
-    task, task_index : str, int
-        The task explained.
-    methods : list of str
-        Names from :data:`sfcrepro.attribution.METHODS`.
-    relevant : set of str
-        The motifs whose positions are the positives (:func:`relevant_motifs`).
+    codes : ndarray of uint8, shape (N, L)
+        The sequences; ``motifs`` their planted motifs (``index``, ``motif``, ``start`` and
+        ``end`` or a width in ``widths``); ``tasks`` the models' task names.
+    settings : dict
+        A dataset's ``attribution`` block (validated): the ``task`` explained (its relevant motifs:
+        :func:`relevant_motifs` of the planted names), the ``methods``, their options
+        (:func:`method_options`) and the method to ``keep``.
     widths : dict, optional
         Motif widths by name, for a ``motifs`` table without ``end``.
-    options : dict, optional
-        Per method, keyword arguments of its function (references, steps, seed, batch size).
-    keep : str, optional
-        A method whose scores and hypothetical scores are returned for every seed (for motif
-        discovery).
     **columns
         Constant columns of the tables (dataset, variant).
 
@@ -169,9 +159,10 @@ def score_models(
         Per seed and method: ``auroc``, ``auprc``, ``n_sequences``, ``seconds``, plus ``columns``.
     curves : DataFrame
         Per seed: symmetry and smoothness of the mean gradient x input curve over the sequences
-        (Figure 4a's scores, for every seed), when gradient x input is among ``methods``.
+        (Figure 4a's scores, for every seed), when gradient x input is among the methods.
     kept : dict
-        ``{"scores": (seeds, N, L, 4), "hypothetical": (seeds, N, L, 4)}`` of ``keep``, or empty.
+        ``{"scores": (seeds, N, L, 4), "hypothetical": (seeds, N, L, 4)}`` of the kept method, or
+        empty when it is not run.
     """
     import logging
     import time
@@ -179,17 +170,22 @@ def score_models(
     from sfcrepro.attribution import attribute
     from sfcrepro.importance import smoothness_score, symmetry_score
     from sfcrepro.models import load_model
+    from sfcrepro.sequences import one_hot
 
     log = logging.getLogger("sfcrepro.ground_truth")
-    options = options or {}
-    n, length = x.shape[:2]
+    task, methods, keep = settings["task"], settings["methods"], settings["keep"]
+    task_index = tasks.index(task)
+    options = method_options(settings)
+    x = one_hot(codes)
+    n, length = codes.shape
+    relevant = relevant_motifs(task, motifs["motif"].unique())
     positive, excluded = planted_masks(motifs, n, length, relevant, widths=widths)
     rows, curves, kept = [], [], {"scores": [], "hypothetical": []}
     for seed, path in zip(seeds, models, strict=True):
         model = load_model(path, compile=False)
         for method in methods:
             start = time.perf_counter()
-            result = attribute(method, model, x, task_index, **options.get(method, {}))
+            result = attribute(method, model, x, task_index, **options[method])
             seconds = time.perf_counter() - start
             scored = accuracy(result.scores, positive, excluded)
             log.info(
@@ -258,7 +254,6 @@ def simulated_attribution(
     Returns the codes ``(N, L)`` and what :func:`score_models` returns, keeping ``settings["keep"]``.
     """
     from sfcrepro.motifs import default_motif_file, read_motifs
-    from sfcrepro.sequences import one_hot
     from sfcrepro.simulate import simulated_tf_split
 
     n = settings["sequences"]
@@ -269,22 +264,9 @@ def simulated_attribution(
     planted = data.motifs[data.motifs["index"] < n]
     motifs = read_motifs(motif_file or default_motif_file())
     widths = {name: len(motifs[name].probs) for name in data.tasks[1:]}
-    task = settings["task"]
-    scores, curves, kept = score_models(
-        models,
-        seeds,
-        one_hot(codes),
-        planted,
-        task,
-        data.tasks.index(task),
-        settings["methods"],
-        relevant_motifs(task, data.tasks[1:]),
-        widths,
-        options=method_options(settings),
-        keep=settings["keep"],
-        **columns,
+    return codes, *score_models(
+        models, seeds, codes, planted, data.tasks, settings, widths, **columns
     )
-    return codes, scores, curves, kept
 
 
 def summarize_attribution(
@@ -350,7 +332,6 @@ def region_attribution(path, settings: dict, models: list, seeds: list[int], **c
     """
     from sfcrepro.datasets import read_dataset, read_table
     from sfcrepro.importance import sample_rows
-    from sfcrepro.sequences import one_hot
 
     sequences, _, tasks = read_dataset(path)
     task = settings["task"]
@@ -361,17 +342,4 @@ def region_attribution(path, settings: dict, models: list, seeds: list[int], **c
     planted = planted[planted["index"].isin(rows)].copy()
     planted["index"] = np.searchsorted(rows, planted["index"].to_numpy())
     codes = sequences[rows]
-    scores, curves, kept = score_models(
-        models,
-        seeds,
-        one_hot(codes),
-        planted,
-        task,
-        tasks.index(task),
-        settings["methods"],
-        set(planted["motif"]),
-        options=method_options(settings),
-        keep=settings["keep"],
-        **columns,
-    )
-    return codes, scores, curves, kept
+    return codes, *score_models(models, seeds, codes, planted, tasks, settings, **columns)

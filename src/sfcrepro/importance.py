@@ -40,23 +40,12 @@ def input_gradients(model: keras.Model, x: np.ndarray, task: int) -> np.ndarray:
 
 
 def gradient_x_input(model: keras.Model, sequences, task: int, batch_size: int = 500) -> np.ndarray:
-    """Per-position gradient x input for one task, summed over sequences.
+    """Per-position gradient x input for one task, summed over sequences: the Figure 4 curve.
 
-    Parameters
-    ----------
-    model : keras.Model
-        A model from :mod:`sfcrepro.models` (its ``logits`` layer is used).
-    sequences : array-like of uint8, shape (N, L)
-        Sequence codes (an array or an h5 dataset), one-hot encoded batch by batch.
-    task : int
-        Output column.
-    batch_size : int
-        Sequences per gradient batch.
-
-    Returns
-    -------
-    ndarray of float64, shape (L,)
-        ``sum_n sum_c grad[n, l, c] * x[n, l, c]``.
+    ``sequences`` are uint8 codes ``(N, L)`` (an array or an h5 dataset), one-hot encoded batch by
+    batch, so a split of any size fits; ``model``, ``task`` and ``batch_size`` as in
+    :func:`sfcrepro.attribution.gradient_x_input`, which gives the per-base scores of each
+    sequence. Returns ``sum_n sum_c grad[n, l, c] * x[n, l, c]``, float64 of shape ``(L,)``.
     """
     logits = logit_model(model)
     if not 0 <= task < logits.output.shape[-1]:
