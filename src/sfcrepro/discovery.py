@@ -48,7 +48,6 @@ __all__ = [
     "benjamini_hochberg",
     "discover_from_attributions",
     "discover_patterns",
-    "discover_variants",
     "information",
     "match_patterns",
     "plot_logos",
@@ -626,38 +625,3 @@ def discover_from_attributions(
     patterns = discover_patterns(x, scores, hypothetical, small_data=small_data, **settings)
     table = match_patterns(patterns, motif_file or default_motif_file())
     return patterns, table, recovered(table, list(planted))
-
-
-def discover_variants(
-    files: dict[str, str], motif_file=None, planted=(), **settings
-) -> tuple[list[Pattern], pd.DataFrame, pd.DataFrame]:
-    """:func:`discover_from_attributions` for each variant's file, results side by side.
-
-    Returns
-    -------
-    patterns : list of Pattern
-        Every variant's patterns, named ``<variant> <pattern>``.
-    table : DataFrame
-        The :func:`match_patterns` rows with a leading ``variant`` column.
-    found : DataFrame
-        Per variant and planted motif: :func:`recovered`, plus ``n_patterns_found`` and
-        ``n_unmatched`` (patterns of the variant that match no motif).
-    """
-    import dataclasses
-
-    all_patterns, tables, found = [], [], []
-    for variant, path in files.items():
-        patterns, table, recovered_ = discover_from_attributions(
-            path, motif_file, planted, **settings
-        )
-        all_patterns += [dataclasses.replace(p, name=f"{variant} {p.name}") for p in patterns]
-        tables.append(table.assign(variant=variant))
-        found.append(
-            recovered_.assign(
-                variant=variant,
-                n_patterns_found=len(patterns),
-                n_unmatched=recovered_.attrs.get("n_unmatched", 0),
-            )
-        )
-    lead = lambda frame: frame[["variant"] + [c for c in frame.columns if c != "variant"]]  # noqa: E731
-    return all_patterns, lead(pd.concat(tables)), lead(pd.concat(found))

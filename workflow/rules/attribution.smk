@@ -18,6 +18,7 @@ rule attribution_simulated_tf:
         "results/benchmarks/attribution/{dataset}/{variant}.tsv"
     wildcard_constraints:
         dataset=one_of(ATTRIBUTION_TF),
+    priority: 50
     conda:
         GPU_ENV
     threads: config["threads"]["importance"]
@@ -89,16 +90,50 @@ rule attribution_summary:
         "../scripts/attribution_summary.py"
 
 
-# Motif discovery, one job per dataset (numba compiles modisco-lite's and memelite's code once):
-# TF-MoDISco on the kept attributions of every seed of each variant, each pattern matched to the
-# motif file with Tomtom; whether the planted motifs come back.
+# Motif discovery: TF-MoDISco on the kept attributions of every seed of a variant, each pattern
+# matched to the motif file with Tomtom; whether the planted motifs come back. Attribution and
+# discovery jobs go first once their models exist (priority), so that they run while other
+# variants still train instead of after all of them.
 rule motif_discovery:
     input:
-        h5=lambda wc: expand(
-            "results/attribution/{{dataset}}/{variant}.h5",
+        h5="results/attribution/{dataset}/{variant}.h5",
+        motifs=dataset_motifs,
+    output:
+        found="results/discovery/{dataset}/{variant}.tsv",
+        patterns="results/discovery/{dataset}/{variant}_patterns.tsv",
+        png=reported(
+            "results/figures/discovery_{dataset}_{variant}.png",
+            "discovery_logos",
+            "Beyond the paper",
+            "Motif discovery",
+        ),
+        pdf="results/figures/discovery_{dataset}_{variant}.pdf",
+    log:
+        "logs/discovery/{dataset}/{variant}.log",
+    benchmark:
+        "results/benchmarks/discovery/{dataset}/{variant}.tsv"
+    wildcard_constraints:
+        dataset=one_of(ATTRIBUTION),
+    priority: 50
+    conda:
+        ENV
+    threads: config["threads"]["importance"]
+    params:
+        planted=lambda wc: planted_motifs(DATASETS[wc.dataset]),
+        settings=lambda wc: DATASETS[wc.dataset]["attribution"]["discovery"],
+    script:
+        "../scripts/motif_discovery.py"
+
+
+rule discovery_summary:
+    input:
+        found=lambda wc: expand(
+            "results/discovery/{{dataset}}/{variant}.tsv", variant=variants(wc.dataset)
+        ),
+        patterns=lambda wc: expand(
+            "results/discovery/{{dataset}}/{variant}_patterns.tsv",
             variant=variants(wc.dataset),
         ),
-        motifs=dataset_motifs,
     output:
         found=report(
             "results/discovery/{dataset}.tsv",
@@ -107,25 +142,12 @@ rule motif_discovery:
             subcategory="Motif discovery",
         ),
         patterns="results/discovery/{dataset}_patterns.tsv",
-        png=reported(
-            "results/figures/discovery_{dataset}.png",
-            "discovery_logos",
-            "Beyond the paper",
-            "Motif discovery",
-        ),
-        pdf="results/figures/discovery_{dataset}.pdf",
     log:
         "logs/discovery/{dataset}.log",
-    benchmark:
-        "results/benchmarks/discovery/{dataset}.tsv"
     wildcard_constraints:
         dataset=one_of(ATTRIBUTION),
+    localrule: True
     conda:
         ENV
-    threads: config["threads"]["importance"]
-    params:
-        variants=lambda wc: variants(wc.dataset),
-        planted=lambda wc: planted_motifs(DATASETS[wc.dataset]),
-        settings=lambda wc: DATASETS[wc.dataset]["attribution"]["discovery"],
     script:
-        "../scripts/motif_discovery.py"
+        "../scripts/discovery_summary.py"

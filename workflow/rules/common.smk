@@ -270,6 +270,8 @@ def all_outputs():
         targets += figure_files(f"attribution_{name}") + figure_files(
             f"fig4a_seeds_{name}"
         )
+        for variant in variants(name):
+            targets += figure_files(f"discovery_{name}_{variant}")
     return targets
 
 

@@ -1,5 +1,5 @@
-"""Snakemake script: TF-MoDISco patterns of each variant's attributions, matched with Tomtom,
-and whether the planted motifs are recovered."""
+"""Snakemake script: TF-MoDISco patterns of one variant's attributions (every seed pooled),
+matched with Tomtom, and whether the planted motifs are recovered."""
 
 import os
 
@@ -10,14 +10,15 @@ from sfcrepro.io import write_tsv  # noqa: E402
 from sfcrepro.runtime import job_logging  # noqa: E402
 
 with job_logging(sm.log[0]) as log:
-    from sfcrepro.discovery import discover_variants, plot_logos
+    from sfcrepro.discovery import discover_from_attributions, plot_logos
 
-    patterns, table, found = discover_variants(
-        dict(zip(sm.params.variants, sm.input.h5, strict=True)),
+    patterns, table, found = discover_from_attributions(
+        sm.input.h5,
         motif_file=sm.input.motifs[0] if sm.input.motifs else None,
         planted=sm.params.planted,
         **sm.params.settings,
     )
+    found = found.assign(n_patterns_found=len(patterns), n_unmatched=found.attrs["n_unmatched"])
     log.info("patterns:\n%s", table.to_string(index=False))
     log.info("planted motifs:\n%s", found.to_string(index=False))
     write_tsv(table, sm.output.patterns, float_format="%.6g")
