@@ -313,7 +313,7 @@ def importance_over_seeds(curves: pd.DataFrame, best: dict[str, int], title: str
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
     for ax, score, label in (
         (axes[0], "symmetry", "symmetry (higher: more symmetric)"),
-        (axes[1], "smoothness", "roughness (mean |2nd difference|; lower: smoother)"),
+        (axes[1], "smoothness", "roughness (lower: smoother)"),
     ):
         _points_per_seed(ax, curves.rename(columns={score: "value"}), variants, label, best)
     n = int(curves["n_sequences"].iloc[0])

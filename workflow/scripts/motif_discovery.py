@@ -23,5 +23,6 @@ with job_logging(sm.log[0]) as log:
     log.info("planted motifs:\n%s", found.to_string(index=False))
     write_tsv(table, sm.output.patterns, float_format="%.6g")
     write_tsv(found, sm.output.found, float_format="%.6g")
+    largest = sorted(patterns, key=lambda pattern: pattern.n_seqlets, reverse=True)[:12]
     for path in (sm.output.png, sm.output.pdf):
-        plot_logos(patterns, path)
+        plot_logos(largest, path)
