@@ -173,7 +173,12 @@ def make_inputs(
         "chromosomes": config["genomes"]["hg19"].get("chromosomes"),
     }
     config["datasets"]["paper_scale"] = {
-        **{k: v for k, v in paper.items() if k not in ("cell_types", "tfs", "enabled")},
+        # Only what builds the datasets: attribution would name the paper's cell types.
+        **{
+            k: v
+            for k, v in paper.items()
+            if k not in ("cell_types", "tfs", "enabled", "attribution")
+        },
         "title": f"Simulated accessibility, synthetic genome at scale {scale:g}",
         "genome": "synthetic",
         "cell_types": {cell: {"url": str(out / f"{cell}.narrowPeak.gz")} for cell in dnase},
