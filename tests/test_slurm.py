@@ -27,8 +27,18 @@ LOCAL_RULES = {
     "fig4_importance",
     "fig5_positional_weights",
     "figS1_lr_robustness",
+    "attribution_summary",
+    "discovery_summary",
 }
-GPU_RULES = {"check_gpu", "train", "train_lr", "importance_simulated_tf", "importance_regions"}
+GPU_RULES = {
+    "check_gpu",
+    "train",
+    "train_lr",
+    "importance_simulated_tf",
+    "importance_regions",
+    "attribution_simulated_tf",
+    "attribution_regions",
+}
 
 
 def rule_bodies():
