@@ -167,10 +167,12 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
         "train",
         "evaluate",
         "importance_simulated_tf",
+        "attribution_simulated_tf",
+        "motif_discovery",
     }
     assert len(calls["train"]) == 3 and len(calls["simulate_tf_binding"]) == 3
     resources = profile["set-resources"]
-    for rule in ("check_gpu", "train", "importance_simulated_tf"):
+    for rule in ("check_gpu", "train", "importance_simulated_tf", "attribution_simulated_tf"):
         for _job_id, args in calls[rule]:
             assert "-p gpu" in args and "--gpus=1" in args, args
             assert f"--cpus-per-gpu={resources[rule]['cpus_per_gpu']}" in args, args
@@ -178,7 +180,7 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
                 f"--mem {resources[rule]['mem_mb']}" in args
                 and f"-t {resources[rule]['runtime']}" in args
             ), args
-    for rule in ("simulate_tf_binding", "evaluate"):
+    for rule in ("simulate_tf_binding", "evaluate", "motif_discovery"):
         for _job_id, args in calls[rule]:
             assert "-p cpu" in args and "--gpus" not in args and "--cpus-per-task=" in args, args
     # SLURM's own record: the training jobs ran in the GPU partition holding the GPU.
