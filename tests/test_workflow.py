@@ -107,6 +107,37 @@ def test_attribution_scored_for_every_seed_and_method(run):
 
 
 @pytest.mark.slow
+def started_jobs(log):
+    """``(rule, wildcards)`` of every job in a Snakemake log, in the order the jobs started."""
+    jobs, rule = [], None
+    for line in log.splitlines():
+        line = line.strip()
+        if line.startswith(("rule ", "localrule ")) and line.endswith(":"):
+            rule = line.split()[1].rstrip(":")
+            jobs.append((rule, ""))
+        elif line.startswith("wildcards:") and rule is not None:
+            jobs[-1] = (rule, line.removeprefix("wildcards:").strip())
+            rule = None
+    return jobs
+
+
+@pytest.mark.slow
+def test_variants_train_in_turn_and_their_follow_up_goes_first(run):
+    # On 2 cores: std's seeds train, then sep's, then symm's, then the learning-rate figure's
+    # runs; std's evaluation and attribution start as soon as std is trained, before symm's
+    # training (the priorities of common.smk). The log lists jobs in the order they started.
+    _, proc = run
+    jobs = started_jobs(proc.stderr)
+    train = [i for i, (r, _) in enumerate(jobs) if r == "train"]
+    variants = [jobs[i][1].split("variant=")[1].split(",")[0] for i in train]
+    assert variants == ["std"] * 2 + ["sep"] * 2 + ["symm"] * 2, jobs
+    first_symm = train[variants.index("symm")]
+    assert jobs.index(("evaluate", "trainset=sim_tf, variant=std")) < first_symm, jobs
+    assert jobs.index(("attribution_simulated_tf", "dataset=sim_tf, variant=std")) < first_symm
+    lr = [i for i, (r, _) in enumerate(jobs) if r == "train_lr"]
+    assert lr and min(lr) > max(train), jobs
+
+
 def test_logs_show_progress(run):
     workdir, _ = run
     log = (workdir / "logs" / "train" / "sim_tf" / "sep" / "seed0.log").read_text()

@@ -18,10 +18,10 @@ rule attribution_simulated_tf:
         "results/benchmarks/attribution/{dataset}/{variant}.tsv"
     wildcard_constraints:
         dataset=one_of(ATTRIBUTION_TF),
-    priority: 50
+    priority: variant_priority(follow_up=True)
     conda:
         GPU_ENV
-    threads: config["threads"]["importance"]
+    threads: config["threads"]["attribution"]
     resources:
         gpu=config["gpus_per_job"],
     params:
@@ -91,9 +91,7 @@ rule attribution_summary:
 
 
 # Motif discovery: TF-MoDISco on the kept attributions of every seed of a variant, each pattern
-# matched to the motif file with Tomtom; whether the planted motifs come back. Attribution and
-# discovery jobs go first once their models exist (priority), so that they run while other
-# variants still train instead of after all of them.
+# matched to the motif file with Tomtom; whether the planted motifs come back.
 rule motif_discovery:
     input:
         h5="results/attribution/{dataset}/{variant}.h5",
@@ -114,10 +112,10 @@ rule motif_discovery:
         "results/benchmarks/discovery/{dataset}/{variant}.tsv"
     wildcard_constraints:
         dataset=one_of(ATTRIBUTION),
-    priority: 50
+    priority: variant_priority(follow_up=True)
     conda:
         ENV
-    threads: config["threads"]["importance"]
+    threads: config["threads"]["discovery"]
     params:
         planted=lambda wc: planted_motifs(DATASETS[wc.dataset]),
         settings=lambda wc: DATASETS[wc.dataset]["attribution"]["discovery"],

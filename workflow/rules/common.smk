@@ -200,6 +200,20 @@ def model_files(trainset, variant, name="model.keras"):
     )
 
 
+# Job order where cores are few: the variants of a dataset train one after the other (config
+# order), and each variant's follow-up jobs (evaluation, importance, attribution, motif
+# discovery) go before the next variant's training, so that they share the cores with training
+# instead of all waiting for the last model. The learning-rate figure's runs come last.
+def variant_priority(follow_up=False):
+    """A priority function for the jobs of one variant of a dataset (or training set)."""
+
+    def priority(wc):
+        names = variants(split_training_set(wc.get("trainset") or wc.dataset)[0])
+        return 10 * (len(names) - names.index(wc.variant)) + (5 if follow_up else 0)
+
+    return priority
+
+
 def figure_files(name):
     return [f"results/figures/{name}.png", f"results/figures/{name}.pdf"]
 

@@ -11,6 +11,7 @@ rule evaluate:
         "results/metrics/{trainset}/{variant}.tsv",
     log:
         "logs/evaluate/{trainset}/{variant}.log",
+    priority: variant_priority(follow_up=True)
     conda:
         ENV
     threads: config["threads"]["evaluate"]

@@ -14,6 +14,7 @@ rule importance_simulated_tf:
         "results/benchmarks/importance/{dataset}/{variant}.tsv"
     wildcard_constraints:
         dataset=one_of(SIMULATED_TF),
+    priority: variant_priority(follow_up=True)
     conda:
         GPU_ENV
     threads: config["threads"]["importance"]
@@ -46,6 +47,7 @@ rule importance_regions:
         "results/benchmarks/importance/{trainset}/{variant}.tsv"
     wildcard_constraints:
         trainset=one_of(REGION_IMPORTANCE),
+    priority: variant_priority(follow_up=True)
     conda:
         GPU_ENV
     threads: config["threads"]["importance"]

@@ -9,7 +9,7 @@ rule check_gpu:
         "results/check_gpu.txt",
     log:
         "logs/check_gpu.log",
-    priority: 100
+    priority: 1000
     conda:
         GPU_ENV
     resources:
@@ -32,6 +32,7 @@ rule train:
         "logs/train/{trainset}/{variant}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train/{trainset}/{variant}/seed{seed}.tsv"
+    priority: variant_priority()
     conda:
         GPU_ENV
     threads: config["threads"]["train"]
@@ -60,3 +61,4 @@ if enabled_figure("lr_robustness"):
             trainset=one_of([LR_ROBUSTNESS["dataset"]]),
             variant=one_of(LR_ROBUSTNESS["variants"]),
             lr=one_of([learning_rate_name(r) for r in LR_ROBUSTNESS["learning_rates"]]),
+        priority: 1
