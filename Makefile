@@ -19,6 +19,8 @@ CORES     ?= all
 CONFIG    ?= config/config.yaml config/offline.yaml
 SNAKEMAKE_ARGS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
+TEST_WORKERS_MAX ?= 4
 # Run apt-get through sudo when not root.
 SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PIP       := $(BIN)/python -m pip install --quiet --disable-pip-version-check
@@ -79,9 +81,11 @@ reproduce: setup
 dry-run: setup
 	$(BIN)/snakemake --dry-run --cores $(CORES) --configfile $(CONFIG) $(SNAKEMAKE_ARGS)
 
-# Lint first: CI (.ci/run -> make test) enforces it.
+# Lint first: CI (.ci/run -> make test) enforces it. Tests run in parallel (pytest-xdist), one
+# worker per CPU up to TEST_WORKERS_MAX; the tests of the shared tiny workflow stay on one worker
+# (their xdist_group). TEST_WORKERS=0 runs them in this process, one after the other.
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist loadgroup $(PYTEST_ARGS)
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -118,7 +118,9 @@ def keras_runtime():
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """``(workdir, process)``: the whole tiny workflow, run once per session and shared by the
-    tests that only read its outputs (tests/test_workflow.py, tests/test_workflow_genome.py)."""
+    tests that only read its outputs (tests/test_workflow.py, tests/test_workflow_genome.py).
+    Under pytest-xdist (``make test``) a session is one worker's: those test files are marked
+    ``xdist_group("tiny_run")`` so that one worker runs them all and the workflow once."""
     workdir = tmp_path_factory.mktemp("tiny")
     proc = snakemake(workdir, TINY, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
