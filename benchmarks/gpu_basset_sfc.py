@@ -29,24 +29,8 @@ import time
 import keras
 import numpy as np
 
-from sfcrepro.models import build_model
+from sfcrepro.models import build_model, training_flops_per_example
 from sfcrepro.train import OneHotBatches
-
-
-def training_flops_per_example(model) -> float:
-    """Approximate FLOPs of one training example: 3 x 2 x the multiply-adds of the forward pass."""
-    macs = 0
-    for layer in model.layers:
-        kind = type(layer).__name__
-        if kind == "Conv1D":
-            length_out = layer.output.shape[1]
-            kernel = layer.kernel.shape  # (width, in, out)
-            macs += length_out * kernel[0] * kernel[1] * kernel[2]
-        elif kind == "Dense":
-            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
-        elif kind == "SeparableFC":
-            macs += layer.length * layer.channels * layer.units
-    return 3 * 2 * macs
 
 
 def main(argv=None):

@@ -71,6 +71,7 @@ def test_integrated_gradients_and_deeplift_are_exact_on_a_linear_model():
         ("simulated_tf", 200, "std"),
         ("simulated_tf", 200, "sep"),
         ("simulated_tf", 200, "symm"),
+        ("simulated_tf", 200, "gap"),
         ("tf_binding", 300, "std"),
         ("tf_binding", 300, "symm"),
         ("basset", 250, "sep"),

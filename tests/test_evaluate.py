@@ -59,6 +59,35 @@ def test_summarize_median_min_max_and_wilcoxon():
     assert auprc["median"] == pytest.approx(np.median(sep) / 2)
 
 
+def test_spread_failed_seeds_and_brown_forsythe_on_hand_made_scores():
+    from scipy.stats import levene
+
+    steady = [0.90, 0.91, 0.89, 0.90, 0.92, 0.91]
+    shaky = [0.95, 0.55, 0.93, 0.50, 0.94, 0.58]  # three seeds below 0.6: failed to learn
+    summary = summarize(
+        metrics_table({"std": shaky, "sep": steady}), baseline={"ds": "std"}, failed_below=0.6
+    )
+    auroc = summary.query("metric == 'auroc'").set_index("variant")
+    assert auroc.loc["std", "failed_seeds"] == 3 and auroc.loc["sep", "failed_seeds"] == 0
+    assert auroc.loc["sep", "iqr"] == pytest.approx(np.subtract(*np.percentile(steady, [75, 25])))
+    assert auroc.loc["std", "iqr"] > 10 * auroc.loc["sep", "iqr"]
+    p = auroc.loc["sep", "brown_forsythe_p"]
+    assert p == pytest.approx(levene(steady, shaky, center="median").pvalue) and p < 0.05
+    assert np.isnan(auroc.loc["std", "brown_forsythe_p"])  # the baseline itself
+    # the failed count is the variant's, on each of its rows; a lower threshold counts fewer
+    assert set(summary.query("variant == 'std'")["failed_seeds"]) == {3}
+    lenient = summarize(metrics_table({"std": shaky}), {"ds": "std"}, failed_below=0.52)
+    assert set(lenient["failed_seeds"]) == {1}
+
+
+def test_spread_test_needs_two_values_and_some_spread():
+    from sfcrepro.evaluate import spread_test
+
+    assert np.isnan(spread_test([0.8], [0.7, 0.9]))
+    assert np.isnan(spread_test([0.8, 0.8], [0.7, 0.7]))
+    assert spread_test([0.8, 0.8, 0.8], [0.5, 0.9, 0.7]) < 1
+
+
 def test_summarize_ties_and_custom_baseline():
     summary = summarize(
         metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}), baseline={"ds": "slow"}

@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.models: parameter matching and the three architectures."""
+"""Tests of sfcrepro.models: parameter matching, the three architectures and their heads."""
 
 import re
 
@@ -146,10 +146,12 @@ def test_explicit_units_and_curvature():
 
 
 def test_builder_errors_name_the_choices():
-    with pytest.raises(ValueError, match="std, sep, symm"):
+    with pytest.raises(ValueError, match="std, sep, symm, gap"):
         simulated_tf("dense")
     with pytest.raises(ValueError, match="'sep' or 'symm'"):
         basset("std", curvature=1.0)
+    with pytest.raises(ValueError, match="'sep' or 'symm', not 'gap'"):
+        tf_binding("gap", curvature=1.0)
     with pytest.raises(ValueError, match="simulated_tf, tf_binding, basset"):
         build_model("deepsea")
 
@@ -201,3 +203,58 @@ def test_nothing_unpickles(root):
             assert unsafe not in text, f"{path.name} uses {unsafe}"
         for call in re.findall(r"np\.load\([^)]*\)", text):  # said explicitly at every call
             assert "allow_pickle=False" in call, f"{path.name}: {call}"
+
+
+@pytest.mark.parametrize(
+    "architecture,length,tasks,width",
+    [("simulated_tf", 200, 3, 50), ("tf_binding", 1000, 2, 16), ("basset", 300, 2, 200)],
+)
+def test_gap_head_is_an_sfc_layer_with_uniform_positions_and_identity_channels(
+    architecture, length, tasks, width
+):
+    # The gap head (channel means) equals SFC with positional weights 1/L and channel weights
+    # the identity (units = channels), followed by the same dense layer, on the same input.
+    import keras
+
+    gap = build_model(architecture, head="gap", tasks=tasks, length=length)
+    assert isinstance(gap.get_layer("gap"), keras.layers.GlobalAveragePooling1D)
+    features = gap.get_layer("gap").input  # the convolutional stack's output (batch, L, C)
+    _, conv_length, channels = features.shape
+    assert channels == width
+    sfc = SeparableFC(channels, name="sfc_uniform")
+    sfc.build((None, conv_length, channels))
+    sfc.set_weights(
+        [
+            np.full((channels, conv_length), 1 / conv_length, "float32"),
+            np.eye(channels, dtype="float32"),
+        ]
+    )
+    after = gap.layers[gap.layers.index(gap.get_layer("gap")) + 1 :]
+    x = sfc(features)
+    for layer in after:
+        x = layer(x)
+    twin = keras.Model(gap.inputs[0], x)
+    seqs = np.eye(4, dtype="float32")[np.random.default_rng(1).integers(0, 4, (5, length))]
+    np.testing.assert_allclose(
+        np.asarray(twin(seqs, training=False)),
+        np.asarray(gap(seqs, training=False)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    # the dense layer after it sees C inputs instead of the std head's L x C
+    std = build_model(architecture, head="std", tasks=tasks, length=length)
+    assert after[0].kernel.shape[0] == channels
+    assert std.get_layer(after[0].name).kernel.shape[0] == conv_length * channels
+
+
+def test_training_flops_count_the_layer_shapes():
+    from sfcrepro.models import training_flops_per_example
+
+    convs = 190 * 11 * 4 * 50 + 180 * 11 * 50 * 50  # 200 -> 190 -> 180 positions
+    logits = 50 * 3
+    std = convs + 35 * 50 * 50 + logits  # flatten: Dense(50) on 35 x 50 values
+    assert training_flops_per_example(simulated_tf("std")) == 6 * std == 32_733_900
+    sep = convs + 35 * 50 * 648 + 648 * 50 + logits
+    assert training_flops_per_example(simulated_tf("sep")) == 6 * sep
+    gap = convs + 50 * 50 + logits
+    assert training_flops_per_example(simulated_tf("gap")) == 6 * gap

@@ -12,6 +12,9 @@ import pytest
 import yaml
 from conftest import ROOT, TINY, snakemake
 
+# One pytest-xdist worker runs every test of the shared tiny workflow (conftest.tiny_run).
+pytestmark = pytest.mark.xdist_group("tiny_run")
+
 FIGURES = [
     "fig2_performance",
     "fig3_learning_curves",
@@ -64,6 +67,8 @@ def test_every_output_is_produced(run):
         "auroc",
         "auprc",
     }
+    assert {"iqr", "brown_forsythe_p", "failed_seeds"} <= set(summary.columns)
+    assert summary["failed_seeds"].between(0, 2).all() and (summary["iqr"] >= 0).all()
     for name in FIGURES:
         for suffix in ("png", "pdf"):
             assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 1000

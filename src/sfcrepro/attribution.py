@@ -28,8 +28,8 @@ so its input gradient times ``x - reference`` sums exactly to the difference of 
 Max pooling uses the rule of DeepSHAP's reference implementation (shap's ``maxpool`` handler):
 ``max(y, y_ref) - y_ref`` is given to the sequence's argmax and ``y - max(y, y_ref)`` to the
 reference's. The layers our builders use are covered (Conv1D, Dense and Activation with ReLU or
-no activation, BatchNormalization, MaxPooling1D, Flatten, Dropout, SeparableFC); any other layer
-raises an error naming it.
+no activation, BatchNormalization, MaxPooling1D, Flatten, GlobalAveragePooling1D, Dropout,
+SeparableFC); any other layer raises an error naming it.
 """
 
 from __future__ import annotations
@@ -353,6 +353,7 @@ def _affine(layer, t):
 _AFFINE_LAYERS = (
     keras.layers.BatchNormalization,
     keras.layers.Flatten,
+    keras.layers.GlobalAveragePooling1D,
     keras.layers.Dropout,
     keras.layers.Reshape,
 )
@@ -390,7 +391,7 @@ def _linearised(logits: keras.Model, x, x_ref):
             raise ValueError(
                 f"deeplift_shap has no rule for layer {layer.name!r} ({type(layer).__name__}); "
                 "it covers Conv1D, Dense, Activation (ReLU or linear), BatchNormalization, "
-                "MaxPooling1D, Flatten, Dropout, Reshape and SeparableFC."
+                "MaxPooling1D, Flatten, GlobalAveragePooling1D, Dropout, Reshape and SeparableFC."
             )
     return h, h_ref
 

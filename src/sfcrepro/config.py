@@ -342,11 +342,15 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
             f"{where}.dataset: in vivo TF binding has one model per TF; pick another dataset."
         )
     if figure == "positional_weights":
-        plain = [v for v in options["variants"] if ds["variants"].get(v, {}).get("head") == "std"]
+        plain = [
+            v
+            for v in options["variants"]
+            if ds["variants"].get(v, {}).get("head") in ("std", "gap")
+        ]
         if plain:
             problems.append(
                 f"{where}.variants: {', '.join(plain)} {'has' if len(plain) == 1 else 'have'} no SFC "
-                "layer (head std); list sep or symm variants."
+                "layer (head std or gap); list sep or symm variants."
             )
     return problems
 
@@ -438,9 +442,10 @@ def check(config: dict) -> list[str]:
                 f"({', '.join(variants)})."
             )
         for variant, options in variants.items():
-            if options.get("curvature") and options["head"] == "std":
+            if options.get("curvature") and options["head"] in ("std", "gap"):
                 problems.append(
-                    f"{where}.variants.{variant}: curvature needs head sep or symm, not std."
+                    f"{where}.variants.{variant}: curvature needs head sep or symm, "
+                    f"not {options['head']}."
                 )
         genome = ds.get("genome")
         if genome is not None and genome not in config.get("genomes", {}):

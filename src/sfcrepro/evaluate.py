@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.stats import wilcoxon
+from scipy.stats import levene, wilcoxon
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from sfcrepro.sequences import one_hot
@@ -18,7 +18,9 @@ __all__ = [
     "binary_crossentropy",
     "compare_seeds",
     "evaluate_models",
+    "failed_seeds",
     "predict",
+    "spread_test",
     "summarize",
     "task_metrics",
 ]
@@ -64,8 +66,19 @@ def predict(model, sequences, batch_size: int = 1000) -> np.ndarray:
     return np.concatenate(out)
 
 
+def spread_test(values, base) -> float:
+    """Brown-Forsythe test of equal spread: Levene's test around the median (``scipy.stats.levene``
+    with ``center="median"``) of two samples; NaN with fewer than two values in either, or when
+    both are constant (no spread to compare)."""
+    values, base = np.asarray(values, float), np.asarray(base, float)
+    values, base = values[~np.isnan(values)], base[~np.isnan(base)]
+    if min(len(values), len(base)) < 2 or (np.ptp(values) == 0 and np.ptp(base) == 0):
+        return np.nan
+    return float(levene(values, base, center="median").pvalue)
+
+
 def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str]) -> pd.DataFrame:
-    """Median, min and max over seeds per variant, and a paired test against the baseline.
+    """Median, min, max and spread over seeds per variant, and tests against the baseline.
 
     Parameters
     ----------
@@ -79,10 +92,12 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
     Returns
     -------
     DataFrame
-        Columns ``by``, variant, median, min, max, n_seeds, baseline, wilcoxon_p: the two-sided
-        paired Wilcoxon signed-rank p-value of the variant against the baseline over the seeds
-        both have (NaN for the baseline itself, with fewer than two pairs, or when every pair is
-        tied).
+        Columns ``by``, variant, median, min, max, iqr (interquartile range over seeds, linear
+        interpolation), n_seeds, baseline, wilcoxon_p: the two-sided paired Wilcoxon signed-rank
+        p-value of the variant against the baseline over the seeds both have (NaN for the
+        baseline itself, with fewer than two pairs, or when every pair is tied), and
+        brown_forsythe_p: the p-value of equal spread over seeds against the baseline
+        (:func:`spread_test`; NaN for the baseline itself).
     """
     rows = []
     for keys, group in per_seed.groupby(by, sort=False):
@@ -93,12 +108,13 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
         }
         base = by_variant.get(base_name)
         for variant, values in by_variant.items():
-            p = np.nan
+            p = spread = np.nan
             if base is not None and variant != base_name:
                 paired = pd.concat([values, base], axis=1, join="inner").dropna()
                 diff = paired.iloc[:, 0] - paired.iloc[:, 1]
                 if len(paired) >= 2 and np.any(diff != 0):
                     p = float(wilcoxon(paired.iloc[:, 0], paired.iloc[:, 1]).pvalue)
+                spread = spread_test(values, base)
             rows.append(
                 {
                     **where,
@@ -106,16 +122,37 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
                     "median": values.median(),
                     "min": values.min(),
                     "max": values.max(),
+                    "iqr": values.quantile(0.75) - values.quantile(0.25),
                     "n_seeds": int(values.notna().sum()),
                     "baseline": base_name,
                     "wilcoxon_p": p,
+                    "brown_forsythe_p": spread,
                 }
             )
     return pd.DataFrame(rows)
 
 
-def summarize(metrics: pd.DataFrame, baseline: dict[str, str]) -> pd.DataFrame:
-    """Median, min and max over seeds of the task-averaged auROC and auPRC.
+def failed_seeds(metrics: pd.DataFrame, failed_below: float = 0.6) -> pd.DataFrame:
+    """Per dataset and variant, the seeds that failed to learn: validation auROC (mean over
+    tasks) below ``failed_below``.
+
+    Returns
+    -------
+    DataFrame
+        Columns dataset, variant, failed_seeds (count).
+    """
+    valid = metrics[metrics["split"] == "valid"]
+    if valid.empty:
+        raise ValueError("failed_seeds needs the validation split's metrics (split 'valid').")
+    auroc = valid.groupby(["dataset", "variant", "seed"], sort=False)["auroc"].mean()
+    failed = (auroc < failed_below).groupby(["dataset", "variant"], sort=False).sum()
+    return failed.astype(int).rename("failed_seeds").reset_index()
+
+
+def summarize(
+    metrics: pd.DataFrame, baseline: dict[str, str], failed_below: float = 0.6
+) -> pd.DataFrame:
+    """Median, min, max and spread over seeds of the task-averaged auROC and auPRC.
 
     Parameters
     ----------
@@ -123,11 +160,14 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str]) -> pd.DataFrame:
         Tidy rows with :data:`METRIC_COLUMNS`.
     baseline : dict
         Per dataset, the variant the others are tested against (the config's ``baseline``).
+    failed_below : float, default 0.6
+        A seed whose validation auROC is below this failed to learn (:func:`failed_seeds`).
 
     Returns
     -------
     DataFrame
-        Columns dataset, split, variant, metric, then those of :func:`compare_seeds`.
+        Columns dataset, split, variant, metric, then those of :func:`compare_seeds`, and
+        failed_seeds (the variant's count, the same on each of its rows).
     """
     per_seed = (
         metrics.groupby(["dataset", "split", "variant", "seed"], sort=False)[["auroc", "auprc"]]
@@ -136,6 +176,7 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str]) -> pd.DataFrame:
         .melt(id_vars=["dataset", "split", "variant", "seed"], var_name="metric")
     )
     summary = compare_seeds(per_seed, ["dataset", "split", "metric"], baseline)
+    summary = summary.merge(failed_seeds(metrics, failed_below), on=["dataset", "variant"])
     columns = ["dataset", "split", "variant", "metric"]
     return summary[columns + [c for c in summary.columns if c not in columns]]
 

@@ -11,10 +11,16 @@ between the convolutional stack (output ``(batch, L, C)``) and the first dense l
     A :class:`~sfcrepro.layers.SeparableFC` layer.
 ``symm``
     A :class:`~sfcrepro.layers.SeparableFC` layer with mirrored positional weights.
+``gap``
+    Global average pooling over positions: the channel means, ``C`` values. This is an SFC layer
+    whose positional weights are frozen to ``1/L`` and whose channel weights are the identity
+    (``units = C``): positional weights that are not learned (as in bpnet's count head and
+    CREsted's dilated CNN).
 
 A curvature strength above zero adds a :class:`~sfcrepro.layers.CurvatureRegularizer` to the
 SFC positional weights (``curvature_norm="l1"``, the paper's, by default; ``"l2"`` squares the
 second differences, the default of the authors' code); it needs a ``sep`` or ``symm`` head.
+``units`` applies to the SFC heads only (``std`` and ``gap`` have none).
 
 SFC unit count (``units``), the same rule in every builder:
 
@@ -44,15 +50,19 @@ __all__ = [
     "HEADS",
     "MATCHED",
     "PAPER_UNITS",
+    "SFC_HEADS",
     "basset",
     "build_model",
     "load_model",
     "sfc_units",
     "simulated_tf",
     "tf_binding",
+    "training_flops_per_example",
 ]
 
-HEADS = ("std", "sep", "symm")
+HEADS = ("std", "sep", "symm", "gap")
+#: Heads with an SFC layer (learned positional weights).
+SFC_HEADS = ("sep", "symm")
 CURVATURE_NORMS = ("l1", "l2")
 #: ``units`` value asking for the largest parameter-matched SFC unit count (:func:`sfc_units`).
 MATCHED = "matched"
@@ -100,9 +110,10 @@ def _check_head(head: str, curvature: float, curvature_norm: str = "l1") -> None
         raise ValueError(f"Unknown head {head!r}; choose one of {', '.join(HEADS)}.")
     if curvature < 0:
         raise ValueError(f"Curvature strength must be >= 0, got {curvature}.")
-    if curvature and head == "std":
+    if curvature and head not in SFC_HEADS:
         raise ValueError(
-            "Curvature regularisation acts on SFC positional weights: use head 'sep' or 'symm'."
+            "Curvature regularisation acts on SFC positional weights: use head 'sep' or 'symm', "
+            f"not {head!r}."
         )
 
 
@@ -140,6 +151,8 @@ def _head(
     """Insert the head between the convolutional output ``x`` and a dense layer of ``next_width``."""
     if head == "std":
         return layers.Flatten(name="flatten")(x)
+    if head == "gap":
+        return layers.GlobalAveragePooling1D(name="gap")(x)
     symmetric = head == "symm"
     _, length, channels = x.shape
     units = _unit_count(units, architecture, length, channels, next_width, symmetric)
@@ -185,7 +198,7 @@ def simulated_tf(
 
     Parameters
     ----------
-    head : {"std", "sep", "symm"}
+    head : {"std", "sep", "symm", "gap"}
     length : int, default 200
         Input length in bp.
     tasks : int, default 3
@@ -293,3 +306,34 @@ def load_model(path, compile: bool = True) -> keras.Model:
     :class:`~sfcrepro.layers.CurvatureRegularizer`, so no ``custom_objects`` are needed.
     """
     return keras.saving.load_model(path, compile=compile, safe_mode=True)
+
+
+def training_flops_per_example(model: keras.Model) -> float:
+    """Approximate floating-point operations of one training example.
+
+    ``3 x 2 x`` the multiply-adds of the forward pass of every Conv1D, Dense and SeparableFC
+    layer (forward, input gradient and weight gradient each cost about one forward pass; one
+    multiply-add is two operations). Pooling, normalisation and activations are left out. A
+    forward pass alone (prediction, validation) is a third of this.
+
+    Parameters
+    ----------
+    model : keras.Model
+        A built model (its layers' output shapes are known).
+
+    Returns
+    -------
+    float
+        FLOPs per example: 32,733,900 for the simulated TF-binding ``std`` model at 200 bp (see
+        ``tests/test_models.py``).
+    """
+    macs = 0
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv1D):
+            width, channels_in, channels_out = layer.kernel.shape
+            macs += layer.output.shape[1] * width * channels_in * channels_out
+        elif isinstance(layer, layers.Dense):
+            macs += layer.kernel.shape[0] * layer.kernel.shape[1]
+        elif isinstance(layer, SeparableFC):
+            macs += layer.length * layer.channels * layer.units
+    return 3 * 2 * macs

@@ -58,5 +58,6 @@ rule summary:
         ENV
     params:
         baseline={name: ds["baseline"] for name, ds in DATASETS.items()},
+        failed_auroc=config["failed_auroc"],
     script:
         "../scripts/summary.py"

@@ -1,4 +1,5 @@
-"""Snakemake script: median/min/max over seeds and Wilcoxon tests against the baseline."""
+"""Snakemake script: median/min/max/spread over seeds, failed seeds, and tests against the
+baseline."""
 
 import pandas as pd
 
@@ -9,6 +10,6 @@ from sfcrepro.runtime import job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     metrics = pd.concat([pd.read_csv(path, sep="\t") for path in sm.input], ignore_index=True)
-    summary = summarize(metrics, baseline=sm.params.baseline)
+    summary = summarize(metrics, baseline=sm.params.baseline, failed_below=sm.params.failed_auroc)
     write_tsv(summary, sm.output[0], float_format="%.6g")
     log.info("summary:\n%s", summary.to_string(index=False))
