@@ -83,9 +83,9 @@ dry-run: setup
 
 # Lint first: CI (.ci/run -> make test) enforces it. Tests run in parallel (pytest-xdist), one
 # worker per CPU up to TEST_WORKERS_MAX; the tests of the shared tiny workflow stay on one worker
-# (their xdist_group). TEST_WORKERS=0 runs them in this process, one after the other.
+# (tests/conftest.py, TINY_RUN_FILES). TEST_WORKERS=0 runs them in this process, one by one.
 test: lint
-	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --maxprocesses $(TEST_WORKERS_MAX) $(PYTEST_ARGS)
 
 lint: setup-test
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ tests; Keras configured on first use (never at import)."""
 
 import functools
 import http.server
+import importlib.util
 import subprocess
 import sys
 import threading
@@ -115,12 +116,47 @@ def keras_runtime():
     return configure(seed=0)
 
 
+# The test files that read the shared tiny workflow (tiny_run), and test_discovery.py ahead of them
+# (it compiles modisco-lite's numba functions, which the workflow's discovery jobs then find
+# cached). Under pytest-xdist (`make test`) one worker runs all of them, in this order, and so
+# the workflow once; every other test file is one unit of work (its module fixtures, such as
+# test_slurm.py's cluster, are made once), given to whichever worker is free.
+TINY_RUN_FILES = (
+    "tests/test_discovery.py",
+    "tests/test_workflow.py",
+    "tests/test_workflow_genome.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The TINY_RUN_FILES first: under pytest-xdist the longest unit of work starts first."""
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in TINY_RUN_FILES)
+
+
+if importlib.util.find_spec("xdist"):
+
+    def pytest_xdist_make_scheduler(config, log):
+        """pytest-xdist's scheduler by scope, with the scopes described at TINY_RUN_FILES, in
+        collection order. (xdist's own `xdist_group` marks did not keep a group on one worker
+        with pytest 9.2 and pytest-xdist 3.8.)"""
+        from xdist.scheduler import LoadScopeScheduling
+
+        config.option.loadscopereorder = False
+
+        class TinyRunTogether(LoadScopeScheduling):
+            def _split_scope(self, nodeid):
+                path = nodeid.split("::")[0]
+                return "tiny_run" if path in TINY_RUN_FILES else path
+
+        return TinyRunTogether(config, log)
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """``(workdir, process)``: the whole tiny workflow, run once per session and shared by the
     tests that only read its outputs (tests/test_workflow.py, tests/test_workflow_genome.py).
-    Under pytest-xdist (``make test``) a session is one worker's: those test files are marked
-    ``xdist_group("tiny_run")`` so that one worker runs them all and the workflow once."""
+    Under pytest-xdist (``make test``) a session is one worker's: those files go to one worker
+    (TINY_RUN_FILES)."""
     workdir = tmp_path_factory.mktemp("tiny")
     proc = snakemake(workdir, TINY, "--cores", "2")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]

@@ -11,9 +11,6 @@ import pytest
 pytest.importorskip("modiscolite")
 pytest.importorskip("memelite")
 pytest.importorskip("logomaker")
-# On the worker of the tiny workflow, ahead of it (file order): the workflow's discovery jobs then
-# find numba's compiled functions cached instead of compiling them a second time in parallel.
-pytestmark = pytest.mark.xdist_group("tiny_run")
 
 from sfcrepro import discovery  # noqa: E402
 from sfcrepro.discovery import (  # noqa: E402

@@ -12,9 +12,6 @@ import pytest
 import yaml
 from conftest import ROOT, TINY, snakemake
 
-# One pytest-xdist worker runs every test of the shared tiny workflow (conftest.tiny_run).
-pytestmark = pytest.mark.xdist_group("tiny_run")
-
 FIGURES = [
     "fig2_performance",
     "fig3_learning_curves",

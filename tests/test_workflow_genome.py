@@ -15,9 +15,6 @@ from genome_fixture import CHROMS, make
 from sfcrepro.motifs import default_motif_file
 from sfcrepro.sequences import encode
 
-# On the worker of the shared tiny workflow (conftest.tiny_run), which it starts from.
-pytestmark = pytest.mark.xdist_group("tiny_run")
-
 DATASETS = {"sim_tf", "sim_access", "invivo_tf", "invivo_access"}
 
 
