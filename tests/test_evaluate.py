@@ -48,7 +48,9 @@ def metrics_table(values):
 def test_summarize_median_min_max_and_wilcoxon():
     std = [0.80, 0.82, 0.79, 0.85, 0.81, 0.83]
     sep = [0.86, 0.84, 0.88, 0.87, 0.83, 0.89]
-    summary = summarize(metrics_table({"std": std, "sep": sep}), baseline={"ds": "std"})
+    summary = summarize(
+        metrics_table({"std": std, "sep": sep}), baseline={"ds": "std"}, failed_below=0.6
+    )
     row = summary.query("variant == 'sep' and metric == 'auroc'").iloc[0]
     assert row["median"] == pytest.approx(np.median(sep))
     assert (row["min"], row["max"]) == (pytest.approx(min(sep)), pytest.approx(max(sep)))
@@ -90,7 +92,9 @@ def test_spread_test_needs_two_values_and_some_spread():
 
 def test_summarize_ties_and_custom_baseline():
     summary = summarize(
-        metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}), baseline={"ds": "slow"}
+        metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}),
+        baseline={"ds": "slow"},
+        failed_below=0.6,
     )
     fast = summary.query("variant == 'fast' and metric == 'auroc'").iloc[0]
     assert fast["baseline"] == "slow" and np.isnan(fast["wilcoxon_p"])  # every pair tied

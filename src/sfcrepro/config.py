@@ -48,6 +48,11 @@ TRAINING_KEYS = (
 )
 
 
+#: Model heads (see :mod:`sfcrepro.models`), and those with an SFC layer (learned positional weights).
+HEADS = ("std", "sep", "symm", "gap")
+SFC_HEADS = ("sep", "symm")
+
+
 @dataclass
 class TrainingSpec:
     """Everything that defines one training run (a variant at one seed)."""
@@ -343,9 +348,7 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
         )
     if figure == "positional_weights":
         plain = [
-            v
-            for v in options["variants"]
-            if ds["variants"].get(v, {}).get("head") in ("std", "gap")
+            v for v in options["variants"] if ds["variants"].get(v, {}).get("head") not in SFC_HEADS
         ]
         if plain:
             problems.append(
@@ -442,7 +445,7 @@ def check(config: dict) -> list[str]:
                 f"({', '.join(variants)})."
             )
         for variant, options in variants.items():
-            if options.get("curvature") and options["head"] in ("std", "gap"):
+            if options.get("curvature") and options["head"] not in SFC_HEADS:
                 problems.append(
                     f"{where}.variants.{variant}: curvature needs head sep or symm, "
                     f"not {options['head']}."

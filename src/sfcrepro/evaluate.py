@@ -132,7 +132,7 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
     return pd.DataFrame(rows)
 
 
-def failed_seeds(metrics: pd.DataFrame, failed_below: float = 0.6) -> pd.DataFrame:
+def failed_seeds(metrics: pd.DataFrame, failed_below: float) -> pd.DataFrame:
     """Per dataset and variant, the seeds that failed to learn: validation auROC (mean over
     tasks) below ``failed_below``.
 
@@ -149,9 +149,7 @@ def failed_seeds(metrics: pd.DataFrame, failed_below: float = 0.6) -> pd.DataFra
     return failed.astype(int).rename("failed_seeds").reset_index()
 
 
-def summarize(
-    metrics: pd.DataFrame, baseline: dict[str, str], failed_below: float = 0.6
-) -> pd.DataFrame:
+def summarize(metrics: pd.DataFrame, baseline: dict[str, str], failed_below: float) -> pd.DataFrame:
     """Median, min, max and spread over seeds of the task-averaged auROC and auPRC.
 
     Parameters
@@ -160,8 +158,9 @@ def summarize(
         Tidy rows with :data:`METRIC_COLUMNS`.
     baseline : dict
         Per dataset, the variant the others are tested against (the config's ``baseline``).
-    failed_below : float, default 0.6
-        A seed whose validation auROC is below this failed to learn (:func:`failed_seeds`).
+    failed_below : float
+        A seed whose validation auROC is below this failed to learn (:func:`failed_seeds`; the
+        config's ``failed_auroc``).
 
     Returns
     -------

@@ -21,8 +21,8 @@ to compute the same numbers:
     ``same`` padding follows TensorFlow's convention, which Keras uses on every backend: total
     ``max((out - 1) * stride + k - L, 0)``, ``total // 2`` before. The local stack ends at the
     first other layer: the head (Flatten, GlobalAveragePooling1D, SeparableFC, Dense) or a
-    layer the fast path does not know, which is logged and run in full like the head, so the result stays exact. The
-    fast path falls back to ``naive``, with a logged warning, when nothing local precedes that
+    layer the fast path does not know, which is logged and run in full like the head, so the
+    result stays exact. The fast path falls back to ``naive``, with a logged warning, when nothing local precedes that
     layer or when the stack is not a single chain whose last output alone feeds the rest (skip
     connections, several inputs).
 

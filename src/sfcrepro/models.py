@@ -42,6 +42,7 @@ import numbers
 import keras
 from keras import layers
 
+from sfcrepro.config import HEADS, SFC_HEADS
 from sfcrepro.layers import CurvatureRegularizer, SeparableFC, learned_length
 
 __all__ = [
@@ -60,9 +61,6 @@ __all__ = [
     "training_flops_per_example",
 ]
 
-HEADS = ("std", "sep", "symm", "gap")
-#: Heads with an SFC layer (learned positional weights).
-SFC_HEADS = ("sep", "symm")
 CURVATURE_NORMS = ("l1", "l2")
 #: ``units`` value asking for the largest parameter-matched SFC unit count (:func:`sfc_units`).
 MATCHED = "matched"
