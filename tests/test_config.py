@@ -36,11 +36,15 @@ def test_shipped_configs_are_valid(config):
     assert config["threads"]["train"] >= 1  # defaults filled in by the schema
 
 
-def test_paper_config_has_ten_seeds_and_the_three_heads():
+def test_paper_config_has_ten_seeds_and_the_four_heads():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     assert config["seeds"] == list(range(10))
     sim = config["datasets"]["sim_tf"]
-    assert {v["head"] for v in sim["variants"].values()} == {"std", "sep", "symm"}
+    assert {v["head"] for v in sim["variants"].values()} == {"std", "sep", "symm", "gap"}
+    assert config["figures"]["lr_robustness"]["seeds"] == list(range(10))
+    size = config["figures"]["training_size"]
+    assert size["per_class"] == [100, 200, 400, 800, 1600] and size["seeds"] == list(range(10))
+    assert size["variants"] == ["std", "sep", "symm", "gap"]
     assert sim["simulation"]["per_class"]["train"] == 1600
     assert sim["importance"]["sequences"] == 100_000
 
@@ -396,7 +400,6 @@ def test_importance_figure_plans_and_checks():
         for v in config["figures"]["positional_weights"]["variants"]
     ]
     assert curvatures == [0, 1.0, 10.0, 100.0]
-    assert config["figures"]["lr_robustness"]["seeds"] == [0, 1, 2]
     # A disabled dataset's figures are not planned.
     config["datasets"]["invivo_tf"]["enabled"] = False
     assert "fig4b_importance_invivo_tf" not in importance_figures(config)
@@ -533,3 +536,48 @@ def test_attribution_block_is_checked(config):
         wrong = copy.deepcopy(config)
         wrong["datasets"]["sim_tf"]["attribution"]["methods"] = ["saliency"]
         validate(wrong, SCHEMA)
+
+
+def test_disabled_variants_and_training_size_are_checked(config):
+    bad = copy.deepcopy(config)
+    sim = bad["datasets"]["sim_tf"]
+    sim["variants"]["std"]["enabled"] = False
+    bad["figures"]["training_size"] = {
+        "dataset": "sim_tf",
+        "variants": ["std", "sep"],
+        "per_class": [10, 5000],
+        "seeds": [0],
+    }
+    validate(bad, SCHEMA)
+    problems = check(bad)
+    full = sim["simulation"]["per_class"]["train"]
+    assert any("datasets.sim_tf.baseline is 'std', which has enabled: false" in p for p in problems)
+    assert any(
+        f"figures.training_size.per_class: 5000 exceed the {full} training sequences per class" in p
+        for p in problems
+    )
+    # Figures drawn from the main models cannot list a variant left out of the main run; the
+    # training-size and learning-rate figures train their own.
+    assert any("figures.learning_curves.variants: std has enabled: false" in p for p in problems)
+    assert not any(p.startswith("figures.training_size.variants") for p in problems)
+    sim["variants"] = {name: {**v, "enabled": False} for name, v in sim["variants"].items()}
+    assert any("every variant has enabled: false" in p for p in check(bad))
+
+
+def test_training_size_needs_simulated_tf_binding():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    config["figures"]["training_size"]["dataset"] = "sim_access"
+    validate(config, SCHEMA)
+    assert any(
+        "figures.training_size.dataset is 'sim_access', a simulated_access dataset" in p
+        for p in check(config)
+    )
+
+
+def test_offline_overlay_leaves_gap_and_the_size_sweep_to_the_full_config():
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    offline = yaml.safe_load((ROOT / "config/offline.yaml").read_text())
+    assert offline["datasets"]["sim_tf"]["variants"] == {"gap": {"enabled": False}}
+    assert offline["figures"]["training_size"] == {"enabled": False}
+    assert "gap" not in offline["figures"]["lr_robustness"]["variants"]
+    assert config["datasets"]["sim_tf"]["variants"]["gap"] == {"head": "gap"}

@@ -57,3 +57,24 @@ def test_shape_and_dtype_checks(tmp_path):
     with pytest.raises(ValueError, match="labels must be"):
         write_dataset(tmp_path / "x.h5", seqs, labels, tasks + ["extra"])
     assert not (tmp_path / "x.h5").exists()
+
+
+def test_nested_subset_is_stratified_nested_and_whole_at_full_size():
+    from sfcrepro.datasets import nested_subset
+
+    rng = np.random.default_rng(1)
+    labels = np.repeat(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.uint8), 50, axis=0)
+    labels = labels[rng.permutation(len(labels))]  # classes interleaved, as in a real split
+    subsets = {n: nested_subset(labels, n, seed=3) for n in (5, 20, 50)}
+    for n, kept in subsets.items():
+        assert np.all(np.diff(kept) > 0)  # sorted: the file's order
+        _, counts = np.unique(labels[kept], axis=0, return_counts=True)
+        assert counts.tolist() == [n] * 4  # n of each class
+    assert set(subsets[5]) < set(subsets[20]) < set(subsets[50])
+    np.testing.assert_array_equal(subsets[50], np.arange(200))  # the whole split, in order
+    assert not np.array_equal(nested_subset(labels, 5, seed=4), subsets[5])  # seeded
+    np.testing.assert_array_equal(nested_subset(labels, 5, seed=3), subsets[5])
+    with pytest.raises(
+        ValueError, match=r"51 sequences per class asked.*has 50.*up to the smallest"
+    ):
+        nested_subset(labels, 51, seed=0)

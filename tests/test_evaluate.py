@@ -116,3 +116,52 @@ def test_best_epoch_is_the_lowest_validation_loss():
     assert best_epoch(history)["epoch"] == 2  # ties: the earliest, as early stopping restores
     with pytest.raises(ValueError, match="no validation loss"):
         best_epoch(history.assign(val_loss=np.nan))
+
+
+def test_summarize_runs_per_setting_on_hand_made_scores(tmp_path):
+    from sfcrepro.evaluate import best_epoch_scores, summarize_runs
+
+    # Two sizes; at 100 per class std fails on two of five seeds and symm never does.
+    std_small = [0.52, 0.81, 0.55, 0.80, 0.79]
+    symm_small = [0.85, 0.86, 0.84, 0.88, 0.87]
+    rows = []
+    for seed in range(5):
+        for variant, small, large in (("std", std_small, 0.95), ("symm", symm_small, 0.96)):
+            for per_class, auroc in ((100, small[seed]), (1600, large + seed / 1000)):
+                rows.append(
+                    {
+                        "dataset": "ds",
+                        "variant": variant,
+                        "seed": seed,
+                        "per_class": per_class,
+                        "val_auroc": auroc,
+                        "val_auprc": auroc - 0.1,
+                    }
+                )
+    summary = summarize_runs(pd.DataFrame(rows), "per_class", {"ds": "std"}, failed_below=0.6)
+    assert list(summary.columns[:4]) == ["dataset", "per_class", "variant", "metric"]
+    assert len(summary) == 2 * 2 * 2
+    small = summary.query("per_class == 100 and metric == 'auroc'").set_index("variant")
+    assert small.loc["std", "failed_seeds"] == 2 and small.loc["symm", "failed_seeds"] == 0
+    assert small.loc["std", "min"] == 0.52 and small.loc["symm", "median"] == 0.86
+    assert small.loc["symm", "wilcoxon_p"] == pytest.approx(wilcoxon(symm_small, std_small).pvalue)
+    assert np.isnan(small.loc["std", "wilcoxon_p"])
+    large = summary.query("per_class == 1600 and metric == 'auprc'").set_index("variant")
+    assert large.loc["symm", "median"] == pytest.approx(0.862)
+    assert (summary.query("per_class == 1600")["failed_seeds"] == 0).all()
+
+    # best_epoch_scores: the kept epoch is the lowest validation loss, as training restores.
+    history = tmp_path / "history.tsv"
+    pd.DataFrame(
+        {
+            "epoch": [1, 2, 3],
+            "loss": [0.7, 0.5, 0.4],
+            "val_loss": [0.6, 0.4, 0.45],
+            "val_auroc": [0.7, 0.8, 0.85],
+            "val_auprc": [0.6, 0.7, 0.75],
+        }
+    ).to_csv(history, sep="\t", index=False)
+    scores = best_epoch_scores([{"variant": "sep", "per_class": 100, "seed": 0}], [history])
+    assert scores.iloc[0][["best_epoch", "val_auroc", "val_auprc"]].tolist() == [2, 0.8, 0.7]
+    with pytest.raises(ValueError, match="1 runs but 2 histories"):
+        best_epoch_scores([{"seed": 0}], [history, history])

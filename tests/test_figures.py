@@ -138,3 +138,36 @@ def test_positional_weights_and_lr_robustness(tmp_path):
     paths = [tmp_path / "l.png", tmp_path / "l.pdf"]
     figures.save(fig, paths)
     check_files(paths)
+
+
+def test_training_size_panels_medians_and_bands(tmp_path):
+    scores = pd.DataFrame(
+        [
+            {
+                "variant": v,
+                "per_class": n,
+                "seed": s,
+                "val_auroc": 0.5 + n / 4000 + s / 100,
+                "val_auprc": 0.4 + n / 4000,
+            }
+            for v in ("std", "sep", "symm", "gap")
+            for n in (100, 400, 1600)
+            for s in range(3)
+        ]
+    )
+    fig = figures.training_size(scores, "Sim")
+    auroc, auprc = fig.axes
+    assert auroc.get_xscale() == "log" and auprc.get_xscale() == "log"
+    assert auroc.get_ylabel() == "validation auROC (mean over tasks)"
+    assert auprc.get_ylabel() == "validation auPRC (mean over tasks)"
+    assert [t.get_text() for t in auroc.get_legend().get_texts()] == [
+        f"{v} (3 seeds)" for v in ("std", "sep", "symm", "gap")
+    ]
+    x, y = auroc.get_lines()[0].get_data()
+    assert list(x) == [100, 400, 1600]
+    np.testing.assert_allclose(y, [0.5 + n / 4000 + 0.01 for n in (100, 400, 1600)])  # medians
+    band = auroc.collections[0].get_paths()[0].vertices[:, 1]  # min-max band of std
+    np.testing.assert_allclose([band.min(), band.max()], [0.525, 0.92])
+    paths = [tmp_path / "s.png", tmp_path / "s.pdf"]
+    figures.save(fig, paths)
+    check_files(paths)

@@ -27,6 +27,9 @@ LOCAL_RULES = {
     "fig4_importance",
     "fig5_positional_weights",
     "figS1_lr_robustness",
+    "figS1_lr_robustness_summary",
+    "training_size_figure",
+    "training_size_summary",
     "attribution_summary",
     "discovery_summary",
 }
@@ -34,6 +37,7 @@ GPU_RULES = {
     "check_gpu",
     "train",
     "train_lr",
+    "train_size",
     "importance_simulated_tf",
     "importance_regions",
     "attribution_simulated_tf",
@@ -143,6 +147,7 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     config = yaml.safe_load(TINY.read_text())
     config["seeds"] = [0]  # one model per variant: the point is the submission, not the science
     config["figures"].pop("lr_robustness")
+    config["figures"].pop("training_size")
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     workdir = tmp_path / "run"

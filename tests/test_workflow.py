@@ -17,6 +17,7 @@ FIGURES = [
     "fig3_learning_curves",
     "fig4a_importance_sim_tf",
     "figS1_lr_robustness",
+    "training_size_sim_tf",
     "attribution_sim_tf",
     "fig4a_seeds_sim_tf",
     "discovery_sim_tf_std",
@@ -164,6 +165,32 @@ def test_lr_robustness_reuses_main_models_and_trains_the_rest(run):
     assert "'learning_rate': 0.01" in log
 
 
+@pytest.mark.slow
+def test_training_size_runs_nested_subsets_and_reuses_main_models(run):
+    workdir, _ = run
+    results = workdir / "results"
+    table = pd.read_csv(results / "figures" / "training_size_sim_tf.tsv", sep="\t")
+    runs = {(r.variant, r.per_class, r.seed): r.history for r in table.itertuples()}
+    assert set(runs) == {(v, n, 0) for v in ("std", "gap") for n in (20, 60)}
+    # The whole split (60 per class) at a main seed of a main-run variant is the main model; the
+    # gap head is not in the main run (enabled: false), so it has no main model and trains here.
+    assert runs[("std", 60, 0)] == "results/models/sim_tf/std/seed0/history.tsv"
+    assert runs[("gap", 60, 0)] == "results/training_size/sim_tf/gap/n60/seed0/history.tsv"
+    assert not (results / "models" / "sim_tf" / "gap").exists()
+    assert "gap" not in set(pd.read_csv(results / "summary.tsv", sep="\t")["variant"])
+    log = (workdir / "logs" / "train_size" / "sim_tf" / "std" / "n20" / "seed0.log").read_text()
+    assert "training subset of 20 per class, 80 of 240 sequences" in log
+    assert "'train_per_class': 20" in log
+    summary = pd.read_csv(results / "figures" / "training_size_sim_tf_summary.tsv", sep="\t")
+    assert list(summary.columns[:4]) == ["dataset", "per_class", "variant", "metric"]
+    assert len(summary) == 2 * 2 * 2  # sizes x variants x metrics
+    assert summary.loc[summary["variant"] == "std", "wilcoxon_p"].isna().all()
+    assert {"iqr", "brown_forsythe_p", "failed_seeds"} <= set(summary.columns)
+    lr = pd.read_csv(results / "figures" / "figS1_lr_robustness_summary.tsv", sep="\t")
+    assert list(lr.columns[:4]) == ["dataset", "learning_rate", "variant", "metric"]
+    assert len(lr) == 2 * 2 * 2 and (lr["n_seeds"] == 2).all()
+
+
 def test_second_run_has_nothing_to_do(run):
     workdir, _ = run
     proc = snakemake(workdir, TINY, "--dry-run", "--cores", "1")
@@ -236,11 +263,12 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
         if len(fields) != 2 or not fields[1].isdigit():
             break
         counts[fields[0]] = int(fields[1])
-    # 10 seeds x (3 sim_tf + 4 sim_access + 3 TFs x 4 invivo_tf + 6 invivo_access variants)
-    assert counts["train"] == 10 * (3 + 4 + 12 + 6)
-    assert counts["train_lr"] == 3 * 3 * 3  # variants x learning rates other than 1e-3 x seeds
+    # 10 seeds x (4 sim_tf + 4 sim_access + 3 TFs x 4 invivo_tf + 6 invivo_access variants)
+    assert counts["train"] == 10 * (4 + 4 + 12 + 6)
+    assert counts["train_lr"] == 4 * 3 * 10  # variants x learning rates other than 1e-3 x seeds
+    assert counts["train_size"] == 4 * 4 * 10  # variants x sizes below the whole split x seeds
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
-    assert counts.pop("total") == 373
+    assert counts.pop("total") == 642
     assert counts["check_gpu"] == 1
     assert readme_job_counts() == counts
 

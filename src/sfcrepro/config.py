@@ -72,6 +72,9 @@ class TrainingSpec:
     class_weight: str | dict | None = None
     name: str = "model"  # for messages: dataset/variant
     curvature_norm: str = "l1"  # "l1" (the paper) or "l2"; see sfcrepro.layers.CurvatureRegularizer
+    # Train on a class-stratified subset of this many sequences per class (None: the whole
+    # split); see sfcrepro.datasets.nested_subset, seeded with ``seed``.
+    train_per_class: int | None = None
 
 
 def _spec_defaults() -> dict:
@@ -346,6 +349,32 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
         problems.append(
             f"{where}.dataset: in vivo TF binding has one model per TF; pick another dataset."
         )
+    if figure == "training_size":
+        if ds["type"] != "simulated_tf":
+            problems.append(
+                f"{where}.dataset is {options['dataset']!r}, a {ds['type']} dataset; the "
+                "training-size sweep runs on simulated TF binding (type simulated_tf)."
+            )
+        else:
+            full = ds["simulation"]["per_class"]["train"]
+            larger = [n for n in options["per_class"] if n > full]
+            if larger:
+                problems.append(
+                    f"{where}.per_class: {', '.join(map(str, larger))} exceed the {full} training "
+                    f"sequences per class of {options['dataset']} (its simulation.per_class.train); "
+                    f"use sizes up to {full}."
+                )
+    if figure not in ("lr_robustness", "training_size"):
+        off = [
+            v
+            for v in options.get("variants", [])
+            if not ds["variants"].get(v, {}).get("enabled", True)
+        ]
+        if off:
+            problems.append(
+                f"{where}.variants: {', '.join(off)} {'has' if len(off) == 1 else 'have'} "
+                "enabled: false (no main-run models); remove it from the figure or enable it."
+            )
     if figure == "positional_weights":
         plain = [
             v for v in options["variants"] if ds["variants"].get(v, {}).get("head") not in SFC_HEADS
@@ -444,6 +473,13 @@ def check(config: dict) -> list[str]:
                 f"{where}.baseline is {baseline!r}, which is not one of its variants "
                 f"({', '.join(variants)})."
             )
+        elif not variants[baseline].get("enabled", True):
+            problems.append(
+                f"{where}.baseline is {baseline!r}, which has enabled: false; the baseline is "
+                "trained in the main run: enable it or choose another baseline."
+            )
+        if variants and not any(o.get("enabled", True) for o in variants.values()):
+            problems.append(f"{where}.variants: every variant has enabled: false; enable one.")
         for variant, options in variants.items():
             if options.get("curvature") and options["head"] not in SFC_HEADS:
                 problems.append(

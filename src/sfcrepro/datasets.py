@@ -29,7 +29,7 @@ import pandas as pd
 
 from sfcrepro.io import atomic_path
 
-__all__ = ["DatasetWriter", "read_dataset", "read_table", "write_dataset"]
+__all__ = ["DatasetWriter", "nested_subset", "read_dataset", "read_table", "write_dataset"]
 
 _STR = h5py.string_dtype("utf-8")
 
@@ -189,3 +189,45 @@ def read_table(path, name) -> pd.DataFrame:
                 values = values.astype(str)
             columns[column] = values
         return pd.DataFrame(columns)
+
+
+def nested_subset(labels, per_class: int, seed: int) -> np.ndarray:
+    """Indices of a class-stratified training subset, nested across sizes.
+
+    A class is a distinct label row (for two tasks: 00, 01, 10, 11). Each class's indices are
+    permuted with one generator seeded by ``seed`` and the first ``per_class`` are kept, so with
+    the same seed the subset of a smaller size is contained in that of a larger one and sizes
+    differ only in size. The indices are returned sorted (the file's order): a size that covers
+    every class is the whole split, in its own order.
+
+    Parameters
+    ----------
+    labels : array, shape (N, T)
+        The split's 0/1 labels.
+    per_class : int
+        Sequences kept per class.
+    seed : int
+        Seed of the permutations (the training seed).
+
+    Raises
+    ------
+    ValueError
+        When a class has fewer than ``per_class`` sequences.
+    """
+    labels = np.asarray(labels)
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, not {per_class}.")
+    classes, inverse = np.unique(labels, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    rng = np.random.default_rng(seed)
+    kept = []
+    for code, row in enumerate(classes):
+        members = np.flatnonzero(inverse == code)
+        if len(members) < per_class:
+            raise ValueError(
+                f"{per_class} sequences per class asked, but the class with labels "
+                f"{row.tolist()} has {len(members)}: choose sizes up to the smallest class "
+                f"({min(np.bincount(inverse))})."
+            )
+        kept.append(rng.permutation(members)[:per_class])
+    return np.sort(np.concatenate(kept))

@@ -14,6 +14,7 @@ from sfcrepro.sequences import one_hot
 __all__ = [
     "METRIC_COLUMNS",
     "best_epoch",
+    "best_epoch_scores",
     "best_seed",
     "binary_crossentropy",
     "compare_seeds",
@@ -22,6 +23,7 @@ __all__ = [
     "predict",
     "spread_test",
     "summarize",
+    "summarize_runs",
     "task_metrics",
 ]
 
@@ -180,6 +182,51 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str], failed_below: flo
     return summary[columns + [c for c in summary.columns if c not in columns]]
 
 
+def summarize_runs(
+    runs: pd.DataFrame, setting: str, baseline: dict[str, str], failed_below: float
+) -> pd.DataFrame:
+    """Spread over seeds and tests against the baseline per value of a training setting.
+
+    For the learning-rate and training-size figures: each run is one model, scored by the
+    validation auROC and auPRC of its kept (best) epoch.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        One row per run: dataset, variant, seed, ``setting``, val_auroc, val_auprc.
+    setting : str
+        The column that varies (``learning_rate``, ``per_class``).
+    baseline : dict
+        Per dataset, the variant the others are tested against.
+    failed_below : float
+        A run whose validation auROC is below this failed to learn.
+
+    Returns
+    -------
+    DataFrame
+        Columns dataset, ``setting``, variant, metric (auroc, auprc), then those of
+        :func:`compare_seeds`, and failed_seeds (the runs of that variant and setting below
+        ``failed_below``).
+    """
+    per_seed = runs.rename(columns={"val_auroc": "auroc", "val_auprc": "auprc"}).melt(
+        id_vars=["dataset", setting, "variant", "seed"],
+        value_vars=["auroc", "auprc"],
+        var_name="metric",
+    )
+    summary = compare_seeds(per_seed, ["dataset", setting, "metric"], baseline)
+    failed = (
+        (runs["val_auroc"] < failed_below)
+        .groupby([runs["dataset"], runs[setting], runs["variant"]], sort=False)
+        .sum()
+        .astype(int)
+        .rename("failed_seeds")
+        .reset_index()
+    )
+    summary = summary.merge(failed, on=["dataset", setting, "variant"])
+    columns = ["dataset", setting, "variant", "metric"]
+    return summary[columns + [c for c in summary.columns if c not in columns]]
+
+
 def evaluate_models(
     models: dict[int, str],
     splits: dict[str, str],
@@ -229,3 +276,37 @@ def best_epoch(history: pd.DataFrame) -> pd.Series:
     if history.empty or history["val_loss"].isna().all():
         raise ValueError("The history has no validation loss.")
     return history.loc[history["val_loss"].idxmin()]
+
+
+def best_epoch_scores(runs: list[dict], histories) -> pd.DataFrame:
+    """One row per run: its keys (e.g. variant, learning_rate, seed) and the kept epoch's scores.
+
+    Parameters
+    ----------
+    runs : list of dict
+        The keys of each run, in the order of ``histories``.
+    histories : list of path-like
+        Each run's training history (``history.tsv``).
+
+    Returns
+    -------
+    DataFrame
+        The keys, then best_epoch, val_loss, val_auroc, val_auprc (the epoch whose weights the
+        model kept, :func:`best_epoch`) and history (the file read).
+    """
+    if len(runs) != len(histories):
+        raise ValueError(f"{len(runs)} runs but {len(histories)} histories.")
+    rows = []
+    for keys, path in zip(runs, histories, strict=True):
+        best = best_epoch(pd.read_csv(path, sep="\t"))
+        rows.append(
+            {
+                **keys,
+                "best_epoch": int(best["epoch"]),
+                "val_loss": best["val_loss"],
+                "val_auroc": best["val_auroc"],
+                "val_auprc": best["val_auprc"],
+                "history": str(path),
+            }
+        )
+    return pd.DataFrame(rows)

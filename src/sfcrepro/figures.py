@@ -24,6 +24,7 @@ __all__ = [
     "performance",
     "positional_weights",
     "save",
+    "training_size",
 ]
 
 METRIC_LABELS = {"auroc": "auROC", "auprc": "auPRC"}
@@ -221,21 +222,13 @@ def positional_weights(
     return fig
 
 
-def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
-    """Learning-rate robustness: validation auROC vs Adam learning rate, per variant.
-
-    ``scores`` has columns variant, learning_rate, seed, val_auroc (of the restored, best epoch).
-    Lines: median over seeds; bands: min to max.
-    """
-    fig, ax = plt.subplots(figsize=(6, 4))
+def _median_band(ax, scores: pd.DataFrame, x: str, y: str) -> None:
+    """Per variant, the median over seeds of ``y`` against ``x`` (log scale) as a line and its
+    min-max as a band, with the number of seeds in the legend."""
     for color, (variant, rows) in zip(
-        VARIANT_COLORS, scores.groupby("variant", sort=False), strict=False
+        VARIANT_COLORS * 3, scores.groupby("variant", sort=False), strict=False
     ):
-        stats = (
-            rows.groupby("learning_rate")["val_auroc"]
-            .agg(["median", "min", "max", "count"])
-            .sort_index()
-        )
+        stats = rows.groupby(x)[y].agg(["median", "min", "max", "count"]).sort_index()
         seeds = int(stats["count"].max())
         ax.plot(
             stats.index,
@@ -248,11 +241,39 @@ def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
             stats.index, stats["min"], stats["max"], color=color, alpha=0.2, linewidth=0
         )
     ax.set_xscale("log")
-    rates = sorted(scores["learning_rate"].unique())
-    ax.set_xticks(rates, [f"{rate:g}" for rate in rates])
+    values = sorted(scores[x].unique())
+    ax.set_xticks(values, [f"{value:g}" for value in values])
     ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+
+
+def lr_robustness(scores: pd.DataFrame, title: str = "Simulated TF binding"):
+    """Learning-rate robustness: validation auROC vs Adam learning rate, per variant.
+
+    ``scores`` has columns variant, learning_rate, seed, val_auroc (of the restored, best epoch).
+    Lines: median over seeds; bands: min to max.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4))
+    _median_band(ax, scores, "learning_rate", "val_auroc")
     ax.set_xlabel("Adam learning rate")
     return _auroc_over_seeds(fig, ax, f"{title}: learning-rate robustness", "lower left")
+
+
+def training_size(scores: pd.DataFrame, title: str = "Simulated TF binding"):
+    """Training-set size: validation auROC and auPRC vs training sequences per class, per variant.
+
+    ``scores`` has columns variant, per_class, seed, val_auroc, val_auprc (of the restored, best
+    epoch). Lines: median over seeds; bands: min to max; log x axis.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ["auroc", "auprc"], strict=True):
+        _median_band(ax, scores, "per_class", f"val_{metric}")
+        ax.set_xlabel("training sequences per class")
+        ax.set_ylabel(f"validation {METRIC_LABELS[metric]} (mean over tasks)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle(f"{title}: training-set size (median over seeds, band: min-max)", fontsize=10)
+    fig.tight_layout()
+    return fig
 
 
 def _points_per_seed(ax, values: pd.DataFrame, variants: list[str], ylabel: str, marked=None):

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from sfcrepro.config import TrainingSpec
-from sfcrepro.datasets import read_dataset
+from sfcrepro.datasets import nested_subset, read_dataset
 from sfcrepro.evaluate import binary_crossentropy, predict, task_metrics
 from sfcrepro.io import atomic_path, write_tsv
 from sfcrepro.models import build_model
@@ -393,6 +393,17 @@ def train(
     valid_x, valid_y, valid_tasks = read_dataset(valid_path)
     if valid_tasks != tasks:
         raise ValueError(f"{valid_path} has tasks {valid_tasks}, but {train_path} has {tasks}.")
+    if spec.train_per_class is not None:
+        kept = nested_subset(train_y, spec.train_per_class, spec.seed)
+        log.info(
+            "%s seed %d: training subset of %d per class, %d of %d sequences",
+            spec.name,
+            spec.seed,
+            spec.train_per_class,
+            len(kept),
+            len(train_x),
+        )
+        train_x, train_y = train_x[kept], train_y[kept]
     log.info(
         "%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
         spec.name,

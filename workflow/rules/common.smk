@@ -78,6 +78,7 @@ FIGURES = config["figures"]
 LEARNING_CURVES = FIGURES.get("learning_curves")
 POSITIONAL_WEIGHTS = FIGURES.get("positional_weights")
 LR_ROBUSTNESS = FIGURES.get("lr_robustness")
+TRAINING_SIZE = FIGURES.get("training_size")
 # Figure 4 panels whose dataset is enabled, by output name; region importance (4b, 4c) per
 # training set.
 IMPORTANCE = importance_figures(config)
@@ -127,7 +128,12 @@ def genome_files(dataset):
 
 
 def variants(dataset):
-    return list(DATASETS[dataset]["variants"])
+    """The variants of a dataset's main run (those not set `enabled: false`)."""
+    return [
+        name
+        for name, options in DATASETS[dataset]["variants"].items()
+        if options.get("enabled", True)
+    ]
 
 
 # Input and params functions of the rules with a {dataset} wildcard.
@@ -163,8 +169,16 @@ def dataset_motifs(wc):
 
 def training_spec(wc):
     """The TrainingSpec settings of a training job; a learning-rate-robustness run (its {lr}
-    wildcard) trains at that rate."""
+    wildcard) trains at that rate, a training-size run (its {per_class} wildcard) on that many
+    sequences per class."""
     name = f"{wc.trainset}/{wc.variant}"
+    per_class = wc.get("per_class")
+    if per_class is not None:
+        settings = training_settings(
+            dataset_of(wc.trainset), wc.variant, int(wc.seed), f"{name}/n{per_class}"
+        )
+        settings["train_per_class"] = int(per_class)
+        return settings
     lr = wc.get("lr")
     if lr is None:
         return training_settings(
@@ -234,8 +248,12 @@ def reported(path, caption, category, subcategory):
 
 
 def enabled_figure(name):
-    """Whether a figure's dataset is configured and enabled."""
-    return name in FIGURES and FIGURES[name]["dataset"] in DATASETS
+    """Whether a figure is enabled and its dataset configured and enabled."""
+    return (
+        name in FIGURES
+        and FIGURES[name]["dataset"] in DATASETS
+        and FIGURES[name].get("enabled", True)
+    )
 
 
 def learning_rate_name(rate):
@@ -247,7 +265,11 @@ def lr_history(dataset, variant, rate, seed):
     """History of one learning-rate-robustness run; the main run's model where it is the same
     training (the variant's own learning rate and one of the main seeds)."""
     spec = training_settings(DATASETS[dataset], variant, seed, "")
-    if float(rate) == float(spec["learning_rate"]) and seed in SEEDS:
+    if (
+        float(rate) == float(spec["learning_rate"])
+        and seed in SEEDS
+        and variant in variants(dataset)
+    ):
         return f"results/models/{dataset}/{variant}/seed{seed}/history.tsv"
     return f"results/lr_robustness/{dataset}/{variant}/lr{learning_rate_name(rate)}/seed{seed}/history.tsv"
 
@@ -259,6 +281,35 @@ def lr_runs():
         for variant in LR_ROBUSTNESS["variants"]
         for rate in LR_ROBUSTNESS["learning_rates"]
         for seed in LR_ROBUSTNESS["seeds"]
+    ]
+
+
+def full_per_class(dataset):
+    """Training sequences per class of a simulated TF-binding dataset (its whole training split)."""
+    return DATASETS[dataset]["simulation"]["per_class"]["train"]
+
+
+def size_history(dataset, variant, per_class, seed):
+    """History of one training-size run; the main run's model where it is the same training
+    (the whole training split, a main-run variant and one of the main seeds)."""
+    if (
+        per_class == full_per_class(dataset)
+        and seed in SEEDS
+        and variant in variants(dataset)
+    ):
+        return f"results/models/{dataset}/{variant}/seed{seed}/history.tsv"
+    return (
+        f"results/training_size/{dataset}/{variant}/n{per_class}/seed{seed}/history.tsv"
+    )
+
+
+def size_runs():
+    """(variant, sequences per class, seed) of every run of the training-size figure."""
+    return [
+        (variant, int(per_class), int(seed))
+        for variant in TRAINING_SIZE["variants"]
+        for per_class in TRAINING_SIZE["per_class"]
+        for seed in TRAINING_SIZE["seeds"]
     ]
 
 
@@ -275,7 +326,17 @@ def all_outputs():
         targets += figure_files("fig5_positional_weights")
     if enabled_figure("lr_robustness"):
         targets += figure_files("figS1_lr_robustness")
-        targets += ["results/figures/figS1_lr_robustness.tsv"]
+        targets += [
+            "results/figures/figS1_lr_robustness.tsv",
+            "results/figures/figS1_lr_robustness_summary.tsv",
+        ]
+    if enabled_figure("training_size"):
+        name = f"training_size_{TRAINING_SIZE['dataset']}"
+        targets += figure_files(name)
+        targets += [
+            f"results/figures/{name}.tsv",
+            f"results/figures/{name}_summary.tsv",
+        ]
     for name in ATTRIBUTION:
         targets += [
             f"results/attribution/{name}_summary.tsv",

@@ -173,6 +173,91 @@ if enabled_figure("lr_robustness"):
             ENV
         params:
             runs=lr_runs(),
+            setting="learning_rate",
             title=dataset_title(LR_ROBUSTNESS["dataset"]),
         script:
-            "../scripts/figS1_lr_robustness.py"
+            "../scripts/setting_figure.py"
+
+
+if enabled_figure("lr_robustness"):
+
+    rule figS1_lr_robustness_summary:
+        input:
+            "results/figures/figS1_lr_robustness.tsv",
+        output:
+            reported(
+                "results/figures/figS1_lr_robustness_summary.tsv",
+                "figS1_lr_robustness_summary",
+                dataset_title(LR_ROBUSTNESS["dataset"]),
+                "Supplementary: learning-rate robustness",
+            ),
+        log:
+            "logs/figures/figS1_lr_robustness_summary.log",
+        localrule: True
+        conda:
+            ENV
+        params:
+            dataset=LR_ROBUSTNESS["dataset"],
+            setting="learning_rate",
+            baseline=lambda wc: DATASETS[LR_ROBUSTNESS["dataset"]]["baseline"],
+            failed_auroc=config["failed_auroc"],
+        script:
+            "../scripts/setting_summary.py"
+
+
+if enabled_figure("training_size"):
+
+    rule training_size_figure:
+        input:
+            [
+                size_history(TRAINING_SIZE["dataset"], variant, per_class, seed)
+                for variant, per_class, seed in size_runs()
+            ],
+        output:
+            png=reported(
+                f"results/figures/training_size_{TRAINING_SIZE['dataset']}.png",
+                "training_size",
+                dataset_title(TRAINING_SIZE["dataset"]),
+                "Beyond the paper: training-set size",
+            ),
+            pdf=f"results/figures/training_size_{TRAINING_SIZE['dataset']}.pdf",
+            table=reported(
+                f"results/figures/training_size_{TRAINING_SIZE['dataset']}.tsv",
+                "training_size",
+                dataset_title(TRAINING_SIZE["dataset"]),
+                "Beyond the paper: training-set size",
+            ),
+        log:
+            f"logs/figures/training_size_{TRAINING_SIZE['dataset']}.log",
+        localrule: True
+        conda:
+            ENV
+        params:
+            runs=size_runs(),
+            setting="per_class",
+            title=dataset_title(TRAINING_SIZE["dataset"]),
+        script:
+            "../scripts/setting_figure.py"
+
+    rule training_size_summary:
+        input:
+            f"results/figures/training_size_{TRAINING_SIZE['dataset']}.tsv",
+        output:
+            reported(
+                f"results/figures/training_size_{TRAINING_SIZE['dataset']}_summary.tsv",
+                "training_size_summary",
+                dataset_title(TRAINING_SIZE["dataset"]),
+                "Beyond the paper: training-set size",
+            ),
+        log:
+            f"logs/figures/training_size_{TRAINING_SIZE['dataset']}_summary.log",
+        localrule: True
+        conda:
+            ENV
+        params:
+            dataset=TRAINING_SIZE["dataset"],
+            setting="per_class",
+            baseline=lambda wc: DATASETS[TRAINING_SIZE["dataset"]]["baseline"],
+            failed_auroc=config["failed_auroc"],
+        script:
+            "../scripts/setting_summary.py"

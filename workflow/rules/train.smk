@@ -62,3 +62,23 @@ if enabled_figure("lr_robustness"):
             variant=one_of(LR_ROBUSTNESS["variants"]),
             lr=one_of([learning_rate_name(r) for r in LR_ROBUSTNESS["learning_rates"]]),
         priority: 1
+
+
+# Training-set size (beyond the paper): the variants of a simulated TF-binding dataset trained on
+# nested class-stratified subsets of its training split, with the figure's own seeds. Runs on the
+# whole split identical to a main-run model are not repeated (see size_history).
+if enabled_figure("training_size"):
+
+    use rule train as train_size with:
+        output:
+            model="results/training_size/{trainset}/{variant}/n{per_class}/seed{seed}/model.keras",
+            history="results/training_size/{trainset}/{variant}/n{per_class}/seed{seed}/history.tsv",
+        log:
+            "logs/train_size/{trainset}/{variant}/n{per_class}/seed{seed}.log",
+        benchmark:
+            "results/benchmarks/train_size/{trainset}/{variant}/n{per_class}/seed{seed}.tsv"
+        wildcard_constraints:
+            trainset=one_of([TRAINING_SIZE["dataset"]]),
+            variant=one_of(TRAINING_SIZE["variants"]),
+            per_class=one_of([str(n) for n in TRAINING_SIZE["per_class"]]),
+        priority: 1

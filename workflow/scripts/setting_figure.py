@@ -1,0 +1,23 @@
+"""Snakemake script: the learning-rate or training-size figure, from the validation scores of
+each run's kept (best) epoch; also writes the table of runs."""
+
+from sfcrepro import figures
+from sfcrepro.evaluate import best_epoch_scores
+from sfcrepro.io import write_tsv
+from sfcrepro.runtime import job_logging
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+with job_logging(sm.log[0]) as log:
+    setting = sm.params.setting  # learning_rate or per_class
+    runs = [
+        {"variant": variant, setting: value, "seed": seed}
+        for variant, value, seed in sm.params.runs
+    ]
+    scores = best_epoch_scores(runs, list(sm.input))
+    log.info(
+        "median validation auROC:\n%s",
+        scores.pivot_table(index=setting, columns="variant", values="val_auroc", aggfunc="median"),
+    )
+    write_tsv(scores, sm.output.table, float_format="%.6g")
+    draw = {"learning_rate": figures.lr_robustness, "per_class": figures.training_size}[setting]
+    figures.save(draw(scores, sm.params.title), [sm.output.png, sm.output.pdf])
