@@ -27,9 +27,7 @@ LOCAL_RULES = {
     "fig4_importance",
     "fig5_positional_weights",
     "figS1_lr_robustness",
-    "figS1_lr_robustness_summary",
     "training_size_figure",
-    "training_size_summary",
     "attribution_summary",
     "discovery_summary",
 }

@@ -166,6 +166,12 @@ if enabled_figure("lr_robustness"):
                 dataset_title(LR_ROBUSTNESS["dataset"]),
                 "Supplementary: learning-rate robustness",
             ),
+            summary=reported(
+                "results/figures/figS1_lr_robustness_summary.tsv",
+                "figS1_lr_robustness_summary",
+                dataset_title(LR_ROBUSTNESS["dataset"]),
+                "Supplementary: learning-rate robustness",
+            ),
         log:
             "logs/figures/figS1_lr_robustness.log",
         localrule: True
@@ -174,35 +180,12 @@ if enabled_figure("lr_robustness"):
         params:
             runs=lr_runs(),
             setting="learning_rate",
+            dataset=LR_ROBUSTNESS["dataset"],
+            baseline=DATASETS[LR_ROBUSTNESS["dataset"]]["baseline"],
+            failed_auroc=config["failed_auroc"],
             title=dataset_title(LR_ROBUSTNESS["dataset"]),
         script:
             "../scripts/setting_figure.py"
-
-
-if enabled_figure("lr_robustness"):
-
-    rule figS1_lr_robustness_summary:
-        input:
-            "results/figures/figS1_lr_robustness.tsv",
-        output:
-            reported(
-                "results/figures/figS1_lr_robustness_summary.tsv",
-                "figS1_lr_robustness_summary",
-                dataset_title(LR_ROBUSTNESS["dataset"]),
-                "Supplementary: learning-rate robustness",
-            ),
-        log:
-            "logs/figures/figS1_lr_robustness_summary.log",
-        localrule: True
-        conda:
-            ENV
-        params:
-            dataset=LR_ROBUSTNESS["dataset"],
-            setting="learning_rate",
-            baseline=lambda wc: DATASETS[LR_ROBUSTNESS["dataset"]]["baseline"],
-            failed_auroc=config["failed_auroc"],
-        script:
-            "../scripts/setting_summary.py"
 
 
 if enabled_figure("training_size"):
@@ -227,6 +210,12 @@ if enabled_figure("training_size"):
                 dataset_title(TRAINING_SIZE["dataset"]),
                 "Beyond the paper: training-set size",
             ),
+            summary=reported(
+                f"results/figures/training_size_{TRAINING_SIZE['dataset']}_summary.tsv",
+                "training_size_summary",
+                dataset_title(TRAINING_SIZE["dataset"]),
+                "Beyond the paper: training-set size",
+            ),
         log:
             f"logs/figures/training_size_{TRAINING_SIZE['dataset']}.log",
         localrule: True
@@ -235,29 +224,9 @@ if enabled_figure("training_size"):
         params:
             runs=size_runs(),
             setting="per_class",
+            dataset=TRAINING_SIZE["dataset"],
+            baseline=DATASETS[TRAINING_SIZE["dataset"]]["baseline"],
+            failed_auroc=config["failed_auroc"],
             title=dataset_title(TRAINING_SIZE["dataset"]),
         script:
             "../scripts/setting_figure.py"
-
-    rule training_size_summary:
-        input:
-            f"results/figures/training_size_{TRAINING_SIZE['dataset']}.tsv",
-        output:
-            reported(
-                f"results/figures/training_size_{TRAINING_SIZE['dataset']}_summary.tsv",
-                "training_size_summary",
-                dataset_title(TRAINING_SIZE["dataset"]),
-                "Beyond the paper: training-set size",
-            ),
-        log:
-            f"logs/figures/training_size_{TRAINING_SIZE['dataset']}_summary.log",
-        localrule: True
-        conda:
-            ENV
-        params:
-            dataset=TRAINING_SIZE["dataset"],
-            setting="per_class",
-            baseline=lambda wc: DATASETS[TRAINING_SIZE["dataset"]]["baseline"],
-            failed_auroc=config["failed_auroc"],
-        script:
-            "../scripts/setting_summary.py"

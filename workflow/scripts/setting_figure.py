@@ -1,8 +1,9 @@
 """Snakemake script: the learning-rate or training-size figure, from the validation scores of
-each run's kept (best) epoch; also writes the table of runs."""
+each run's kept (best) epoch; also writes the table of runs and their summary per setting value
+(spread over seeds, failed seeds, tests against the baseline: sfcrepro.evaluate.summarize_runs)."""
 
 from sfcrepro import figures
-from sfcrepro.evaluate import best_epoch_scores
+from sfcrepro.evaluate import best_epoch_scores, summarize_runs
 from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 
@@ -18,6 +19,13 @@ with job_logging(sm.log[0]) as log:
         "median validation auROC:\n%s",
         scores.pivot_table(index=setting, columns="variant", values="val_auroc", aggfunc="median"),
     )
+    summary = summarize_runs(
+        scores.assign(dataset=sm.params.dataset),
+        setting,
+        {sm.params.dataset: sm.params.baseline},
+        sm.params.failed_auroc,
+    )
     write_tsv(scores, sm.output.table, float_format="%.6g")
+    write_tsv(summary, sm.output.summary, float_format="%.6g")
     draw = {"learning_rate": figures.lr_robustness, "per_class": figures.training_size}[setting]
     figures.save(draw(scores, sm.params.title), [sm.output.png, sm.output.pdf])
