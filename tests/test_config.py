@@ -181,7 +181,7 @@ def test_url_schemes_and_genome_reference(config):
     bad = copy.deepcopy(config)
     bad["datasets"]["acc"] = {
         "type": "simulated_access",
-        "genome": "hg38",
+        "genome": "hg37",
         "seed": 1,
         "architecture": "basset",
         "cell_types": {"a": {"url": "/x"}},
@@ -192,7 +192,7 @@ def test_url_schemes_and_genome_reference(config):
     }
     validate(bad, SCHEMA)
     problems = check(bad)
-    assert any("datasets.acc.genome is 'hg38'" in p for p in problems)
+    assert any("datasets.acc.genome is 'hg37'" in p for p in problems)
     assert any("chr1 is in both valid and test" in p for p in problems)
 
 
@@ -485,7 +485,7 @@ def test_unattested_spi1_file_name_is_marked_with_the_check():
     assert "files.txt" in lines[spi1 - 1] and "not attested" in lines[spi1 - 1].lower()
 
 
-def test_windows_recipe_only_for_invivo_access():
+def test_windows_recipe_only_for_invivo_access_and_peaks():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     assert config["datasets"]["invivo_access"]["windows"]["recipe"] == "peaks"
     for recipe in ("peaks", "tiles"):
@@ -500,7 +500,7 @@ def test_windows_recipe_only_for_invivo_access():
     bad["datasets"]["sim_access"]["windows"]["recipe"] = (
         "tiles"  # simulated accessibility always tiles
     )
-    with pytest.raises(WorkflowError, match="windows.recipe is for invivo_access datasets only"):
+    with pytest.raises(WorkflowError, match="windows.recipe is for invivo_access and peaks"):
         validate(bad, SCHEMA)
     absent = copy.deepcopy(config)
     del absent["datasets"]["invivo_access"]["windows"]["recipe"]
@@ -581,3 +581,86 @@ def test_offline_overlay_leaves_gap_and_the_size_sweep_to_the_full_config():
     assert offline["figures"]["training_size"] == {"enabled": False}
     assert "gap" not in offline["figures"]["lr_robustness"]["variants"]
     assert config["datasets"]["sim_tf"]["variants"]["gap"] == {"head": "gap"}
+
+
+def user_config(**dataset):
+    """A validated config with one dataset of your own data (``sequences`` unless given)."""
+    config = {
+        "seeds": [0],
+        "genomes": {"hg38": {"url": "http://127.0.0.1:9/hg38.fa.gz"}},
+        "datasets": {
+            "mine": {
+                "type": "sequences",
+                "sequences": {"url": "data/mine.tsv"},
+                "tasks": ["bound"],
+                "seed": 1,
+                "architecture": "simulated_tf",
+                "training": {},
+                "variants": {"std": {"head": "std"}},
+                **dataset,
+            }
+        },
+    }
+    validate(config, SCHEMA)
+    return config
+
+
+def test_sequence_format_from_the_file_name():
+    from sfcrepro.config import sequence_format
+
+    assert sequence_format("a/sequences.simdata.gz") == "simdata"
+    assert sequence_format("x.FA.gz") == sequence_format("x.fasta") == "fasta"
+    assert sequence_format("x.csv.gz") == sequence_format("x.tsv") == "table"
+    assert sequence_format("x.fa", "table") == "table"
+
+
+def test_user_data_tasks_and_sources():
+    config = user_config(tasks={"task1": "both", "task2": "GATA_disc1"})
+    assert tasks_of(config["datasets"]["mine"]) == ["both", "GATA_disc1"]
+    assert check(config) == []
+    peaks = user_config(
+        type="peaks",
+        genome="hg38",
+        peaks={"K562": {"url": "k.bed"}, "GM12878": {"url": "g.bed"}},
+        blacklist={"url": "black.bed"},
+        architecture="basset",
+        tasks=["unused"],
+    )
+    del peaks["datasets"]["mine"]["tasks"], peaks["datasets"]["mine"]["sequences"]
+    assert tasks_of(peaks["datasets"]["mine"]) == ["K562", "GM12878"]
+    urls = {s["url"] for s in sources_of(peaks)}
+    assert urls == {"k.bed", "g.bed", "black.bed", "http://127.0.0.1:9/hg38.fa.gz"}
+    assert check(peaks) == []
+
+
+@pytest.mark.parametrize(
+    "changes,message",
+    [
+        ({"sequences": {"url": "x.fa.gz"}}, "give its labels as datasets.mine.labels"),
+        ({"labels": {"url": "labels.tsv"}}, "labels is for FASTA sequences"),
+        ({"split_fractions": {"valid": 0.5, "test": 0.5}}, "valid \\+ test must leave"),
+        ({"importance": {"task": "bound", "sequences": 10}}, "importance.sequences is for"),
+        ({"importance": {"task": "other"}}, "importance.task is 'other'"),
+        ({"attribution": {"task": "bound", "sequences": 10}}, "needs planted motifs"),
+        (
+            {"sequences": {"url": "x.simdata"}, "attribution": {"task": "bound", "sequences": 10}},
+            "add datasets.mine.planted",
+        ),
+    ],
+)
+def test_user_data_cross_checks(changes, message):
+    problems = check(user_config(**changes))
+    assert any(re_search(message, p) for p in problems), problems
+
+
+def re_search(pattern, text):
+    import re
+
+    return re.search(pattern, text) is not None
+
+
+def test_peaks_dataset_needs_peak_files_and_genome():
+    config = user_config()
+    config["datasets"]["mine"]["type"] = "peaks"
+    with pytest.raises(WorkflowError, match="peaks|genome"):
+        validate(config, SCHEMA)

