@@ -44,16 +44,22 @@ $(BIN)/python:
 	  $$py -m venv $(VENV); \
 	fi
 
-# The package and its pinned dependencies, with motif discovery (the pipeline runs it).
+# The package with the pipeline's pinned dependencies and motif discovery (the pipeline runs it).
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) -c constraints.txt -e ".[discovery]"
+	$(PIP) -c constraints.txt -e ".[pipeline,discovery]"
 	@touch $@
 
 # Test tools and the CPU build of PyTorch (the torch backend is tested too). torch is installed
-# first and by exact version so pip takes the CPU wheel and not the CUDA build.
+# first and by exact version so pip takes the CPU wheel and not the CUDA build. The wheelhouse
+# holds the library's own dependencies (Keras, numpy and theirs, pinned) and PyTorch (a backend):
+# tests/test_packaging.py installs the built wheel from it into an empty virtual environment,
+# without the internet.
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(PIP) -c constraints.txt "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
-	$(PIP) -c constraints.txt -e ".[test,torch,cluster,discovery]"
+	$(PIP) -c constraints.txt -e ".[pipeline,test,torch,cluster,discovery]"
+	rm -rf $(VENV)/wheelhouse
+	$(BIN)/python -m pip download --quiet --disable-pip-version-check -c constraints.txt \
+	  --dest $(VENV)/wheelhouse keras numpy "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
 	@touch $@
 
 bedtools:

@@ -21,6 +21,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/importance.smk"
 include: "workflow/rules/attribution.smk"
+include: "workflow/rules/tracks.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -37,8 +37,9 @@ def _pip_section(env):
 def test_env_pins_the_constrained_versions_of_every_dependency(env):
     deps, pip = _pip_section(env)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    # The pipeline's jobs run motif discovery: the discovery extra is part of their environment.
-    needed = project["dependencies"] + project["optional-dependencies"]["discovery"]
+    # The pipeline's jobs need the library, the pipeline extra and motif discovery.
+    extras = project["optional-dependencies"]
+    needed = project["dependencies"] + extras["pipeline"] + extras["discovery"]
     wanted = {_name(r) for r in needed} - RUNNER
     pinned = {_name(r): r.split("==")[1] for r in pip}
     assert set(pinned) == wanted, f"envs/{env}.yaml and pyproject.toml list different packages"

@@ -40,6 +40,7 @@ GPU_RULES = {
     "importance_regions",
     "attribution_simulated_tf",
     "attribution_regions",
+    "attribution_tracks",
 }
 
 

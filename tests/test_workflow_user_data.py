@@ -134,6 +134,59 @@ def test_trained_scored_and_drawn(run):
 
 
 @pytest.mark.slow
+def test_attribution_tracks_open_in_pybigtools(run):
+    """One bigWig per variant and task, of 8 sampled test regions' per-base attributions."""
+    from sfcrepro.importance import sample_rows
+
+    pybigtools = pytest.importorskip("pybigtools")
+    regions = read_table(run / "results" / "datasets" / "peaks" / "test.h5", "regions")
+    sampled = set(sample_rows(len(regions), 8, 0))  # tracks.regions and tracks.seed
+    for variant in ("std", "symm"):
+        for task in ("E116", "E123"):
+            path = run / "results" / "tracks" / "peaks" / variant / f"{task}.bw"
+            with pybigtools.open(str(path)) as bw:
+                assert set(bw.chroms()) == {"chr2"}  # the test split; no data, no entry
+                values = [
+                    np.asarray(bw.values(row.chrom, int(row.start), int(row.end), fillna=None))
+                    for row in regions.itertuples(index=False)
+                ]
+            assert all(np.isfinite(values[i]).all() for i in sampled)
+            assert not all(np.isfinite(v).all() for v in values)  # the others are not all there
+            assert max(np.abs(values[i]).max() for i in sampled) > 0
+
+
+@pytest.mark.slow
+def test_region_predictions_open_in_pybedtools(run):
+    pybedtools = pytest.importorskip("pybedtools")
+    path = run / "results" / "predictions" / "peaks" / "symm.bed.gz"
+    table = pd.read_csv(path, sep="\t").rename(columns={"#chrom": "chrom"})
+    valid = read_table(run / "results" / "datasets" / "peaks" / "valid.h5", "regions")
+    test = read_table(run / "results" / "datasets" / "peaks" / "test.h5", "regions")
+    assert len(table) == len(valid) + len(test)
+    assert list(table.columns[:4]) == ["chrom", "start", "end", "name"]
+    assert {"E116_seed0", "E123_seed1", "E116_label"} <= set(table.columns)
+    assert table.filter(like="_seed").stack().between(0, 1).all()
+    intervals = list(pybedtools.BedTool(str(path)))
+    assert len(intervals) == len(table)
+    assert (intervals[0].chrom, intervals[0].start) == (valid["chrom"][0], valid["start"][0])
+    assert intervals[-1].name == f"test_{len(test) - 1}"
+
+
+@pytest.mark.slow
+def test_modisco_inputs_open_in_modisco_lite(run):
+    from modiscolite.cli import _load_input
+
+    from sfcrepro.io import read_h5
+
+    saved = read_h5(run / "results" / "attribution" / "seqs" / "std.h5")
+    folder = run / "results" / "discovery" / "seqs" / "std_modisco"
+    ohe, shap = _load_input(folder / "ohe.npz"), _load_input(folder / "shap.npz")
+    n = len(saved["seeds"]) * len(saved["sequences"])
+    assert ohe.shape == shap.shape == (n, 4, 200)  # (N, 4, L), as `modisco motifs` reads them
+    assert np.allclose(shap.transpose(0, 2, 1), saved["hypothetical"].reshape(n, 200, 4))
+
+
+@pytest.mark.slow
 def test_attribution_scored_against_the_simdata_motifs(run):
     scores = pd.read_csv(run / "results" / "attribution" / "seqs.tsv", sep="\t")
     assert set(scores["method"]) == {"gradient_x_input", "deeplift_shap"}

@@ -17,6 +17,7 @@ __all__ = [
     "TrainingSpec",
     "BACKENDS",
     "IMPORTANCE_FIGURES",
+    "GENOME_TYPES",
     "URL_SCHEMES",
     "USER_TYPES",
     "check",
@@ -52,6 +53,8 @@ TRAINING_KEYS = (
 
 #: Dataset types of your own data (sequences or peak files), next to the paper's four.
 USER_TYPES = ("sequences", "peaks")
+#: Dataset types whose regions have genome coordinates (``tables/regions`` in their split files).
+GENOME_TYPES = ("simulated_access", "invivo_tf", "invivo_access", "peaks")
 
 #: Model heads (see :mod:`sfcrepro.models`), and those with an SFC layer (learned positional weights).
 HEADS = ("std", "sep", "symm", "gap")
@@ -606,6 +609,11 @@ def check(config: dict) -> list[str]:
         if attribution is not None:
             problems += _attribution_problems(where, ds, attribution)
         problems += _user_data_problems(where, ds)
+        if ds.get("tracks", {}).get("enabled") and ds["type"] not in GENOME_TYPES:
+            problems.append(
+                f"{where}.tracks: attribution tracks need genome coordinates ({', '.join(GENOME_TYPES)} "
+                f"datasets); {name} is {ds['type']}. Remove the block."
+            )
     known = {
         name: ds
         for name, ds in config["datasets"].items()

@@ -48,6 +48,7 @@ __all__ = [
     "benjamini_hochberg",
     "discover_from_attributions",
     "discover_patterns",
+    "export_modisco_inputs",
     "information",
     "match_patterns",
     "plot_logos",
@@ -590,6 +591,20 @@ def plot_logos(patterns: list[Pattern], path, *, kind: str = "contrib", width: f
     finally:
         plt.close(fig)
     return path
+
+
+def export_modisco_inputs(path, folder) -> tuple:
+    """The pooled sequences and hypothetical scores of a saved attribution file (every seed's, as
+    :func:`discover_from_attributions` pools them) as ``ohe.npz`` and ``shap.npz`` in ``folder``,
+    the files ``modisco motifs -s ohe.npz -a shap.npz -w <length>`` reads
+    (:func:`sfcrepro.exports.write_modisco_inputs`). Returns their paths."""
+    from sfcrepro.exports import write_modisco_inputs
+    from sfcrepro.io import read_h5
+
+    saved = read_h5(path)
+    codes = np.tile(saved["sequences"], (len(saved["seeds"]), 1))
+    hypothetical = saved["hypothetical"].reshape(len(codes), *saved["hypothetical"].shape[2:])
+    return write_modisco_inputs(folder, codes, hypothetical)
 
 
 def discover_from_attributions(

@@ -25,6 +25,7 @@ __all__ = [
     "summarize",
     "summarize_runs",
     "task_metrics",
+    "write_region_predictions",
 ]
 
 METRIC_COLUMNS = ["dataset", "variant", "seed", "split", "task", "auroc", "auprc"]
@@ -233,10 +234,13 @@ def evaluate_models(
     dataset: str,
     variant: str,
     batch_size: int = 1000,
+    predictions: dict | None = None,
 ) -> pd.DataFrame:
     """Score saved models (seed -> ``.keras`` path) on dataset splits (split -> ``.h5`` path).
 
-    Returns tidy rows with :data:`METRIC_COLUMNS`, one per seed, split and task.
+    Returns tidy rows with :data:`METRIC_COLUMNS`, one per seed, split and task. A dict passed as
+    ``predictions`` receives each split's predictions per seed: ``predictions[split][seed]``, an
+    ``(N, T)`` array of probabilities.
     """
     from sfcrepro.datasets import read_dataset
     from sfcrepro.models import load_model
@@ -246,7 +250,10 @@ def evaluate_models(
     for seed, path in models.items():
         model = load_model(path, compile=False)
         for split, (sequences, labels, tasks) in data.items():
-            auroc, auprc = task_metrics(labels, predict(model, sequences, batch_size))
+            scores = predict(model, sequences, batch_size)
+            if predictions is not None:
+                predictions.setdefault(split, {})[int(seed)] = scores
+            auroc, auprc = task_metrics(labels, scores)
             rows += [
                 {
                     "dataset": dataset,
@@ -260,6 +267,44 @@ def evaluate_models(
                 for t, task in enumerate(tasks)
             ]
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
+
+
+def write_region_predictions(path, splits: dict[str, str], predictions: dict) -> None:
+    """Every region's predictions per seed and task, with its labels, as a BED-like table.
+
+    ``splits`` maps split -> ``.h5`` path (files with ``tables/regions``), ``predictions`` is what
+    :func:`evaluate_models` collected. Rows: the regions of each split in file order, named
+    ``<split>_<row>``; columns ``<task>_seed<seed>`` (probabilities), then ``<task>_label``
+    (:func:`sfcrepro.exports.write_prediction_bed`).
+    """
+    from sfcrepro.datasets import read_dataset, read_table
+    from sfcrepro.exports import write_prediction_bed
+
+    parts = {"chrom": [], "start": [], "end": [], "name": []}
+    columns: dict[str, list] = {}
+    labels: dict[str, list] = {}
+    for split, file in splits.items():
+        _, truth, tasks = read_dataset(file)
+        regions = read_table(file, "regions")
+        for key in ("chrom", "start", "end"):
+            parts[key].append(regions[key].to_numpy())
+        parts["name"].append(np.char.add(f"{split}_", np.arange(len(regions)).astype(str)))
+        for seed, scores in sorted(predictions[split].items()):
+            for t, task in enumerate(tasks):
+                columns.setdefault(f"{task}_seed{seed}", []).append(scores[:, t])
+        for t, task in enumerate(tasks):
+            labels.setdefault(f"{task}_label", []).append(truth[:, t])
+    joined = {key: np.concatenate(value) for key, value in parts.items()}
+    write_prediction_bed(
+        path,
+        joined["chrom"],
+        joined["start"],
+        joined["end"],
+        {key: np.concatenate(value) for key, value in columns.items()},
+        labels={key: np.concatenate(value) for key, value in labels.items()},
+        name=joined["name"],
+        float_format="%.6g",
+    )
 
 
 def best_seed(metrics: pd.DataFrame, split: str = "valid", metric: str = "auroc") -> int:

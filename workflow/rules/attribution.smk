@@ -99,6 +99,8 @@ rule motif_discovery:
     output:
         found="results/discovery/{dataset}/{variant}.tsv",
         patterns="results/discovery/{dataset}/{variant}_patterns.tsv",
+        ohe="results/discovery/{dataset}/{variant}_modisco/ohe.npz",
+        shap="results/discovery/{dataset}/{variant}_modisco/shap.npz",
         png=reported(
             "results/figures/discovery_{dataset}_{variant}.png",
             "discovery_logos",

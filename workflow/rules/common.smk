@@ -14,6 +14,7 @@ from sfcrepro.runtime import export_package_path
 
 export_package_path(Path(workflow.basedir) / "src")
 from sfcrepro.config import (
+    GENOME_TYPES,
     check,
     download_names,
     duplicate_keys,
@@ -68,6 +69,18 @@ ATTRIBUTION = [
 ]
 ATTRIBUTION_TF = [name for name in ATTRIBUTION if name in SIMULATED_TF]
 ATTRIBUTION_SPLIT = [name for name in ATTRIBUTION if name not in SIMULATED_TF]
+# Training sets of genome-derived datasets (regions with coordinates), and those with
+# attribution tracks (bigWig, results/tracks/).
+GENOME_TRAINSETS = [
+    name
+    for name, dataset in training_sets(config).items()
+    if DATASETS[dataset]["type"] in GENOME_TYPES
+]
+TRACKS = [
+    name
+    for name in GENOME_TRAINSETS
+    if DATASETS[training_sets(config)[name]].get("tracks", {}).get("enabled")
+]
 INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
 INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
 INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})
@@ -323,6 +336,12 @@ def all_outputs():
     """Every final output the configuration asks for."""
     targets = ["results/check_gpu.txt", "results/summary.tsv"]
     targets += expand("results/metrics/{dataset}.tsv", dataset=DATASETS)
+    for trainset in GENOME_TRAINSETS:
+        targets += expand(
+            "results/predictions/{trainset}/{variant}.bed.gz",
+            trainset=trainset,
+            variant=variants(TRAINING_SETS[trainset]),
+        )
     targets += figure_files("fig2_performance")
     if enabled_figure("learning_curves"):
         targets += figure_files("fig3_learning_curves")
@@ -343,6 +362,12 @@ def all_outputs():
             f"results/figures/{name}.tsv",
             f"results/figures/{name}_summary.tsv",
         ]
+    for trainset in TRACKS:
+        targets += expand(
+            "results/tracks/{trainset}/{variant}",
+            trainset=trainset,
+            variant=variants(TRAINING_SETS[trainset]),
+        )
     for name in ATTRIBUTION:
         targets += [
             f"results/attribution/{name}_summary.tsv",

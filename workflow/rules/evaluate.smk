@@ -8,9 +8,11 @@ rule evaluate:
         valid=lambda wc: dataset_file(wc.trainset, "valid"),
         test=lambda wc: dataset_file(wc.trainset, "test"),
     output:
-        "results/metrics/{trainset}/{variant}.tsv",
+        metrics="results/metrics/{trainset}/{variant}.tsv",
     log:
         "logs/evaluate/{trainset}/{variant}.log",
+    wildcard_constraints:
+        trainset=one_of([t for t in TRAINING_SETS if t not in GENOME_TRAINSETS]),
     priority: variant_priority(follow_up=True)
     conda:
         ENV
@@ -21,6 +23,15 @@ rule evaluate:
         backend=BACKEND,
     script:
         "../scripts/evaluate.py"
+
+
+# Genome-derived data: the same, plus every region's predictions (a BED-like table).
+use rule evaluate as evaluate_regions with:
+    output:
+        metrics="results/metrics/{trainset}/{variant}.tsv",
+        predictions="results/predictions/{trainset}/{variant}.bed.gz",
+    wildcard_constraints:
+        trainset=one_of(GENOME_TRAINSETS),
 
 
 rule collect_metrics:

@@ -10,7 +10,10 @@ from sfcrepro.io import write_tsv  # noqa: E402
 from sfcrepro.runtime import job_logging  # noqa: E402
 
 with job_logging(sm.log[0]) as log:
-    from sfcrepro.discovery import discover_from_attributions, plot_logos
+    from sfcrepro.discovery import discover_from_attributions, export_modisco_inputs, plot_logos
+
+    # The same pooled scores as modisco-lite's command line reads them, for your own runs.
+    export_modisco_inputs(sm.input.h5, os.path.dirname(sm.output.ohe))
 
     patterns, table, found = discover_from_attributions(
         sm.input.h5,
