@@ -522,3 +522,21 @@ def test_real_encode_files_hg38():
         read_blacklist(DATA / "hg38_chr19_chrM.blacklist.bed.gz", {"chr16": 90_338_345}).shape[0]
         == 19
     )
+
+
+def test_blacklisted_peak_of_one_task_still_labels_another_tasks_region(tmp_path):
+    """B's peak 1000-3000 touches the blacklist (2900-3100), so it gives no region of its own; A's
+    region around 1100 (1000-1200) is clear of the blacklist, and its centre lies in B's peak:
+    positive for B too. A task named like a column of the table is refused."""
+    rng = np.random.default_rng(6)
+    sizes = {"chr1": 20_000, "chr2": 8_000, "chr3": 8_000}
+    fasta, fai = write_genome(tmp_path, {c: random_sequence(rng, n, 0.5) for c, n in sizes.items()})
+    a = bed(tmp_path / "A.bed", [("chr1", 1050, 1150), ("chr2", 3000, 3200), ("chr3", 3000, 3200)])
+    b = bed(tmp_path / "B.bed", [("chr1", 1000, 3000), ("chr2", 5000, 5200)])
+    black = bed(tmp_path / "black.bed", [("chr1", 2900, 3100)])
+    options = {"length": 200}, {"ratio": 0}, {"valid": ["chr2"], "test": ["chr3"]}
+    table = peak_dataset_regions({"A": a, "B": b}, fasta, fai, None, *options, 0, blacklist=black)
+    chr1 = table[table["chrom"] == "chr1"]
+    assert chr1[["start", "A", "B"]].values.tolist() == [[1000, 1, 1]]
+    with pytest.raises(ValueError, match="Task names background are columns"):
+        peak_dataset_regions({"background": a}, fasta, fai, None, *options, 0)

@@ -269,8 +269,8 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
     assert counts["train_size"] == 4 * 4 * 10  # variants x sizes below the whole split x seeds
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
     assert counts["evaluate"] + counts["evaluate_regions"] == 26  # 4 sim_tf + 22 genome-derived
-    assert counts["attribution_tracks"] == counts["evaluate_regions"]
-    assert counts.pop("total") == 662
+    assert counts["attribution_tracks"] == counts["evaluate_regions"] - 4  # not sim_access
+    assert counts.pop("total") == 658
     assert counts["check_gpu"] == 1
     assert readme_job_counts() == counts
 

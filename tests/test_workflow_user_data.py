@@ -176,14 +176,22 @@ def test_region_predictions_open_in_pybedtools(run):
 def test_modisco_inputs_open_in_modisco_lite(run):
     from modiscolite.cli import _load_input
 
+    from sfcrepro.discovery import modisco_hypothetical
     from sfcrepro.io import read_h5
+    from sfcrepro.sequences import one_hot
 
     saved = read_h5(run / "results" / "attribution" / "seqs" / "std.h5")
     folder = run / "results" / "discovery" / "seqs" / "std_modisco"
     ohe, shap = _load_input(folder / "ohe.npz"), _load_input(folder / "shap.npz")
     n = len(saved["seeds"]) * len(saved["sequences"])
     assert ohe.shape == shap.shape == (n, 4, 200)  # (N, 4, L), as `modisco motifs` reads them
-    assert np.allclose(shap.transpose(0, 2, 1), saved["hypothetical"].reshape(n, 200, 4))
+    # What TF-MoDISco got: the hypothetical scores, with the method's own at the observed base.
+    x = one_hot(np.tile(saved["sequences"], (len(saved["seeds"]), 1)))
+    expected = modisco_hypothetical(
+        x, saved["scores"].reshape(n, 200, 4), saved["hypothetical"].reshape(n, 200, 4)
+    )
+    assert np.allclose(shap.transpose(0, 2, 1), expected)
+    assert np.array_equal(ohe.transpose(0, 2, 1), x)
 
 
 @pytest.mark.slow

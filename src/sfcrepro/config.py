@@ -18,6 +18,7 @@ __all__ = [
     "BACKENDS",
     "IMPORTANCE_FIGURES",
     "GENOME_TYPES",
+    "TRACK_TYPES",
     "URL_SCHEMES",
     "USER_TYPES",
     "check",
@@ -55,6 +56,9 @@ TRAINING_KEYS = (
 USER_TYPES = ("sequences", "peaks")
 #: Dataset types whose regions have genome coordinates (``tables/regions`` in their split files).
 GENOME_TYPES = ("simulated_access", "invivo_tf", "invivo_access", "peaks")
+#: Those whose sequences are the genome's (simulated accessibility shuffles them), so that
+#: attributions can be shown at their coordinates (``tracks``).
+TRACK_TYPES = ("invivo_tf", "invivo_access", "peaks")
 
 #: Model heads (see :mod:`sfcrepro.models`), and those with an SFC layer (learned positional weights).
 HEADS = ("std", "sep", "symm", "gap")
@@ -544,6 +548,12 @@ def _user_data_problems(where: str, ds: dict) -> list[str]:
             )
     elif ds.get("planted") is not None:
         problems.append(f"{where}.planted is for sequences datasets (simdata); remove it.")
+    reserved = sorted(set(ds.get("peaks", {})) & {"chrom", "start", "end", "background"})
+    if ds["type"] == "peaks" and reserved:
+        problems.append(
+            f"{where}.peaks: {', '.join(reserved)} would be a column of the regions table "
+            "(chrom, start, end, background); give the task another name."
+        )
     if ds["type"] == "peaks" and ds.get("importance", {}).get("sequences") is not None:
         problems.append(
             f"{where}.importance.sequences is for simulated_tf; a peaks dataset explains "
@@ -609,10 +619,11 @@ def check(config: dict) -> list[str]:
         if attribution is not None:
             problems += _attribution_problems(where, ds, attribution)
         problems += _user_data_problems(where, ds)
-        if ds.get("tracks", {}).get("enabled") and ds["type"] not in GENOME_TYPES:
+        if ds.get("tracks", {}).get("enabled") and ds["type"] not in TRACK_TYPES:
             problems.append(
-                f"{where}.tracks: attribution tracks need genome coordinates ({', '.join(GENOME_TYPES)} "
-                f"datasets); {name} is {ds['type']}. Remove the block."
+                f"{where}.tracks: attribution tracks need the genome's own sequence at each "
+                f"region ({', '.join(TRACK_TYPES)} datasets; simulated accessibility shuffles "
+                f"it); {name} is {ds['type']}. Remove the block."
             )
     known = {
         name: ds

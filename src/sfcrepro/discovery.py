@@ -51,6 +51,7 @@ __all__ = [
     "export_modisco_inputs",
     "information",
     "match_patterns",
+    "modisco_hypothetical",
     "plot_logos",
     "recovered",
     "trim_pattern",
@@ -256,20 +257,7 @@ def discover_patterns(
             f"(sliding_window_size + 2 * flank_size = {window})."
         )
 
-    observed = (attributions * one_hot).sum(axis=2, keepdims=True)
-    if hypothetical is None:
-        hyp = one_hot * observed
-    else:
-        mismatch = np.abs((hypothetical * one_hot).sum(axis=2, keepdims=True) - observed)
-        scale = max(float(np.abs(observed).max()), 1e-12)
-        if mismatch.max() > 1e-3 * scale:
-            log.info(
-                "Hypothetical scores differ from the attributions at observed bases (max %.3g); "
-                "using the attributions there.",
-                float(mismatch.max()),
-            )
-        hyp = hypothetical * (1 - one_hot) + one_hot * observed
-    hyp = hyp.astype(np.float32)
+    hyp = modisco_hypothetical(one_hot, attributions, hypothetical)
 
     from modiscolite.tfmodisco import TFMoDISco
 
@@ -593,17 +581,40 @@ def plot_logos(patterns: list[Pattern], path, *, kind: str = "contrib", width: f
     return path
 
 
+def modisco_hypothetical(one_hot, attributions, hypothetical=None) -> np.ndarray:
+    """The hypothetical contributions TF-MoDISco gets: ``hypothetical`` with the method's own
+    attribution at each observed base (the two differ where a method's hypothetical scores are
+    not exact there; logged), or the attributions alone where there are none. float32."""
+    observed = (attributions * one_hot).sum(axis=2, keepdims=True)
+    if hypothetical is None:
+        return (one_hot * observed).astype(np.float32)
+    mismatch = np.abs((hypothetical * one_hot).sum(axis=2, keepdims=True) - observed)
+    scale = max(float(np.abs(observed).max()), 1e-12)
+    if mismatch.max() > 1e-3 * scale:
+        log.info(
+            "Hypothetical scores differ from the attributions at observed bases (max %.3g); "
+            "using the attributions there.",
+            float(mismatch.max()),
+        )
+    return (hypothetical * (1 - one_hot) + one_hot * observed).astype(np.float32)
+
+
 def export_modisco_inputs(path, folder) -> tuple:
     """The pooled sequences and hypothetical scores of a saved attribution file (every seed's, as
-    :func:`discover_from_attributions` pools them) as ``ohe.npz`` and ``shap.npz`` in ``folder``,
+    :func:`discover_from_attributions` pools them, with :func:`modisco_hypothetical` applied as
+    :func:`discover_patterns` does) as ``ohe.npz`` and ``shap.npz`` in ``folder``,
     the files ``modisco motifs -s ohe.npz -a shap.npz -w <length>`` reads
     (:func:`sfcrepro.exports.write_modisco_inputs`). Returns their paths."""
     from sfcrepro.exports import write_modisco_inputs
     from sfcrepro.io import read_h5
+    from sfcrepro.sequences import one_hot
 
     saved = read_h5(path)
     codes = np.tile(saved["sequences"], (len(saved["seeds"]), 1))
-    hypothetical = saved["hypothetical"].reshape(len(codes), *saved["hypothetical"].shape[2:])
+    shape = (len(codes), *saved["scores"].shape[2:])
+    hypothetical = modisco_hypothetical(
+        one_hot(codes), saved["scores"].reshape(shape), saved["hypothetical"].reshape(shape)
+    )
     return write_modisco_inputs(folder, codes, hypothetical)
 
 

@@ -75,6 +75,7 @@ __all__ = [
     "BLOCK",
     "GC_CODES",
     "RECIPES",
+    "RESERVED_COLUMNS",
     "count_bases",
     "count_gc_and_n",
     "gc_bins_of",
@@ -400,14 +401,24 @@ def _overlaps_frame(frame: pd.DataFrame, intervals: dict) -> np.ndarray:
     return hit
 
 
+#: Columns of the regions table besides the tasks' (so no task may take these names).
+RESERVED_COLUMNS = ("chrom", "start", "end", "background")
+
 # --- Positives -----------------------------------------------------------------------------------
 
 
 def _peak_regions(
-    peaks: dict[str, pd.DataFrame], sizes: dict[str, int], length: int
+    peaks: dict[str, pd.DataFrame],
+    sizes: dict[str, int],
+    length: int,
+    labels_from: dict[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
-    """The ``peaks`` recipe: a region centred on each peak, labelled by whose peaks hold its centre."""
+    """The ``peaks`` recipe: a region centred on each peak of ``peaks``, labelled by whose peaks
+    of ``labels_from`` (default ``peaks``; the workflow passes every peak, blacklisted ones
+    included) hold its centre."""
     from sfcrepro.invivo import centred_regions
+
+    labels_from = peaks if labels_from is None else labels_from
 
     tasks = list(peaks)
     every = pd.concat([p[["chrom", "centre"]] for p in peaks.values()], ignore_index=True)
@@ -423,7 +434,7 @@ def _peak_regions(
     centre = regions["start"].to_numpy(np.int64) + length // 2
     points = pd.DataFrame({"chrom": regions["chrom"], "start": centre, "end": centre + 1})
     for task in tasks:
-        closed = {c: (s, e + 1) for c, (s, e) in _by_chrom(peaks[task]).items()}
+        closed = {c: (s, e + 1) for c, (s, e) in _by_chrom(labels_from[task]).items()}
         regions[task] = _overlaps_frame(points, closed).astype(np.uint8)
     return regions
 
@@ -530,11 +541,18 @@ def peak_dataset_regions(
     used = {c: n for c, n in sizes.items() if keep(c)}
     black = _by_chrom(read_blacklist(blacklist, sizes, policy) if blacklist else pd.DataFrame())
 
-    peaks, extents = {}, []
+    reserved = sorted(set(peak_files) & set(RESERVED_COLUMNS))
+    if reserved:
+        raise ValueError(
+            f"Task names {', '.join(reserved)} are columns of the regions table "
+            f"({', '.join(RESERVED_COLUMNS)}); rename the task."
+        )
+    peaks, extents, every = {}, [], {}
     for task, path in peak_files.items():
         label = f"{path} (task {task})"
         frame = read_task_peaks(path, sizes, chromosomes, policy, label=label)
         extents.append(frame[["chrom", "start", "end"]])
+        every[task] = frame
         bad = _overlaps_frame(frame, black)
         if bad.any():
             log.info(
@@ -553,11 +571,14 @@ def peak_dataset_regions(
     tasks = list(peaks)
     peak_extent = _by_chrom(pd.concat(extents, ignore_index=True))
 
+    # Regions come from the peaks outside the blacklist; labels count every peak of a task (a
+    # region whose centre lies in a blacklisted peak of another task is still positive for it),
+    # and regions overlapping the blacklist are dropped below.
     if recipe == "peaks":
-        regions = _peak_regions(peaks, used, length)
+        regions = _peak_regions(peaks, used, length, labels_from=every)
     else:
         regions = label_windows(
-            {t: p[["chrom", "start", "end"]] for t, p in peaks.items()},
+            {t: p[["chrom", "start", "end"]] for t, p in every.items()},
             used,
             length=length,
             **windows,

@@ -15,6 +15,7 @@ from sfcrepro.runtime import export_package_path
 export_package_path(Path(workflow.basedir) / "src")
 from sfcrepro.config import (
     GENOME_TYPES,
+    TRACK_TYPES,
     check,
     download_names,
     duplicate_keys,
@@ -80,6 +81,7 @@ TRACKS = [
     name
     for name in GENOME_TRAINSETS
     if DATASETS[training_sets(config)[name]].get("tracks", {}).get("enabled")
+    and DATASETS[training_sets(config)[name]]["type"] in TRACK_TYPES
 ]
 INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
 INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
