@@ -27,6 +27,8 @@ SUDO      := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PYTHONDONTWRITEBYTECODE is set (as on the development machine), every job recompiled the
 # modules it imports (`make test` 21 min 25 s instead of 12 min 44 s, measured).
 PIP       := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# The pinned PyTorch (its CPU wheel), as constraints.txt gives it.
+TORCH      = torch==$(shell sed -n 's/^torch==//p' constraints.txt)
 
 .PHONY: help setup setup-test bedtools slurm reproduce dry-run test lint lock
 
@@ -55,11 +57,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
 # tests/test_packaging.py installs the built wheel from it into an empty virtual environment,
 # without the internet.
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(PIP) -c constraints.txt "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
+	$(PIP) -c constraints.txt "$(TORCH)"
 	$(PIP) -c constraints.txt -e ".[pipeline,test,torch,cluster,discovery]"
 	rm -rf $(VENV)/wheelhouse
 	$(BIN)/python -m pip download --quiet --disable-pip-version-check -c constraints.txt \
-	  --dest $(VENV)/wheelhouse keras numpy "torch==$$(sed -n 's/^torch==//p' constraints.txt)"
+	  --dest $(VENV)/wheelhouse keras numpy "$(TORCH)"
 	@touch $@
 
 bedtools:

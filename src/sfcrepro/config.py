@@ -18,6 +18,7 @@ __all__ = [
     "BACKENDS",
     "IMPORTANCE_FIGURES",
     "GENOME_TYPES",
+    "PEAK_TABLE_COLUMNS",
     "TRACK_TYPES",
     "URL_SCHEMES",
     "USER_TYPES",
@@ -56,6 +57,8 @@ TRAINING_KEYS = (
 USER_TYPES = ("sequences", "peaks")
 #: Dataset types whose regions have genome coordinates (``tables/regions`` in their split files).
 GENOME_TYPES = ("simulated_access", "invivo_tf", "invivo_access", "peaks")
+#: Columns of a ``peaks`` dataset's regions table besides its tasks' (no task may take these names).
+PEAK_TABLE_COLUMNS = ("chrom", "start", "end", "background")
 #: Those whose sequences are the genome's (simulated accessibility shuffles them), so that
 #: attributions can be shown at their coordinates (``tracks``).
 TRACK_TYPES = ("invivo_tf", "invivo_access", "peaks")
@@ -548,11 +551,11 @@ def _user_data_problems(where: str, ds: dict) -> list[str]:
             )
     elif ds.get("planted") is not None:
         problems.append(f"{where}.planted is for sequences datasets (simdata); remove it.")
-    reserved = sorted(set(ds.get("peaks", {})) & {"chrom", "start", "end", "background"})
+    reserved = sorted(set(ds.get("peaks", {})) & set(PEAK_TABLE_COLUMNS))
     if ds["type"] == "peaks" and reserved:
         problems.append(
             f"{where}.peaks: {', '.join(reserved)} would be a column of the regions table "
-            "(chrom, start, end, background); give the task another name."
+            f"({', '.join(PEAK_TABLE_COLUMNS)}); give the task another name."
         )
     if ds["type"] == "peaks" and ds.get("importance", {}).get("sequences") is not None:
         problems.append(

@@ -17,7 +17,6 @@ error leaves no file, complete or partial, at the destination.
 
 from __future__ import annotations
 
-import gzip
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sfcrepro.io import atomic_path
+from sfcrepro.io import atomic_path, write_tsv
 from sfcrepro.sequences import N_CODE, one_hot
 
 __all__ = ["write_bigwig", "write_modisco_inputs", "write_prediction_bed"]
@@ -374,10 +373,4 @@ def write_prediction_bed(
         columns[column] = _column(column, values, n)
     frame = pd.DataFrame(columns)
 
-    options = {"sep": "\t", "index": False, "na_rep": "NA", "float_format": float_format}
-    with atomic_path(path) as tmp:
-        if Path(path).suffix == ".gz":
-            with open(tmp, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as out:
-                frame.to_csv(out, **options)
-        else:
-            frame.to_csv(tmp, **options)
+    write_tsv(frame, path, float_format=float_format, na_rep="NA")

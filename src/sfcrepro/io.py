@@ -51,19 +51,21 @@ def open_text(path):
     return gzip.open(path, "rt") if is_gzip(path) else open(path)
 
 
-def write_tsv(frame, path, float_format: str | None = None) -> None:
+def write_tsv(frame, path, float_format: str | None = None, na_rep: str = "") -> None:
     """Write a DataFrame as a tab-separated table with a header and no index, atomically.
 
     A path ending in ``.gz`` is gzip-compressed with mtime 0 and no file name in the header, so
-    the same table gives byte-identical files. ``float_format`` is passed to
-    :meth:`pandas.DataFrame.to_csv` (e.g. ``"%.6g"``; None: full precision).
+    the same table gives byte-identical files. ``float_format`` and ``na_rep`` are passed to
+    :meth:`pandas.DataFrame.to_csv` (e.g. ``"%.6g"``; None: full precision; missing values as
+    ``na_rep``, default empty).
     """
+    options = {"sep": "\t", "index": False, "float_format": float_format, "na_rep": na_rep}
     with atomic_path(path) as tmp:
         if Path(path).suffix == ".gz":
             with open(tmp, "wb") as raw, gzip.GzipFile("", "wb", fileobj=raw, mtime=0) as out:
-                frame.to_csv(out, sep="\t", index=False, float_format=float_format)
+                frame.to_csv(out, **options)
         else:
-            frame.to_csv(tmp, sep="\t", index=False, float_format=float_format)
+            frame.to_csv(tmp, **options)
 
 
 def write_h5(path, arrays: dict, attrs: dict | None = None) -> None:

@@ -58,6 +58,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from sfcrepro.config import PEAK_TABLE_COLUMNS
 from sfcrepro.genome_datasets import split_of
 from sfcrepro.io import open_text
 from sfcrepro.regions import (
@@ -75,7 +76,6 @@ __all__ = [
     "BLOCK",
     "GC_CODES",
     "RECIPES",
-    "RESERVED_COLUMNS",
     "count_bases",
     "count_gc_and_n",
     "gc_bins_of",
@@ -401,9 +401,6 @@ def _overlaps_frame(frame: pd.DataFrame, intervals: dict) -> np.ndarray:
     return hit
 
 
-#: Columns of the regions table besides the tasks' (so no task may take these names).
-RESERVED_COLUMNS = ("chrom", "start", "end", "background")
-
 # --- Positives -----------------------------------------------------------------------------------
 
 
@@ -541,11 +538,11 @@ def peak_dataset_regions(
     used = {c: n for c, n in sizes.items() if keep(c)}
     black = _by_chrom(read_blacklist(blacklist, sizes, policy) if blacklist else pd.DataFrame())
 
-    reserved = sorted(set(peak_files) & set(RESERVED_COLUMNS))
+    reserved = sorted(set(peak_files) & set(PEAK_TABLE_COLUMNS))
     if reserved:
         raise ValueError(
             f"Task names {', '.join(reserved)} are columns of the regions table "
-            f"({', '.join(RESERVED_COLUMNS)}); rename the task."
+            f"({', '.join(PEAK_TABLE_COLUMNS)}); rename the task."
         )
     peaks, extents, every = {}, [], {}
     for task, path in peak_files.items():

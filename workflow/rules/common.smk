@@ -15,7 +15,6 @@ from sfcrepro.runtime import export_package_path
 export_package_path(Path(workflow.basedir) / "src")
 from sfcrepro.config import (
     GENOME_TYPES,
-    TRACK_TYPES,
     check,
     download_names,
     duplicate_keys,
@@ -70,25 +69,22 @@ ATTRIBUTION = [
 ]
 ATTRIBUTION_TF = [name for name in ATTRIBUTION if name in SIMULATED_TF]
 ATTRIBUTION_SPLIT = [name for name in ATTRIBUTION if name not in SIMULATED_TF]
-# Training sets of genome-derived datasets (regions with coordinates), and those with
-# attribution tracks (bigWig, results/tracks/).
-GENOME_TRAINSETS = [
-    name
-    for name, dataset in training_sets(config).items()
-    if DATASETS[dataset]["type"] in GENOME_TYPES
-]
-TRACKS = [
-    name
-    for name in GENOME_TRAINSETS
-    if DATASETS[training_sets(config)[name]].get("tracks", {}).get("enabled")
-    and DATASETS[training_sets(config)[name]]["type"] in TRACK_TYPES
-]
 INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
 INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
 INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})
 # Training sets: the data one model is trained on; a dataset, or one TF of an invivo_tf dataset
 # ("<dataset>/<TF>"). Models and per-variant metrics are per training set.
 TRAINING_SETS = training_sets(config)
+# Training sets of genome-derived datasets (regions with coordinates), and those with attribution
+# tracks (bigWig, results/tracks/; check() allows the block only where the sequence is real).
+GENOME_TRAINSETS = [
+    name for name, ds in TRAINING_SETS.items() if DATASETS[ds]["type"] in GENOME_TYPES
+]
+TRACKS = [
+    name
+    for name in GENOME_TRAINSETS
+    if DATASETS[TRAINING_SETS[name]].get("tracks", {}).get("enabled")
+]
 # Downloads: one file under resources/downloads/ per distinct URL the enabled datasets use.
 DOWNLOADS = download_names(sources_of(config))
 SOURCES = {name: url for url, name in DOWNLOADS.items()}
