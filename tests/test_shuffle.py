@@ -2,10 +2,12 @@
 
 import collections
 
+import numba
 import numpy as np
 import pytest
 from scipy.stats import chisquare
 
+from sfcrepro._shuffle import _below
 from sfcrepro.sequences import decode, dinucleotide_shuffle, encode
 
 
@@ -88,3 +90,31 @@ def test_single_row_and_bad_input():
         dinucleotide_shuffle(np.array([[0, 7]], dtype=np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         dinucleotide_shuffle(np.array([[0, 1]], dtype=np.int64))
+
+
+@numba.njit
+def _draws(n, count, seed):
+    state = np.uint64(seed)
+    out = np.empty(count, dtype=np.int64)
+    for i in range(count):
+        state, out[i] = _below(state, n)
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 1000])
+def test_bounded_draws_are_uniform(n):
+    draws = _draws(n, 200 * n, 5)
+    assert draws.min() >= 0 and draws.max() < n
+    counts = np.bincount(draws, minlength=n)
+    if n > 1:
+        assert chisquare(counts).pvalue > 0.001
+
+
+def test_bounded_draws_reject_the_biased_products():
+    # For n = 3 * 2**30, (r * n) >> 32 = floor(3 r / 4): r = 4k and 4k + 1 both give 3k, so
+    # without rejection draws divisible by 3 would come twice as often as the others. The products
+    # to reject (low 32 bits below 2**32 mod n = 2**30) are exactly r = 4k.
+    n = 3 * 2**30
+    draws = _draws(n, 60_000, 11)
+    assert draws.max() < n
+    assert chisquare(np.bincount(draws % 3, minlength=3)).pvalue > 0.001

@@ -110,6 +110,8 @@ def dinucleotide_shuffle(
         )
     if batch.size and batch.max() > N_CODE:
         raise ValueError(f"tokens must be codes 0-{N_CODE}; found {int(batch.max())}")
+    if batch.shape[1] > 2**32:  # the kernel draws integers below 2**32
+        raise ValueError(f"rows of at most 2**32 codes can be shuffled, got {batch.shape[1]}")
     if seeds is None:
         rng = rng if rng is not None else np.random.default_rng()
         seeds = rng.integers(0, 2**63 - 1, size=len(batch), dtype=np.int64)
