@@ -574,11 +574,16 @@ def test_training_size_needs_simulated_tf_binding():
     )
 
 
-def test_offline_overlay_leaves_gap_and_the_size_sweep_to_the_full_config():
+def test_offline_overlay_trains_gap_only_in_a_small_size_sweep():
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     offline = yaml.safe_load((ROOT / "config/offline.yaml").read_text())
     assert offline["datasets"]["sim_tf"]["variants"] == {"gap": {"enabled": False}}
-    assert offline["figures"]["training_size"] == {"enabled": False}
+    sweep = offline["figures"]["training_size"]
+    assert sweep["variants"] == ["std", "sep", "symm", "gap"]
+    # the whole training split is one of the sizes: std, sep and symm reuse the main models there
+    full = config["datasets"]["sim_tf"]["simulation"]["per_class"]["train"]
+    assert full in sweep["per_class"] and min(sweep["per_class"]) < full
+    assert set(sweep["seeds"]) <= set(config["seeds"]) and len(sweep["seeds"]) >= 2
     assert "gap" not in offline["figures"]["lr_robustness"]["variants"]
     assert config["datasets"]["sim_tf"]["variants"]["gap"] == {"head": "gap"}
 
