@@ -82,12 +82,22 @@ def test_spread_failed_seeds_and_brown_forsythe_on_hand_made_scores():
     assert set(lenient["failed_seeds"]) == {1}
 
 
-def test_spread_test_needs_two_values_and_some_spread():
+def test_spread_test_needs_three_values_and_varying_deviations():
+    from scipy.stats import levene
+
     from sfcrepro.evaluate import spread_test
 
     assert np.isnan(spread_test([0.8], [0.7, 0.9]))
-    assert np.isnan(spread_test([0.8, 0.8], [0.7, 0.7]))
+    assert np.isnan(spread_test([0.8, 0.8, 0.8], [0.7, 0.7, 0.7]))
+    # two seeds each (make reproduce's size sweep): scipy's levene calls nearly equal spreads
+    # different (both deviations of a pair are equal, so the F test divides by zero)
+    pair, other = [0.986906, 0.987016], [0.98565, 0.987251]
+    assert levene(pair, other, center="median").pvalue < 1e-6
+    assert np.isnan(spread_test(pair, other))
     assert spread_test([0.8, 0.8, 0.8], [0.5, 0.9, 0.7]) < 1
+    assert spread_test([0.80, 0.81, 0.82], [0.5, 0.9, 0.7]) == pytest.approx(
+        levene([0.80, 0.81, 0.82], [0.5, 0.9, 0.7], center="median").pvalue
+    )
 
 
 def test_summarize_ties_and_custom_baseline():

@@ -71,11 +71,18 @@ def predict(model, sequences, batch_size: int = 1000) -> np.ndarray:
 
 def spread_test(values, base) -> float:
     """Brown-Forsythe test of equal spread: Levene's test around the median (``scipy.stats.levene``
-    with ``center="median"``) of two samples; NaN with fewer than two values in either, or when
-    both are constant (no spread to compare)."""
+    with ``center="median"``) of two samples.
+
+    NaN with fewer than three values in either sample, or when the absolute deviations from the
+    median do not vary within the samples. The test is an F test on those deviations, so it needs
+    their within-sample variance: with two values both deviations are equal, the variance is zero
+    and ``levene`` returns p = 0 (or a tiny p) whatever the values, a false "different spread"."""
     values, base = np.asarray(values, float), np.asarray(base, float)
     values, base = values[~np.isnan(values)], base[~np.isnan(base)]
-    if min(len(values), len(base)) < 2 or (np.ptp(values) == 0 and np.ptp(base) == 0):
+    if min(len(values), len(base)) < 3:
+        return np.nan
+    deviations = [np.abs(x - np.median(x)) for x in (values, base)]
+    if all(np.ptp(d) == 0 for d in deviations):
         return np.nan
     return float(levene(values, base, center="median").pvalue)
 
