@@ -100,27 +100,34 @@ def cluster_profile(tmp_path, cpus):
 
 
 def sbatch_recorder(tmp_path):
-    """A directory with an `sbatch` that logs `<job id> TAB <arguments>` and calls the real one."""
+    """A directory with an `sbatch` that records `<job id> TAB <arguments>` and calls the real one.
+
+    Each call writes its own file: Snakemake submits several jobs at once, and appends of long
+    argument lists to one shared log can interleave (bash's printf may split them into several
+    writes), which once left a record without its tab.
+    """
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    log = tmp_path / "sbatch.calls"
+    calls = tmp_path / "sbatch.calls"
+    calls.mkdir()
     real = subprocess.run(["which", "sbatch"], capture_output=True, text=True).stdout.strip()
     script = bin_dir / "sbatch"
     script.write_text(f"""#!/bin/bash
 out=$({real} "$@"); rc=$?
-printf '%s\\t%s\\n' "$out" "$*" >> {shlex.quote(str(log))}
+record=$(mktemp {shlex.quote(str(calls))}/call.XXXXXX)
+printf '%s\\t%s' "$out" "$*" > "$record"
 echo "$out"
 exit $rc
 """)
     script.chmod(0o755)
-    return bin_dir, log
+    return bin_dir, calls
 
 
-def parse_calls(log):
-    """{rule: [(job id, arguments), ...]} from the recorder's log (the rule is in --comment)."""
+def parse_calls(calls_dir):
+    """{rule: [(job id, arguments), ...]} from the recorder's files (the rule is in --comment)."""
     calls = {}
-    for line in log.read_text().splitlines():
-        job_id, args = line.split("\t", 1)
+    for record in sorted(calls_dir.iterdir()):
+        job_id, args = record.read_text().split("\t", 1)
         rule = re.search(r"--comment rule_(\w+?)(?:_wildcards_\S*)?\s", args + " ").group(1)
         calls.setdefault(rule, []).append((job_id.split(";")[0], args))
     return calls
@@ -142,7 +149,7 @@ def cluster(tmp_path_factory):
 @pytest.mark.slow
 def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     profile_dir, profile = cluster_profile(tmp_path, cluster.cpus)
-    bin_dir, calls_log = sbatch_recorder(tmp_path)
+    bin_dir, calls_dir = sbatch_recorder(tmp_path)
     config = yaml.safe_load(TINY.read_text())
     config["seeds"] = [0]  # one model per variant: the point is the submission, not the science
     config["figures"].pop("lr_robustness")
@@ -164,7 +171,7 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
         assert (results / "figures" / f"{name}.png").stat().st_size > 1000
     assert "gpus: 0" in (results / "check_gpu.txt").read_text()  # the GPU is declared, not real
 
-    calls = parse_calls(calls_log)
+    calls = parse_calls(calls_dir)
     assert set(calls) == {
         "check_gpu",
         "simulate_tf_binding",
