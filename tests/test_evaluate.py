@@ -92,7 +92,7 @@ def test_spread_test_needs_three_values_and_varying_deviations():
     # two seeds each (make reproduce's size sweep): scipy's levene calls nearly equal spreads
     # different (both deviations of a pair are equal, so the F test divides by zero)
     pair, other = [0.986906, 0.987016], [0.98565, 0.987251]
-    with np.errstate(divide="ignore"):  # the division by zero the docstring describes
+    with np.errstate(divide="ignore"):  # the division by zero spread_test's docstring describes
         assert levene(pair, other, center="median").pvalue < 1e-6
     assert np.isnan(spread_test(pair, other))
     assert spread_test([0.8, 0.8, 0.8], [0.5, 0.9, 0.7]) < 1
