@@ -5,6 +5,7 @@ tests; Keras configured on first use (never at import)."""
 import functools
 import http.server
 import importlib.util
+import re
 import subprocess
 import sys
 import threading
@@ -77,6 +78,30 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
 GENOME_OVERLAY = ROOT / ".test" / "config" / "genome.yaml"
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
+
+
+# Training rules are made per group of seeds (workflow/rules/train.smk): train_seed0,
+# train_seeds0to4, train_lr_seeds0_2, ... Their kind (train, train_lr, train_size) is the name
+# profiles and the docs' job table use.
+TRAINING_RULE = re.compile(r"^(train(?:_lr|_size)?)_seeds?\d[\dto_]*$")
+
+
+def rule_kind(name):
+    """A rule's kind: the kind of a training rule (see TRAINING_RULE), else the name itself."""
+    match = TRAINING_RULE.match(name)
+    return match.group(1) if match else name
+
+
+def job_counts(stdout):
+    """{rule kind: jobs} from the "Job stats" table of a Snakemake dry-run (``--quiet rules``)."""
+    counts = {}
+    for line in stdout[stdout.index("Job stats") :].splitlines()[3:]:
+        fields = line.split()
+        if len(fields) != 2 or not fields[1].isdigit():
+            break
+        kind = rule_kind(fields[0])
+        counts[kind] = counts.get(kind, 0) + int(fields[1])
+    return counts
 
 
 def snakemake_command(workdir, configs, *args):

@@ -10,6 +10,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from sfcrepro.config import (
+    EXECUTION_DEFAULTS,
     check,
     download_names,
     duplicate_keys,
@@ -18,6 +19,7 @@ from sfcrepro.config import (
     tasks_of,
     url_problems,
 )
+from sfcrepro.train import Execution
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -34,6 +36,14 @@ def test_shipped_configs_are_valid(config):
     validate(config, SCHEMA)
     assert check(config) == []
     assert config["threads"]["train"] >= 1  # defaults filled in by the schema
+    assert set(config["execution"]) == set(EXECUTION_DEFAULTS)
+
+
+def test_schema_execution_defaults_are_the_packages():
+    config = {"seeds": [0], "datasets": {}}
+    validate(config, SCHEMA)
+    assert config["execution"] == EXECUTION_DEFAULTS
+    Execution.from_config(config["execution"])  # and the package accepts them
 
 
 def test_paper_config_has_ten_seeds_and_the_four_heads():
@@ -70,6 +80,12 @@ def test_paper_config_has_ten_seeds_and_the_four_heads():
         (("datasets", "x" * 101), {}, "x{101}"),
         (("datasets", "sim_tf", "training", "batch_size"), "64", "'64' is not of type 'integer'"),
         (("figures", "learning_curves", "variants"), "std", "'std' is not of type 'array'"),
+        (("datasets", "sim_tf", "training", "precision"), "float16", r"\['precision'\]"),
+        (("execution", "seeds_per_job"), 0, r"\['seeds_per_job'\]"),
+        (("execution", "together"), "yes", r"\['together'\]"),
+        (("execution", "steps_per_execution"), 2.5, r"\['steps_per_execution'\]"),
+        (("execution", "jit_compile"), "xla", r"\['jit_compile'\]"),
+        (("execution", "stack"), True, "'stack' was unexpected"),
     ],
 )
 def test_schema_rejects_typos_and_bad_values(config, path, value, message):

@@ -66,6 +66,7 @@ def longer_training(config):
     ds["simulation"]["per_class"] = {"train": 1500, "valid": 100, "test": 25}
     ds["training"].update(max_epochs=4, patience=4)
     config["figures"] = {}
+    config["seeds"] = [0]  # one seed per job (several: tests/test_train.py)
 
 
 @pytest.mark.slow

@@ -49,3 +49,63 @@ def test_export_package_path_prepends_once(monkeypatch, tmp_path):
     monkeypatch.delenv("PYTHONPATH")
     runtime.export_package_path(tmp_path)
     assert os.environ["PYTHONPATH"] == str(tmp_path)
+
+
+def test_jax_does_not_take_the_whole_gpu(monkeypatch):
+    # JAX preallocates 75% of a GPU per process by default: a second job on the GPU then fails.
+    for var in ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION"):
+        monkeypatch.delenv(var, raising=False)
+    assert runtime.share_gpu("jax") == {"XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    # the user's own choice stays
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE")
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_MEM_FRACTION", ".2")
+    assert runtime.share_gpu("jax") == {}
+    assert "XLA_PYTHON_CLIENT_PREALLOCATE" not in os.environ
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")
+    runtime.share_gpu("jax")
+    assert os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
+    assert runtime.share_gpu("torch") == {}
+
+
+def test_configure_jax_sets_the_sharing_option_before_jax_starts():
+    # In a fresh process, as a pipeline job: configure() sets it, then JAX starts with it.
+    import subprocess
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION")
+    }
+    code = (
+        "import os\n"
+        "from sfcrepro.runtime import configure\n"
+        "configure('jax')\n"
+        "import jax\n"
+        "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], jax.default_backend())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[0] == "false"
+
+
+def test_tensorflow_gets_memory_growth_on_every_gpu():
+    class Config:  # stands in for tensorflow.config on a machine with two GPUs
+        grown = []
+
+        class experimental:  # noqa: N801 (tensorflow's name)
+            @staticmethod
+            def set_memory_growth(gpu, enable):
+                Config.grown.append((gpu.name, enable))
+
+        @staticmethod
+        def list_physical_devices(kind):
+            assert kind == "GPU"
+            return [type("GPU", (), {"name": f"/physical_device:GPU:{i}"})() for i in (0, 1)]
+
+    tensorflow = type("tf", (), {"config": Config})
+    done = runtime.share_gpu("tensorflow", tensorflow)
+    assert done == {"memory_growth": ["/physical_device:GPU:0", "/physical_device:GPU:1"]}
+    assert Config.grown == [("/physical_device:GPU:0", True), ("/physical_device:GPU:1", True)]

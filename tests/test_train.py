@@ -3,24 +3,28 @@
 import logging
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
 
 from sfcrepro.config import training_settings
 from sfcrepro.datasets import read_dataset, write_dataset
+from sfcrepro.engine import one_hot_batch
 from sfcrepro.evaluate import binary_crossentropy, predict
 from sfcrepro.models import load_model
 from sfcrepro.motifs import read_motifs
-from sfcrepro.sequences import reverse_complement
 from sfcrepro.simulate import simulate_tf_binding, split_rng
 from sfcrepro.train import (
     HISTORY_COLUMNS,
-    OneHotBatches,
+    Execution,
+    RunFiles,
     TrainingSpec,
+    batch_rows,
     example_class_weights,
     spec_model,
     train,
+    train_runs,
 )
 
 # Deterministic kernels and seed 0 for this test process: conftest.keras_runtime, set up before
@@ -42,29 +46,15 @@ def splits(tmp_path_factory):
     return paths
 
 
-def test_batches_cover_every_row_once_per_epoch_and_reshuffle():
-    seqs = np.arange(10, dtype=np.uint8)[:, None].repeat(3, axis=1) % 4
-    labels = np.arange(10, dtype=np.uint8)[:, None]
-    batches = OneHotBatches(seqs, labels, batch_size=4, seed=1)
-    assert len(batches) == 3
-    first = np.concatenate([batches[i][1][:, 0] for i in range(3)])
-    assert sorted(first.tolist()) == list(range(10))
-    batches.on_epoch_end()
-    second = np.concatenate([batches[i][1][:, 0] for i in range(3)])
-    assert sorted(second.tolist()) == list(range(10)) and not np.array_equal(first, second)
-    again = OneHotBatches(seqs, labels, batch_size=4, seed=1)
-    np.testing.assert_array_equal(np.concatenate([again[i][1][:, 0] for i in range(3)]), first)
-    x, y = batches[0]
-    assert x.shape == (4, 3, 4) and x.dtype == np.float32 and y.dtype == np.float32
-
-
-def test_reverse_complement_doubles_each_batch():
-    seqs = np.array([[0, 1, 2], [3, 3, 0]], dtype=np.uint8)
-    x, y = OneHotBatches(
-        seqs, np.array([[1], [0]]), batch_size=2, shuffle=False, reverse_complement=True
-    )[0]
-    assert x.shape == (4, 3, 4) and y[:, 0].tolist() == [1, 0, 1, 0]
-    np.testing.assert_array_equal(x[2].argmax(-1), reverse_complement(seqs[0]))
+def test_batches_cover_every_row_once_with_rows_sorted_in_each_batch():
+    order = np.random.default_rng(1).permutation(10)
+    full, last = batch_rows(order, 4)
+    assert full.shape == (2, 4) and last.shape == (2,)
+    assert sorted(np.concatenate([full.ravel(), last]).tolist()) == list(range(10))
+    assert all((np.diff(b) > 0).all() for b in full) and last[0] < last[1]
+    np.testing.assert_array_equal(np.sort(full[0]), np.sort(order[:4]))  # the order's batches
+    full, last = batch_rows(order, 5)
+    assert full.shape == (2, 5) and last is None
 
 
 def run(splits, out, **overrides):
@@ -208,10 +198,8 @@ def test_positive_class_weight_as_the_original():
     labels = np.array([[1], [0], [0], [1], [0]], dtype=np.uint8)
     weights = example_class_weights(spec.class_weight, labels)
     np.testing.assert_array_equal(weights, [1, 5])
-    _, _, w = OneHotBatches(
-        np.zeros((5, 5), np.uint8), labels, batch_size=5, shuffle=False, weights=weights
-    )[0]
-    np.testing.assert_array_equal(w, [5, 1, 1, 5, 1])
+    _, _, w = one_hot_batch(np.zeros((5, 5), np.uint8), labels, np.arange(5), weights)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(w), [5, 1, 1, 5, 1])
     assert example_class_weights(None, labels) is None
     np.testing.assert_allclose(example_class_weights("balanced", labels), [5 / 6, 5 / 4])
     for bad in ({"positive": -1}, {"positive": 0}, {"negative": 2}, "auto"):
@@ -227,9 +215,10 @@ def test_balanced_class_weights_and_weighted_batches():
     np.testing.assert_allclose(
         weights, [4 / 6, 4 / 2]
     )  # n / (2 n_class): each class carries half the loss
-    x, y, w = OneHotBatches(
-        np.zeros((4, 5), np.uint8), labels, batch_size=4, shuffle=False, weights=weights
-    )[0]
+    x, y, w = (
+        keras.ops.convert_to_numpy(t)
+        for t in one_hot_batch(np.zeros((4, 5), np.uint8), labels, np.arange(4), weights)
+    )
     np.testing.assert_allclose(w, [2, 4 / 6, 4 / 6, 4 / 6])
     assert x.shape == (4, 5, 4) and y[:, 0].tolist() == [1, 0, 0, 0]
     with pytest.raises(ValueError, match="both classes"):
@@ -263,18 +252,15 @@ def test_class_weight_changes_training(splits, tmp_path):
 # given point; the test then reruns it in this process from its checkpoint.
 KILLED_RUN = """
 import os, signal, sys
-import keras
 from sfcrepro.runtime import configure
 configure(seed=0)
 from sfcrepro.train import TrainingSpec, train
 
-class Kill(keras.callbacks.Callback):
-    def on_train_batch_end(self, batch, logs=None):
-        if {where!r} == "mid-epoch" and self.epoch == 2 and batch == 1:
+class Kill:
+    def on_steps_end(self, run, epoch, steps):  # after the first of the epoch's two steps
+        if {where!r} == "mid-epoch" and epoch == 2 and steps == 1:
             os.kill(os.getpid(), signal.SIGKILL)
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-    def on_train_end(self, logs=None):
+    def on_train_end(self, run):  # before the model is written
         if {where!r} == "after the last epoch":
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -351,18 +337,15 @@ def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
     spec = TrainingSpec(
         architecture="simulated_tf", head="std", seed=1, batch_size=32, max_epochs=1, name="s"
     )
-    from sfcrepro.train import EpochCheckpoint, run_fingerprint
+    from sfcrepro.train import Checkpoint, run_fingerprint
 
     stale = tmp_path / "resume.npz"
-    stopper = __import__("keras").callbacks.EarlyStopping()
     assert run_fingerprint(spec, splits["train"]) != run_fingerprint(
         TrainingSpec(**{**spec.__dict__, "learning_rate": 0.01}), splits["train"]
     )
     np.savez(stale, state=np.array('{"fingerprint": "other", "rows": [], "finished": true}'))
     assert (
-        EpochCheckpoint(
-            stale, run_fingerprint(spec, splits["train"], splits["valid"]), stopper
-        ).restore(None)
+        Checkpoint(stale, run_fingerprint(spec, splits["train"], splits["valid"])).restore(None)
         == 0
     )
     history = train(
@@ -377,16 +360,11 @@ def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
 
 
 def test_nan_loss_stops_naming_variant_seed_and_epoch(splits, tmp_path):
-    import keras
-
-    class Poison(keras.callbacks.Callback):  # weights become NaN during the second epoch
-        def on_train_batch_begin(self, batch, logs=None):
-            if self.epoch == 1 and batch == 1:
-                kernel = self.model.get_layer("logits").kernel
+    class Poison:  # weights become NaN at the start of the second epoch
+        def on_epoch_begin(self, run, epoch):
+            if epoch == 1:
+                kernel = run.model.get_layer("logits").kernel
                 kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
 
     spec = TrainingSpec(
         architecture="simulated_tf",
@@ -412,3 +390,142 @@ def test_nan_loss_stops_naming_variant_seed_and_epoch(splits, tmp_path):
             callbacks=[Poison()],
         )
     assert not (tmp_path / "model.keras").exists() and not (tmp_path / "history.tsv").exists()
+
+
+def seed_runs(out, seeds, **overrides):
+    return [
+        RunFiles(
+            TrainingSpec(
+                **{
+                    **dict(
+                        architecture="simulated_tf",
+                        head="symm",
+                        seed=seed,
+                        units=8,
+                        curvature=1.0,
+                        batch_size=16,
+                        max_epochs=3,
+                        patience=1,
+                        name="sim/symm",
+                    ),
+                    **overrides,
+                }
+            ),
+            out / f"seed{seed}" / "model.keras",
+            out / f"seed{seed}" / "history.tsv",
+            out / f"seed{seed}" / "resume.npz",
+        )
+        for seed in seeds
+    ]
+
+
+def assert_same_models(a_dir, b_dir, seeds):
+    for seed in seeds:
+        a = load_model(a_dir / f"seed{seed}" / "model.keras").get_weights()
+        b = load_model(b_dir / f"seed{seed}" / "model.keras").get_weights()
+        for wa, wb in zip(a, b, strict=True):
+            np.testing.assert_array_equal(wa, wb)
+        ha, hb = (
+            pd.read_csv(d / f"seed{seed}" / "history.tsv", sep="\t").drop(columns="seconds")
+            for d in (a_dir, b_dir)
+        )
+        pd.testing.assert_frame_equal(ha, hb)
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_seeds_trained_in_one_process_get_the_models_they_get_alone(splits, tmp_path, together):
+    # Three seeds in one process (one pipeline job), one after another or stepped together in
+    # one compiled program: each seed's weights and history are those of training it alone.
+    # Seed 4 trains on a subset, so that each run also has its own rows.
+    seeds = (3, 4, 5)
+    for run in seed_runs(tmp_path / "alone", seeds):
+        train(run.spec, splits["train"], splits["valid"], run.model, run.history)
+    histories = train_runs(
+        seed_runs(tmp_path / "job", seeds),
+        splits["train"],
+        splits["valid"],
+        Execution(together=together),
+    )
+    assert [len(h) for h in histories] == [
+        len(pd.read_csv(tmp_path / "alone" / f"seed{s}" / "history.tsv", sep="\t")) for s in seeds
+    ]
+    assert_same_models(tmp_path / "alone", tmp_path / "job", seeds)
+    assert not list((tmp_path / "job").rglob("resume.npz"))
+
+
+def test_runs_of_one_process_may_differ_only_in_seed(splits, tmp_path):
+    runs = seed_runs(tmp_path, (0,)) + seed_runs(tmp_path / "b", (1,), learning_rate=0.01)
+    with pytest.raises(ValueError, match="differ only in seed and name.*learning_rate"):
+        train_runs(runs, splits["train"], splits["valid"])
+    with pytest.raises(ValueError, match="Seeds given twice"):
+        train_runs(seed_runs(tmp_path, (0,)) * 2, splits["train"], splits["valid"])
+
+
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"together": "yes"}, "execution.together must be auto, true or false"),
+        ({"jit_compile": 1}, "execution.jit_compile must be auto, true or false"),
+        ({"steps_per_execution": 0}, "execution.steps_per_execution must be an integer >= 1"),
+        ({"steps_per_execution": 1.5}, "execution.steps_per_execution"),
+        ({"seeds_per_job": 2, "stack": True}, "Unknown execution keys: stack"),
+    ],
+)
+def test_bad_execution_settings_name_the_key(settings, message):
+    with pytest.raises(ValueError, match=message):
+        Execution.from_config(settings)
+
+
+def test_mixed_bfloat16_trains_and_saves_a_float32_model(splits, tmp_path):
+    spec, history = run(splits, tmp_path, max_epochs=2, precision="mixed_bfloat16")
+    assert np.isfinite(history["loss"]).all() and history["val_auroc"].between(0, 1).all()
+    model = load_model(tmp_path / "model.keras")
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+    assert spec_model(spec, 200, 3).get_layer("conv1").compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    with pytest.raises(ValueError, match="precision must be one of float32, mixed_bfloat16"):
+        spec_model(TrainingSpec(**{**spec.__dict__, "precision": "float16"}), 200, 3)
+
+
+KILLED_JOB = """
+import os, signal
+from pathlib import Path
+from sfcrepro.runtime import configure
+configure(seed=0)
+from sfcrepro.train import RunFiles, TrainingSpec, train_runs
+
+class Kill:  # in the second seed's second epoch, after the first seed is written
+    def on_steps_end(self, run, epoch, steps):
+        if run.spec.seed == 4 and epoch == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+runs = [RunFiles(TrainingSpec(**spec), *paths) for spec, paths in {runs!r}]
+train_runs(runs, {train!r}, {valid!r}, callbacks=[Kill()])
+"""
+
+
+def test_killed_job_of_several_seeds_resumes_each_to_its_model_alone(splits, tmp_path):
+    import dataclasses
+    import signal
+    import subprocess
+    import sys
+
+    seeds = (3, 4)
+    for files in seed_runs(tmp_path / "alone", seeds):
+        train(files.spec, splits["train"], splits["valid"], files.model, files.history)
+    runs = seed_runs(tmp_path / "job", seeds)
+    script = KILLED_JOB.format(
+        runs=[
+            (dataclasses.asdict(r.spec), [str(r.model), str(r.history), str(r.checkpoint)])
+            for r in runs
+        ],
+        train=str(splits["train"]),
+        valid=str(splits["valid"]),
+    )
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # Seed 3 finished (its checkpoint kept until the whole job ends), seed 4 did one epoch.
+    assert not any(r.model.exists() for r in runs)  # models are written at the end of the job
+    assert all(r.checkpoint.exists() for r in runs)
+    train_runs(runs, splits["train"], splits["valid"])
+    assert_same_models(tmp_path / "alone", tmp_path / "job", seeds)

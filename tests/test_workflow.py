@@ -10,7 +10,7 @@ import h5py
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT, TINY, snakemake
+from conftest import ROOT, TINY, job_counts, rule_kind, snakemake
 
 FIGURES = [
     "fig2_performance",
@@ -126,25 +126,28 @@ def started_jobs(log):
 
 @pytest.mark.slow
 def test_variants_train_in_turn_and_their_follow_up_goes_first(run):
-    # On 2 cores: std's seeds train, then sep's, then symm's, then the learning-rate figure's
-    # runs; std's evaluation and attribution start as soon as std is trained, before symm's
-    # training (the priorities of common.smk). The log lists jobs in the order they started.
+    # On 2 cores: std's seeds train (one job: execution.seeds_per_job is 2), then sep's, then
+    # symm's, then the learning-rate figure's runs; std's evaluation and attribution start as
+    # soon as std is trained, before symm's training (the priorities of common.smk). The log
+    # lists jobs in the order they started.
     _, proc = run
     jobs = started_jobs(proc.stderr)
-    train = [i for i, (r, _) in enumerate(jobs) if r == "train"]
+    train = [i for i, (r, _) in enumerate(jobs) if r == "train_seeds0to1"]
     variants = [jobs[i][1].split("variant=")[1].split(",")[0] for i in train]
-    assert variants == ["std"] * 2 + ["sep"] * 2 + ["symm"] * 2, jobs
+    assert variants == ["std", "sep", "symm"], jobs
     first_symm = train[variants.index("symm")]
     assert jobs.index(("evaluate", "trainset=sim_tf, variant=std")) < first_symm, jobs
     assert jobs.index(("attribution_simulated_tf", "dataset=sim_tf, variant=std")) < first_symm
-    lr = [i for i, (r, _) in enumerate(jobs) if r == "train_lr"]
+    lr = [i for i, (r, _) in enumerate(jobs) if rule_kind(r) == "train_lr"]
     assert lr and min(lr) > max(train), jobs
 
 
 def test_logs_show_progress(run):
     workdir, _ = run
-    log = (workdir / "logs" / "train" / "sim_tf" / "sep" / "seed0.log").read_text()
-    assert "epoch 1/3" in log and "best epoch" in log
+    log = (workdir / "logs" / "train" / "sim_tf" / "sep" / "seeds0-1.log").read_text()
+    for seed in (0, 1):
+        assert f"sim_tf/sep seed {seed} epoch 1/3" in log and f"seed {seed}: best epoch" in log
+    assert "2 run(s) on cpu (tensorflow backend): one after another" in log
 
 
 @pytest.mark.slow
@@ -161,8 +164,11 @@ def test_lr_robustness_reuses_main_models_and_trains_the_rest(run):
     assert not (
         workdir / "results" / "lr_robustness" / "sim_tf" / "std" / "lr0.001" / "seed0"
     ).exists()
-    log = (workdir / "logs" / "train_lr" / "sim_tf" / "symm" / "lr0.01" / "seed0.log").read_text()
-    assert "'learning_rate': 0.01" in log
+    # seeds 0 and 2 of the figure in one job
+    log = (
+        workdir / "logs" / "train_lr" / "sim_tf" / "symm" / "lr0.01" / "seeds0_2.log"
+    ).read_text()
+    assert "'learning_rate': 0.01" in log and "sim_tf/symm/lr0.01 seed 2 epoch 1/3" in log
 
 
 @pytest.mark.slow
@@ -256,17 +262,12 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
         tmp_path, ROOT / "config/config.yaml", "--dry-run", "--quiet", "rules", timeout=300
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    stats = proc.stdout[proc.stdout.index("Job stats") :]
-    counts = {}
-    for line in stats.splitlines()[3:]:
-        fields = line.split()
-        if len(fields) != 2 or not fields[1].isdigit():
-            break
-        counts[fields[0]] = int(fields[1])
-    # 10 seeds x (4 sim_tf + 4 sim_access + 3 TFs x 4 invivo_tf + 6 invivo_access variants)
-    assert counts["train"] == 10 * (4 + 4 + 12 + 6)
-    assert counts["train_lr"] == 4 * 3 * 10  # variants x learning rates other than 1e-3 x seeds
-    assert counts["train_size"] == 4 * 4 * 10  # variants x sizes below the whole split x seeds
+    counts = job_counts(proc.stdout)
+    # 2 jobs of 5 seeds (execution.seeds_per_job) x (4 sim_tf + 4 sim_access + 3 TFs x 4
+    # invivo_tf + 6 invivo_access variants)
+    assert counts["train"] == 2 * (4 + 4 + 12 + 6)
+    assert counts["train_lr"] == 4 * 3 * 2  # variants x learning rates other than 1e-3 x jobs
+    assert counts["train_size"] == 4 * 4 * 2  # variants x sizes below the whole split x jobs
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
     assert counts["evaluate"] + counts["evaluate_regions"] == 26  # 4 sim_tf + 22 genome-derived
     assert counts["attribution_tracks"] == counts["evaluate_regions"] - 4  # not sim_access

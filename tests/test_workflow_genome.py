@@ -247,7 +247,7 @@ def test_invivo_tf_examples_splits_and_sequence(run, sources):
         run / "results" / "regions" / "invivo_tf" / "GATA1" / "examples.tsv.gz", sep="\t"
     )
     assert (gata["GATA1"] == 0).sum() > (ctcf["CTCF"] == 0).sum()
-    log = (run / "logs" / "train" / "invivo_tf" / "CTCF" / "sep" / "seed0.log").read_text()
+    log = (run / "logs" / "train" / "invivo_tf" / "CTCF" / "sep" / "seeds0-1.log").read_text()
     assert "class weights (balanced)" in log
     assert (
         run / "results" / "models" / "invivo_tf" / "GATA1" / "symm" / "seed1" / "model.keras"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import TINY, snakemake
+from conftest import TINY, job_counts, snakemake
 from genome_fixture import make
 
 from sfcrepro.datasets import read_dataset, read_table
@@ -230,12 +230,12 @@ def test_bad_table_stops_with_file_line_and_fix(sources, tmp_path):
     [
         (
             "deeplift_simdata.yaml",
-            {"download": 1, "build_sequences": 1, "train": 9, "attribution_regions": 3},
+            {"download": 1, "build_sequences": 1, "train": 3, "attribution_regions": 3},
         ),
         # hg38, two CTCF peak files (one shared by both datasets) and the blacklist
         (
             "hg38_peaks.yaml",
-            {"download": 4, "prepare_genome": 1, "peak_regions": 2, "build_peaks": 2, "train": 18},
+            {"download": 4, "prepare_genome": 1, "peak_regions": 2, "build_peaks": 2, "train": 6},
         ),
     ],
 )
@@ -243,10 +243,6 @@ def test_example_configs_dry_run(tmp_path, example, jobs):
     configs = [ROOT / "config" / "config.yaml", ROOT / "config" / "examples" / example]
     proc = snakemake(tmp_path, configs, "--dry-run", "--quiet", "rules", timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    counts = {}
-    for line in proc.stdout[proc.stdout.index("Job stats") :].splitlines()[3:]:
-        fields = line.split()
-        if len(fields) == 2 and fields[1].isdigit():
-            counts[fields[0]] = int(fields[1])
+    counts = job_counts(proc.stdout)
     assert {rule: counts.get(rule) for rule in jobs} == jobs
     assert "simulate_tf_binding" not in counts  # the paper's datasets are switched off

@@ -16,6 +16,8 @@ __all__ = [
     "TRAINING_KEYS",
     "TrainingSpec",
     "BACKENDS",
+    "EXECUTION_DEFAULTS",
+    "PRECISIONS",
     "IMPORTANCE_FIGURES",
     "GENOME_TYPES",
     "PEAK_TABLE_COLUMNS",
@@ -51,6 +53,17 @@ TRAINING_KEYS = (
     "reverse_complement",
     "class_weight",
 )
+#: Training precisions: float32, or bfloat16 compute with float32 weights (``training.precision``).
+PRECISIONS = ("float32", "mixed_bfloat16")
+#: How training jobs run (the config's ``execution`` block; the schema has the same defaults):
+#: seeds of a variant per job (process), whether a job's models step together in one compiled
+#: program, training steps per compiled call, XLA / torch.compile. See sfcrepro.train.Execution.
+EXECUTION_DEFAULTS = {
+    "seeds_per_job": 1,
+    "together": "auto",
+    "steps_per_execution": 1,
+    "jit_compile": "auto",
+}
 
 
 #: Dataset types of your own data (sequences or peak files), next to the paper's four.
@@ -90,6 +103,8 @@ class TrainingSpec:
     # Train on a class-stratified subset of this many sequences per class (None: the whole
     # split); see sfcrepro.datasets.nested_subset, seeded with ``seed``.
     train_per_class: int | None = None
+    # "float32" or "mixed_bfloat16" (bfloat16 compute, float32 weights); see PRECISIONS.
+    precision: str = "float32"
 
 
 def _spec_defaults() -> dict:
@@ -343,7 +358,8 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
     the architecture; ``"matched"``: parameter-matched; see :mod:`sfcrepro.models`).
     ``curvature_norm`` is included only when it is not the default ``"l1"``, so that adding the
     key left the settings, and thus the models, of every existing L1 variant unchanged; a
-    variant set to ``"l2"`` gets other settings and is retrained.
+    variant set to ``"l2"`` gets other settings and is retrained. ``precision`` likewise, only
+    when it is not ``"float32"``.
     """
     options = dataset["variants"][variant]
     defaults = _spec_defaults()
@@ -352,6 +368,8 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
         if key in options:
             settings[key] = options[key]
     norm = options.get("curvature_norm", defaults["curvature_norm"])
+    if settings.get("precision", defaults["precision"]) == defaults["precision"]:
+        settings.pop("precision", None)  # as curvature_norm: float32 runs keep their settings
     return {
         "architecture": dataset["architecture"],
         "head": options["head"],

@@ -20,6 +20,7 @@ __all__ = [
     "export_package_path",
     "gpu_devices",
     "job_logging",
+    "share_gpu",
 ]
 
 log = logging.getLogger("sfcrepro")
@@ -45,7 +46,9 @@ def configure(
         Passed to ``keras.utils.set_random_seed`` (Python, NumPy and the backend).
     deterministic : bool
         Request deterministic kernels (TensorFlow op determinism, torch deterministic algorithms),
-        so that a seed gives the same weights on CPU.
+        so that a seed gives the same weights on CPU. TensorFlow's op determinism is requested
+        only where it sees no GPU: on a GPU it would rule out XLA (which has no deterministic
+        max-pooling gradient), and GPU runs are not bitwise reproducible anyway.
     require_gpu : bool
         Raise at once when the backend sees no GPU (config ``require_gpu``).
 
@@ -67,14 +70,16 @@ def configure(
     if threads:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[var] = str(threads)
+    share_gpu(backend)
     _import_backend(backend)
     if backend == "tensorflow":
         import tensorflow as tf
 
+        share_gpu(backend, tf)
         if threads:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(min(threads, 2))
-        if deterministic:
+        if deterministic and not tf.config.list_physical_devices("GPU"):
             tf.config.experimental.enable_op_determinism()
     elif backend == "torch":
         import torch
@@ -95,6 +100,41 @@ def configure(
             "or pip install 'tensorflow[and-cuda]'), or set require_gpu: false to train on the CPU."
         )
     return keras.backend.backend()
+
+
+def share_gpu(backend: str, tensorflow=None) -> dict:
+    """Let several processes share one GPU: no backend takes the whole device at start.
+
+    JAX (XLA) preallocates 75% of a GPU's memory in every process, so a second job on the same
+    GPU fails to start ("Unable to initialize backend 'cuda'"); this sets
+    ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (memory taken as needed) before JAX is imported,
+    unless the environment already sets it or ``XLA_PYTHON_CLIENT_MEM_FRACTION`` (your choice
+    wins). TensorFlow likewise maps all of a GPU's memory: called again with the imported
+    ``tensorflow`` module, it turns on memory growth for every GPU (before the GPUs are first
+    used). PyTorch allocates as it goes: nothing to do.
+
+    Returns
+    -------
+    dict
+        What was set: environment variables, and ``memory_growth`` (the GPUs) for TensorFlow.
+    """
+    done = {}
+    if backend == "jax" and not {
+        "XLA_PYTHON_CLIENT_PREALLOCATE",
+        "XLA_PYTHON_CLIENT_MEM_FRACTION",
+    } & set(os.environ):
+        os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = done["XLA_PYTHON_CLIENT_PREALLOCATE"] = (
+            "false"
+        )
+    if backend == "tensorflow" and tensorflow is not None:
+        gpus = tensorflow.config.list_physical_devices("GPU")
+        for gpu in gpus:
+            try:
+                tensorflow.config.experimental.set_memory_growth(gpu, True)
+            except RuntimeError as error:  # the GPU is already in use in this process
+                log.warning("memory growth not set on %s: %s", gpu.name, error)
+        done["memory_growth"] = [gpu.name for gpu in gpus]
+    return done
 
 
 def _import_backend(backend: str) -> None:

@@ -1,12 +1,20 @@
 """Training: Adam + binary cross-entropy, early stopping on validation loss, per-epoch history.
 
-Batches are read from the uint8 sequences and one-hot encoded per batch; no float copy of a
-whole split is made. With a seed (and :func:`sfcrepro.runtime.configure` asking for deterministic
-ops) a CPU run gives the same weights every time.
+:func:`train` trains one model; :func:`train_runs` trains several runs that differ only in their
+seed (the seeds of one variant: one pipeline job) in one process, sharing the start-up, the data
+on the device and the compiled step. Runs train *together* (one compiled program steps them all,
+:class:`sfcrepro.engine.Engine`) or one after another (:class:`Execution`); either way each run
+gets the model it would get alone: its own initial weights, batch order, dropout draws, early
+stopping and files.
 
-With a checkpoint path, the state after each epoch is saved (:class:`EpochCheckpoint`): a job
-killed mid-epoch resumes from the last finished epoch and ends with the same weights and history
-as a run that was never stopped.
+The split stays uint8 codes on the device; each step gathers, one-hot encodes and (when asked)
+reverse-complements its batch inside the compiled step (:mod:`sfcrepro.engine`). With a seed
+(and :func:`sfcrepro.runtime.configure` asking for deterministic ops) a CPU run gives the same
+weights every time, alone or with other seeds.
+
+With a checkpoint path, the state after each epoch is saved (:class:`Checkpoint`): a job killed
+mid-epoch resumes from the last finished epoch and ends with the same weights and history as a
+run that was never stopped.
 """
 
 from __future__ import annotations
@@ -14,56 +22,80 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import os
 import time
-from dataclasses import asdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 
-from sfcrepro.config import TrainingSpec
+from sfcrepro.config import EXECUTION_DEFAULTS, PRECISIONS, TrainingSpec
 from sfcrepro.datasets import nested_subset, read_dataset
-from sfcrepro.evaluate import binary_crossentropy, predict, task_metrics
+from sfcrepro.engine import MIN_PREDICT_CHUNK, Engine, device_kind, global_rng_state
+from sfcrepro.evaluate import binary_crossentropy, task_metrics
 from sfcrepro.io import atomic_path, write_tsv
-from sfcrepro.models import build_model
-from sfcrepro.sequences import one_hot, reverse_complement
+from sfcrepro.models import build_model, training_flops_per_example
 
 __all__ = [
-    "EpochCheckpoint",
+    "Checkpoint",
+    "Execution",
     "HISTORY_COLUMNS",
-    "OneHotBatches",
+    "RunFiles",
     "TrainingSpec",
-    "ValidationMetrics",
+    "batch_rows",
     "class_weights",
     "example_class_weights",
     "run_fingerprint",
     "spec_model",
     "train",
+    "train_runs",
 ]
 
 log = logging.getLogger("sfcrepro.train")
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "seconds"]
+#: Models cheaper than this many training FLOPs per example train together on a GPU
+#: (``together: auto``); larger ones (Basset: 1.6 GFLOP) fill the device alone.
+TOGETHER_MAX_FLOPS = 5e8
+# A progress line at most this often within a long epoch (seconds).
+PROGRESS_EVERY = 60.0
+
+
+@contextmanager
+def dtype_policy(precision: str):
+    """Build models under a Keras dtype policy (``float32`` or ``mixed_bfloat16``), then restore
+    the previous one."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}.")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def spec_model(spec: TrainingSpec, length: int, tasks: int) -> keras.Model:
     """The uncompiled model a spec trains, for inputs of ``length`` bp and ``tasks`` tasks.
 
     Passes the spec's head, curvature (strength and norm), SFC units (None: the paper's count,
-    "matched": parameter-matched, see :mod:`sfcrepro.models`) and initializer to the builder.
+    "matched": parameter-matched, see :mod:`sfcrepro.models`) and initializer to the builder,
+    under the spec's ``precision`` (``mixed_bfloat16``: bfloat16 compute, float32 weights; the
+    output layers stay float32).
     """
-    return build_model(
-        spec.architecture,
-        head=spec.head,
-        length=length,
-        tasks=tasks,
-        curvature=spec.curvature,
-        units=spec.units,
-        initializer=spec.initializer,
-        curvature_norm=spec.curvature_norm,
-    )
+    with dtype_policy(spec.precision):
+        return build_model(
+            spec.architecture,
+            head=spec.head,
+            length=length,
+            tasks=tasks,
+            curvature=spec.curvature,
+            units=spec.units,
+            initializer=spec.initializer,
+            curvature_norm=spec.curvature_norm,
+        )
 
 
 def class_weights(labels) -> np.ndarray:
@@ -104,8 +136,8 @@ def example_class_weights(class_weight, labels) -> np.ndarray | None:
     Returns
     -------
     numpy.ndarray or None
-        ``[weight of 0, weight of 1]``, to pass as ``weights`` to :class:`OneHotBatches`, which
-        gives each example the weight of its class.
+        ``[weight of 0, weight of 1]``; the training step gives each example the weight of its
+        class.
     """
     if class_weight is None:
         return None
@@ -124,183 +156,147 @@ def example_class_weights(class_weight, labels) -> np.ndarray | None:
     )
 
 
-class OneHotBatches(keras.utils.PyDataset):
-    """Batches of one-hot sequences and labels from uint8 arrays (or h5 datasets).
-
-    Rows are shuffled each epoch by a generator seeded with ``seed`` (when ``shuffle``);
-    with ``reverse_complement`` each batch is doubled with its reverse complements. With
-    ``weights`` (the weight of class 0 and 1, single task) each batch also carries per-example
-    weights.
-    """
-
-    def __init__(
-        self,
-        sequences,
-        labels,
-        batch_size: int,
-        shuffle: bool = True,
-        seed: int = 0,
-        reverse_complement: bool = False,
-        weights=None,
-    ):
-        super().__init__()
-        if len(sequences) != len(labels):
-            raise ValueError(f"{len(sequences)} sequences but {len(labels)} label rows.")
-        self.sequences, self.labels = sequences, labels
-        self.batch_size, self.shuffle = int(batch_size), shuffle
-        self.reverse_complement = reverse_complement
-        self.weights = None if weights is None else np.asarray(weights, dtype=np.float32)
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(sequences)) if shuffle else np.arange(len(sequences))
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.sequences) / self.batch_size)
-
-    def __getitem__(self, index: int):
-        rows = np.sort(self.order[index * self.batch_size : (index + 1) * self.batch_size])
-        tokens = np.asarray(self.sequences[rows])
-        labels = np.asarray(self.labels[rows], dtype=np.float32)
-        if self.reverse_complement:
-            tokens = np.concatenate([tokens, reverse_complement(tokens)])
-            labels = np.concatenate([labels, labels])
-        if self.weights is not None:
-            return one_hot(tokens), labels, self.weights[labels[:, 0].astype(np.int64)]
-        return one_hot(tokens), labels
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.sequences))
-
-
-class ValidationMetrics(keras.callbacks.Callback):
-    """Adds ``val_loss``, ``val_auroc`` and ``val_auprc`` (task means) to each epoch's logs,
-    from one pass over the validation split, logs a progress line, and stops on a NaN loss."""
-
-    def __init__(self, sequences, labels, batch_size: int, max_epochs: int, name: str, seed: int):
-        super().__init__()
-        self.sequences, self.labels = sequences, np.asarray(labels)
-        self.batch_size, self.max_epochs, self.name, self.seed = batch_size, max_epochs, name, seed
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs if logs is not None else {}
-        loss = logs.get("loss", np.nan)
-        if not np.isfinite(loss):
-            raise FloatingPointError(
-                f"{self.name} seed {self.seed}: training loss became {loss} in epoch {epoch + 1}. "
-                "Lower the learning rate in the config for this variant."
-            )
-        scores = predict(self.model, self.sequences, self.batch_size)
-        regularization = sum(float(keras.ops.convert_to_numpy(x)) for x in self.model.losses)
-        auroc, auprc = task_metrics(self.labels, scores)
-        logs["val_loss"] = binary_crossentropy(self.labels, scores) + regularization
-        logs["val_auroc"] = float(np.nanmean(auroc)) if np.isfinite(auroc).any() else np.nan
-        logs["val_auprc"] = float(np.nanmean(auprc)) if np.isfinite(auprc).any() else np.nan
-        logs["seconds"] = time.perf_counter() - self._start
-        log.info(
-            "%s seed %d epoch %d/%d: loss %.4f val_loss %.4f val_auroc %.4f val_auprc %.4f (%.1f s)",
-            self.name,
-            self.seed,
-            epoch + 1,
-            self.max_epochs,
-            loss,
-            logs["val_loss"],
-            logs["val_auroc"],
-            logs["val_auprc"],
-            logs["seconds"],
-        )
-
-
-class EpochCheckpoint(keras.callbacks.Callback):
-    """Save everything a run needs to go on after each epoch, and restore it.
-
-    One ``.npz`` file (no pickled objects), replaced atomically after each epoch, holds the model's
-    variables (weights, batch-norm statistics and dropout seed states), the optimizer's (Adam's
-    moments and step count), the early-stopping state with its best weights, the history so far,
-    and a fingerprint of the run. A run restored from it continues with the next epoch, reshuffled
-    as the uninterrupted run would have been, so on CPU it ends with the same weights and history.
-    A checkpoint whose fingerprint differs (other settings, other input files, other Keras or
-    backend) is not used: training starts afresh and replaces it after its first epoch.
-
-    Keras' ``BackupAndRestore`` keeps the model and optimizer, but not other callbacks' state
-    (early stopping's best weights and patience) nor the data order, so resuming with it would
-    give a different model.
-
-    Place it after ``stopper`` in the callback list: its ``on_train_begin`` must run after the
-    stopper resets itself.
+@dataclass(frozen=True)
+class Execution:
+    """How a job's runs use the machine (config ``execution``); none of it changes a model.
 
     Parameters
     ----------
-    path : path-like or None
-        The checkpoint file (``.npz``); None keeps the history in memory only.
-    fingerprint : str
-        Identifies the run (see :func:`run_fingerprint`).
-    stopper : keras.callbacks.EarlyStopping
-        The run's early stopping, whose state is saved and restored.
+    together : "auto", bool
+        Step the runs in one compiled program (True) or train them one after another (False).
+        ``auto``: together on a GPU when a model costs under :data:`TOGETHER_MAX_FLOPS` training
+        FLOPs per example (small models, which alone leave the GPU idle), else one after another
+        (on a CPU the cores are busy either way).
+    steps_per_execution : int
+        Training steps per compiled call (TensorFlow, JAX).
+    jit_compile : "auto", bool
+        TensorFlow: XLA; PyTorch: ``torch.compile``; ``auto``: on a GPU. JAX always compiles.
     """
 
-    def __init__(self, path, fingerprint: str, stopper: keras.callbacks.EarlyStopping):
-        super().__init__()
-        self.path = None if path is None else Path(path)
-        self.fingerprint, self.stopper = fingerprint, stopper
-        self.rows: list[dict] = []
-        self.finished = False
-        self._restored: dict | None = None
+    together: str | bool = EXECUTION_DEFAULTS["together"]
+    steps_per_execution: int = EXECUTION_DEFAULTS["steps_per_execution"]
+    jit_compile: str | bool = EXECUTION_DEFAULTS["jit_compile"]
 
-    # -- saving -------------------------------------------------------------------------------
-    def on_train_begin(self, logs=None):
-        if self._restored is not None:  # after the stopper reset itself
-            state = self._restored
-            self.stopper.wait, self.stopper.best = state["wait"], state["best"]
-            self.stopper.best_epoch, self.stopper.best_weights = (
-                state["best_epoch"],
-                state["best_weights"],
+    def __post_init__(self):
+        for key in ("together", "jit_compile"):
+            value = getattr(self, key)
+            if not (value == "auto" or isinstance(value, bool)):
+                raise ValueError(
+                    f"execution.{key} must be auto, true or false; got {getattr(self, key)!r}."
+                )
+        spe = self.steps_per_execution
+        if isinstance(spe, bool) or not isinstance(spe, int) or spe < 1:
+            raise ValueError(f"execution.steps_per_execution must be an integer >= 1; got {spe!r}.")
+
+    @classmethod
+    def from_config(cls, execution: dict | None) -> Execution:
+        """From the config's ``execution`` block (``seeds_per_job`` is the workflow's)."""
+        execution = dict(execution or {})
+        execution.pop("seeds_per_job", None)
+        unknown = set(execution) - {"together", "steps_per_execution", "jit_compile"}
+        if unknown:
+            raise ValueError(f"Unknown execution keys: {', '.join(sorted(unknown))}.")
+        return cls(**execution)
+
+    def resolve(self, model: keras.Model) -> dict:
+        """The concrete choices for ``model`` on this device: together, jit_compile, steps."""
+        gpu = device_kind() == "gpu"
+        together = self.together
+        if together == "auto":
+            together = gpu and training_flops_per_example(model) < TOGETHER_MAX_FLOPS
+        jit = gpu if self.jit_compile == "auto" else self.jit_compile
+        if keras.backend.backend() == "tensorflow" and jit and _op_determinism():
+            log.warning(
+                "jit_compile with TensorFlow's op determinism on: XLA has no deterministic "
+                "max-pooling gradient; training without XLA."
             )
+            jit = False
+        return {
+            "together": bool(together),
+            "jit_compile": bool(jit),
+            "steps": self.steps_per_execution,
+        }
 
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        self.rows.append(
-            {"epoch": epoch + 1, **{k: float(logs[k]) for k in HISTORY_COLUMNS[1:] if k in logs}}
-        )
-        self.finished = bool(self.model.stop_training) or epoch + 1 >= self.params["epochs"]
-        if self.path is not None:
-            self.save()
 
-    def save(self):
-        stopper = self.stopper
+def _op_determinism() -> bool:
+    import tensorflow as tf
+
+    try:
+        return bool(tf.config.experimental.is_op_determinism_enabled())
+    except AttributeError:  # older TensorFlow
+        return False
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """What one run trains and where it writes: its spec, model (.keras), history (TSV) and
+    optional checkpoint (.npz)."""
+
+    spec: TrainingSpec
+    model: str | os.PathLike
+    history: str | os.PathLike
+    checkpoint: str | os.PathLike | None = None
+
+
+def batch_rows(order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Split an epoch's row order into batches, rows sorted within each batch.
+
+    Returns the full batches ``(S, batch_size)`` and the last, shorter batch (None when the
+    order divides evenly).
+    """
+    order = np.asarray(order)
+    full = len(order) // batch_size
+    batches = np.sort(order[: full * batch_size].reshape(full, batch_size), axis=1)
+    rest = order[full * batch_size :]
+    return batches, (np.sort(rest) if len(rest) else None)
+
+
+class Checkpoint:
+    """Everything a run needs to go on after an epoch, in one ``.npz`` file (no pickled objects).
+
+    It holds the model's variables (weights, batch-norm statistics and dropout seed states), the
+    optimizer's (Adam's moments and step count), the early-stopping state with its best weights,
+    the history so far and a fingerprint of the run; it is replaced atomically after each
+    epoch. A run restored from it continues with the next epoch, its batches drawn as the
+    uninterrupted run's, so on CPU it ends with the same weights and history. A checkpoint whose
+    fingerprint differs (other settings, other input files, other Keras or backend) is not used:
+    training starts afresh and replaces it after its first epoch.
+    """
+
+    def __init__(self, path, fingerprint: str):
+        self.path = None if path is None else Path(path)
+        self.fingerprint = fingerprint
+
+    def save(self, run: _Run) -> None:
+        if self.path is None:
+            return
         state = {
             "fingerprint": self.fingerprint,
-            "rows": self.rows,
-            "finished": self.finished,
-            "wait": stopper.wait,
-            "best": None if stopper.best is None else float(stopper.best),
-            "best_epoch": stopper.best_epoch,
+            "rows": run.rows,
+            "finished": run.finished,
+            "wait": run.wait,
+            "best": None if run.best is None else float(run.best),
+            "best_epoch": run.best_epoch,
         }
         arrays = {"state": np.array(json.dumps(state))}
+        model = run.model
         arrays.update(
-            {
-                f"model_{i}": keras.ops.convert_to_numpy(v)
-                for i, v in enumerate(self.model.variables)
-            }
+            {f"model_{i}": keras.ops.convert_to_numpy(v) for i, v in enumerate(model.variables)}
         )
         arrays.update(
             {
                 f"optimizer_{i}": keras.ops.convert_to_numpy(v)
-                for i, v in enumerate(self.model.optimizer.variables)
+                for i, v in enumerate(model.optimizer.variables)
             }
         )
-        arrays.update({f"best_{i}": w for i, w in enumerate(stopper.best_weights or [])})
+        arrays.update({f"best_{i}": w for i, w in enumerate(run.best_weights or [])})
+        arrays.update(run.rng_state or {})
         with atomic_path(self.path) as tmp:
             np.savez(tmp, **arrays)
 
-    # -- restoring ----------------------------------------------------------------------------
-    def restore(self, model: keras.Model) -> int:
-        """Load the checkpoint into ``model`` (compiled, not yet trained); return the epochs done.
-
-        Returns 0, and leaves ``model`` as it is, when there is no usable checkpoint.
-        """
+    def restore(self, run: _Run) -> int:
+        """Load the checkpoint into ``run`` (its model compiled, optimizer built); return the
+        epochs done, 0 (the run untouched) when there is no usable checkpoint."""
         if self.path is None or not self.path.exists():
             return 0
         try:
@@ -312,13 +308,13 @@ class EpochCheckpoint(keras.callbacks.Callback):
                 "%s: unreadable checkpoint (%s); training from the start.", self.path, error
             )
             return 0
-        if state["fingerprint"] != self.fingerprint:
+        if state.get("fingerprint") != self.fingerprint:
             log.warning(
                 "%s was saved by a run with other settings or inputs; training from the start.",
                 self.path,
             )
             return 0
-        model.optimizer.build(model.trainable_variables)
+        model = run.model
         pairs = []
         for prefix, variables in (
             ("model", model.variables),
@@ -332,19 +328,17 @@ class EpochCheckpoint(keras.callbacks.Callback):
                     prefix,
                 )
                 return 0
-            pairs += zip(variables, saved, strict=False)
+            pairs += zip(variables, saved, strict=True)
         for variable, value in pairs:  # only once everything matched
             variable.assign(value)
-        state["best_weights"] = _numbered(arrays, "best") or None
-        self._restored, self.rows, self.finished = state, state["rows"], state["finished"]
-        return len(self.rows)
+        run.rows, run.finished = state["rows"], state["finished"]
+        run.wait, run.best, run.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        run.best_weights = _numbered(arrays, "best") or None
+        if run.rng_state is not None and "rng_cpu" in arrays:
+            run.rng_state = {k: arrays[k] for k in run.rng_state if k in arrays}
+        return len(run.rows)
 
-    @property
-    def best_weights(self) -> list | None:
-        """Early stopping's best weights as restored (None before :meth:`restore`)."""
-        return None if self._restored is None else self._restored["best_weights"]
-
-    def remove(self):
+    def remove(self) -> None:
         """Delete the checkpoint (once the model and history are written)."""
         if self.path is not None:
             self.path.unlink(missing_ok=True)
@@ -353,6 +347,43 @@ class EpochCheckpoint(keras.callbacks.Callback):
 def _numbered(arrays: dict, prefix: str) -> list:
     """``arrays["<prefix>_0"]``, ``arrays["<prefix>_1"]``, ... in order."""
     return [arrays[f"{prefix}_{i}"] for i in range(sum(k.startswith(prefix + "_") for k in arrays))]
+
+
+class _Run:
+    """One run's model, data order, early stopping and history while training."""
+
+    def __init__(self, files: RunFiles, model, kept, fingerprint: str):
+        self.files, self.spec, self.model = files, files.spec, model
+        self.kept = kept  # its training rows in the split (sorted), or None: every row
+        self.rng = np.random.default_rng(self.spec.seed)
+        self.rows: list[dict] = []
+        self.finished = False
+        self.wait, self.best, self.best_epoch, self.best_weights = 0, None, 0, None
+        # the backend's global random state as this run alone would find it (PyTorch dropout)
+        self.rng_state = global_rng_state()
+        self.checkpoint = Checkpoint(files.checkpoint, fingerprint)
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.rows)
+
+    def next_order(self, n: int) -> np.ndarray:
+        """The row order of the next epoch (a fresh seeded permutation per epoch)."""
+        order = self.rng.permutation(n)
+        return order if self.kept is None else self.kept[order]
+
+    def early_stopping(self, epoch: int, val_loss: float) -> bool:
+        """Keras' ``EarlyStopping(monitor="val_loss", restore_best_weights=True)`` rule after
+        ``epoch`` (0-based); returns whether to stop."""
+        if self.best_weights is None:
+            self.best_weights, self.best_epoch = self.model.get_weights(), epoch
+        self.wait += 1
+        if self.best is None or val_loss < self.best:
+            self.best, self.best_epoch = val_loss, epoch
+            self.best_weights = self.model.get_weights()
+            self.wait = 0
+            return False
+        return self.wait >= self.spec.patience and epoch > 0
 
 
 def run_fingerprint(spec: TrainingSpec, *inputs) -> str:
@@ -365,6 +396,294 @@ def run_fingerprint(spec: TrainingSpec, *inputs) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Settings that may differ between the runs of one train_runs call.
+_PER_RUN = {"seed", "name"}
+
+
+def train_runs(runs, train_path, valid_path, execution: Execution | None = None, callbacks=()):
+    """Train several runs on one split in this process; write each one's model and history.
+
+    The runs' specs may differ only in ``seed`` and ``name`` (the seeds of one variant). Each
+    model keeps the weights of its epoch with the lowest validation loss. Checkpoints (if given)
+    are removed only once every run's files are written, so that a job stopped after writing
+    some of them (Snakemake then deletes all its outputs) finds those runs finished on rerun.
+
+    Parameters
+    ----------
+    runs : list of RunFiles
+    train_path, valid_path : path-like
+        The training and validation splits (``.h5``, :mod:`sfcrepro.datasets`).
+    execution : Execution, optional
+        Together or one after another, compilation, steps per call (default: ``Execution()``).
+    callbacks : sequence
+        Objects with any of ``on_epoch_begin(run, epoch)``, ``on_steps_end(run, epoch, steps)``,
+        ``on_epoch_end(run, epoch, row)`` and ``on_train_end(run)`` (``run.model`` is the Keras
+        model; weights changed at ``on_epoch_begin`` are trained from).
+
+    Returns
+    -------
+    list of DataFrame
+        Each run's history, one row per epoch with :data:`HISTORY_COLUMNS`.
+    """
+    runs = list(runs)
+    if not runs:
+        return []
+    first = asdict(runs[0].spec)
+    for r in runs[1:]:
+        other = asdict(r.spec)
+        differ = sorted(k for k in first if k not in _PER_RUN and first[k] != other[k])
+        if differ:
+            raise ValueError(
+                f"Runs trained in one process may differ only in seed and name; "
+                f"{r.spec.name} seed {r.spec.seed} differs in {', '.join(differ)}."
+            )
+    seeds = [r.spec.seed for r in runs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"Seeds given twice: {seeds}.")
+    spec = runs[0].spec
+    execution = execution or Execution()
+
+    train_x, train_y, tasks = read_dataset(train_path)
+    valid_x, valid_y, valid_tasks = read_dataset(valid_path)
+    if valid_tasks != tasks:
+        raise ValueError(f"{valid_path} has tasks {valid_tasks}, but {train_path} has {tasks}.")
+
+    states, weights = [], []
+    for files in runs:
+        s = files.spec
+        kept = None
+        if s.train_per_class is not None:
+            kept = nested_subset(train_y, s.train_per_class, s.seed)
+            log.info(
+                "%s seed %d: training subset of %d per class, %d of %d sequences",
+                s.name,
+                s.seed,
+                s.train_per_class,
+                len(kept),
+                len(train_x),
+            )
+        labels = train_y if kept is None else train_y[kept]
+        n = len(labels)
+        log.info(
+            "%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
+            s.name,
+            s.seed,
+            n,
+            len(valid_x),
+            train_x.shape[1],
+            ", ".join(tasks),
+            asdict(s),
+        )
+        keras.utils.set_random_seed(s.seed)  # initial weights and dropout seeds, as alone
+        model = spec_model(s, length=train_x.shape[1], tasks=len(tasks))
+        model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="binary_crossentropy")
+        model.optimizer.build(model.trainable_variables)
+        log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
+        w = example_class_weights(s.class_weight, labels)
+        if w is not None:
+            log.info(
+                "%s seed %d: class weights (%s): negatives %.4g, positives %.4g",
+                s.name,
+                s.seed,
+                s.class_weight,
+                w[0],
+                w[1],
+            )
+        weights.append(w)
+        run = _Run(files, model, kept, run_fingerprint(s, train_path, valid_path))
+        done = run.checkpoint.restore(run)
+        if done:
+            log.info(
+                "%s seed %d: resuming after epoch %d from %s",
+                s.name,
+                s.seed,
+                done,
+                files.checkpoint,
+            )
+        for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
+            run.next_order(n)
+        states.append(run)
+    n_train = len(train_x) if spec.train_per_class is None else len(states[0].kept)
+
+    choice = execution.resolve(states[0].model)
+    engine = Engine(
+        [r.model for r in states],
+        train_x,
+        train_y,
+        class_weights=weights,
+        reverse_complement=spec.reverse_complement,
+        steps_per_execution=choice["steps"],
+        jit_compile=choice["jit_compile"],
+        rng_states=[r.rng_state for r in states],
+    )
+    log.info(
+        "%d run(s) on %s (%s backend): %s, jit_compile %s, %d step(s) per call, training split "
+        "in %s memory",
+        len(states),
+        engine.kind,
+        engine.backend,
+        "together" if choice["together"] else "one after another",
+        choice["jit_compile"],
+        choice["steps"],
+        "device" if engine.on_device and engine.kind == "gpu" else "host",
+    )
+    pending = [i for i, r in enumerate(states) if not r.finished]
+    if choice["together"]:
+        cohorts = {}
+        for i in pending:  # runs resumed at different epochs step together from where they meet
+            cohorts.setdefault(states[i].epochs_done, []).append(i)
+        groups = [cohorts[k] for k in sorted(cohorts)]
+    else:
+        groups = [[i] for i in pending]
+    context = _EpochContext(engine, states, valid_x, valid_y, n_train, spec, callbacks)
+    for group in groups:
+        active = list(group)
+        while active:
+            active = context.epoch(active)
+
+    histories = []
+    for run in states:
+        if run.best_weights is not None:
+            run.model.set_weights(run.best_weights)
+        history = pd.DataFrame(run.rows)[HISTORY_COLUMNS]
+        best = int(history["val_loss"].idxmin())
+        log.info(
+            "%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)",
+            run.spec.name,
+            run.spec.seed,
+            best + 1,
+            len(history),
+            history.loc[best, "val_loss"],
+            history.loc[best, "val_auroc"],
+        )
+        for callback in callbacks:
+            if hasattr(callback, "on_train_end"):
+                callback.on_train_end(run)
+        _save_model(run.model, run.spec, train_x.shape[1], len(tasks), run.files.model)
+        write_tsv(history, run.files.history, float_format="%.6g")
+        histories.append(history)
+    for run in states:
+        run.checkpoint.remove()
+    return histories
+
+
+class _EpochContext:
+    """One epoch of a group of runs stepped together: training, validation, early stopping,
+    history, checkpoints, progress."""
+
+    def __init__(self, engine, states, valid_x, valid_y, n_train, spec, callbacks):
+        self.engine, self.states, self.callbacks = engine, states, list(callbacks)
+        self.valid_x, self.valid_y = valid_x, np.asarray(valid_y)
+        self.n_train, self.spec = n_train, spec
+        self.chunk = max(spec.batch_size, MIN_PREDICT_CHUNK)
+
+    def _call(self, name, run, *args):
+        for callback in self.callbacks:
+            if hasattr(callback, name):
+                getattr(callback, name)(run, *args)
+
+    def epoch(self, active: list[int]) -> list[int]:
+        """Train ``active`` (indices, all at the same epoch) for one epoch; return those that go on."""
+        engine, runs = self.engine, [self.states[i] for i in active]
+        epoch = runs[0].epochs_done
+        for run in runs:
+            self._call("on_epoch_begin", run, epoch)
+        engine.reload()
+        start = time.perf_counter()
+        batch = self.spec.batch_size
+        split = [batch_rows(run.next_order(self.n_train), batch) for run in runs]
+        full = np.stack([s[0] for s in split])
+        steps = full.shape[1] + (split[0][1] is not None)
+        per_call = engine.steps_per_execution
+        loss_sum, done, last_log = 0.0, 0, start
+        for begin in range(0, full.shape[1], per_call):
+            # batch losses stay on the device until the epoch's end
+            loss_sum = loss_sum + engine.train(active, full[:, begin : begin + per_call]) * batch
+            done = min(begin + per_call, full.shape[1])
+            for run in runs:
+                self._call("on_steps_end", run, epoch, done)
+            if time.perf_counter() - last_log > PROGRESS_EVERY:
+                last_log = time.perf_counter()
+                log.info(
+                    "%s epoch %d: %d of %d steps, %.0f examples/s",
+                    ", ".join(f"seed {r.spec.seed}" for r in runs),
+                    epoch + 1,
+                    done,
+                    steps,
+                    done * batch * len(runs) / (last_log - start),
+                )
+        if split[0][1] is not None:
+            rest = np.stack([s[1] for s in split])[:, None, :]
+            loss_sum = loss_sum + engine.train(active, rest) * rest.shape[-1]
+            for run in runs:
+                self._call("on_steps_end", run, epoch, steps)
+        losses = np.asarray(keras.ops.convert_to_numpy(loss_sum), np.float64) / self.n_train
+        engine.sync()
+        train_seconds = time.perf_counter() - start
+        scores = engine.predict(active, self.valid_x, self.chunk)
+        seconds = time.perf_counter() - start
+        going_on = []
+        for k, (index, run) in enumerate(zip(active, runs, strict=True)):
+            loss = float(losses[k])
+            if not np.isfinite(loss):
+                raise FloatingPointError(
+                    f"{run.spec.name} seed {run.spec.seed}: training loss became {loss} in epoch "
+                    f"{epoch + 1}. Lower the learning rate in the config for this variant."
+                )
+            regularization = sum(float(keras.ops.convert_to_numpy(x)) for x in run.model.losses)
+            auroc, auprc = task_metrics(self.valid_y, scores[k])
+            row = {
+                "epoch": epoch + 1,
+                "loss": loss,
+                "val_loss": binary_crossentropy(self.valid_y, scores[k]) + regularization,
+                "val_auroc": float(np.nanmean(auroc)) if np.isfinite(auroc).any() else np.nan,
+                "val_auprc": float(np.nanmean(auprc)) if np.isfinite(auprc).any() else np.nan,
+                "seconds": seconds,
+            }
+            stop = run.early_stopping(epoch, row["val_loss"])
+            run.rows.append(row)
+            run.finished = stop or epoch + 1 >= run.spec.max_epochs
+            log.info(
+                "%s seed %d epoch %d/%d: loss %.4f val_loss %.4f val_auroc %.4f val_auprc %.4f "
+                "(%.1f s; training %.0f examples/s)",
+                run.spec.name,
+                run.spec.seed,
+                epoch + 1,
+                run.spec.max_epochs,
+                loss,
+                row["val_loss"],
+                row["val_auroc"],
+                row["val_auprc"],
+                seconds,
+                self.n_train * len(runs) / train_seconds,
+            )
+            run.rng_state = engine.rng_states[index]
+            run.checkpoint.save(run)
+            self._call("on_epoch_end", run, epoch, row)
+            if not run.finished:
+                going_on.append(index)
+        return going_on
+
+
+def _save_model(model, spec: TrainingSpec, length: int, tasks: int, path) -> None:
+    """Write the trained model; one trained in mixed precision is saved as its float32 twin
+    (same weights: mixed precision keeps them in float32), so that evaluation and attribution
+    compute in float32."""
+    if spec.precision != "float32":
+        twin = spec_model(replace(spec, precision="float32"), length, tasks)
+        twin.set_weights(model.get_weights())
+        twin.compile(
+            optimizer=keras.optimizers.Adam(spec.learning_rate), loss="binary_crossentropy"
+        )
+        twin.optimizer.build(twin.trainable_variables)
+        for target, value in zip(twin.optimizer.variables, model.optimizer.variables, strict=True):
+            target.assign(value)
+        model = twin
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+
+
 def train(
     spec: TrainingSpec,
     train_path,
@@ -373,119 +692,20 @@ def train(
     history_path,
     checkpoint_path=None,
     callbacks=(),
+    execution: Execution | None = None,
 ) -> pd.DataFrame:
     """Train one model and write ``model_path`` (.keras) and ``history_path`` (TSV).
 
     The model keeps the weights of the epoch with the lowest validation loss. Returns the
-    history, one row per epoch with :data:`HISTORY_COLUMNS`.
+    history, one row per epoch with :data:`HISTORY_COLUMNS`. See :func:`train_runs` for
+    ``callbacks`` and ``execution``.
 
     Parameters
     ----------
     checkpoint_path : path-like, optional
         Save the state after every epoch here (``.npz``) and, if a checkpoint of the same run is
-        there at the start, resume from it (see :class:`EpochCheckpoint`). Removed once the
-        model and history are written.
-    callbacks : sequence of keras.callbacks.Callback
-        Extra callbacks, run after the built-in ones.
+        there at the start, resume from it (see :class:`Checkpoint`). Removed once the model and
+        history are written.
     """
-    keras.utils.set_random_seed(spec.seed)
-    train_x, train_y, tasks = read_dataset(train_path)
-    valid_x, valid_y, valid_tasks = read_dataset(valid_path)
-    if valid_tasks != tasks:
-        raise ValueError(f"{valid_path} has tasks {valid_tasks}, but {train_path} has {tasks}.")
-    if spec.train_per_class is not None:
-        kept = nested_subset(train_y, spec.train_per_class, spec.seed)
-        log.info(
-            "%s seed %d: training subset of %d per class, %d of %d sequences",
-            spec.name,
-            spec.seed,
-            spec.train_per_class,
-            len(kept),
-            len(train_x),
-        )
-        train_x, train_y = train_x[kept], train_y[kept]
-    log.info(
-        "%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
-        spec.name,
-        spec.seed,
-        len(train_x),
-        len(valid_x),
-        train_x.shape[1],
-        ", ".join(tasks),
-        asdict(spec),
-    )
-
-    model = spec_model(spec, length=train_x.shape[1], tasks=len(tasks))
-    model.compile(optimizer=keras.optimizers.Adam(spec.learning_rate), loss="binary_crossentropy")
-    log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
-
-    weights = example_class_weights(spec.class_weight, train_y)
-    if weights is not None:
-        log.info(
-            "class weights (%s): negatives %.4g, positives %.4g",
-            spec.class_weight,
-            weights[0],
-            weights[1],
-        )
-    batches = OneHotBatches(
-        train_x,
-        train_y,
-        spec.batch_size,
-        shuffle=True,
-        seed=spec.seed,
-        reverse_complement=spec.reverse_complement,
-        weights=weights,
-    )
-    stopper = keras.callbacks.EarlyStopping(
-        monitor="val_loss", patience=spec.patience, restore_best_weights=True
-    )
-    metrics = ValidationMetrics(
-        valid_x, valid_y, max(spec.batch_size, 500), spec.max_epochs, spec.name, spec.seed
-    )
-    checkpoint = EpochCheckpoint(
-        checkpoint_path, run_fingerprint(spec, train_path, valid_path), stopper
-    )
-    done = checkpoint.restore(model)
-    if done:
-        log.info(
-            "%s seed %d: resuming after epoch %d from %s",
-            spec.name,
-            spec.seed,
-            done,
-            checkpoint_path,
-        )
-    for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
-        batches.on_epoch_end()
-    if checkpoint.finished:  # stopped after its last epoch, before the model was written
-        model.set_weights(checkpoint.best_weights)
-    else:
-        # shuffle=False: the batches' own seeded permutation is the shuffle. Keras' would reorder
-        # the batches with Python's global `random`, whose state a checkpoint cannot capture
-        # (tf.data draws it from a prefetching thread).
-        model.fit(
-            batches,
-            epochs=spec.max_epochs,
-            initial_epoch=done,
-            shuffle=False,
-            verbose=0,
-            callbacks=[metrics, stopper, checkpoint, *callbacks],
-        )
-
-    history = pd.DataFrame(checkpoint.rows)[HISTORY_COLUMNS]
-    best = int(history["val_loss"].idxmin())
-    log.info(
-        "%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)",
-        spec.name,
-        spec.seed,
-        best + 1,
-        len(history),
-        history.loc[best, "val_loss"],
-        history.loc[best, "val_auroc"],
-    )
-
-    Path(history_path).parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(model_path) as tmp:
-        model.save(tmp)
-    write_tsv(history, history_path, float_format="%.6g")
-    checkpoint.remove()
-    return history
+    files = RunFiles(spec, model_path, history_path, checkpoint_path)
+    return train_runs([files], train_path, valid_path, execution, callbacks)[0]

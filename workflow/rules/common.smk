@@ -184,28 +184,73 @@ def dataset_motifs(wc):
     return motif_files(wc.dataset)
 
 
-def training_spec(wc):
-    """The TrainingSpec settings of a training job; a learning-rate-robustness run (its {lr}
-    wildcard) trains at that rate, a training-size run (its {per_class} wildcard) on that many
-    sequences per class."""
+def training_spec(wc, seed):
+    """The TrainingSpec settings of one seed of a training job; a learning-rate-robustness run
+    (its {lr} wildcard) trains at that rate, a training-size run (its {per_class} wildcard) on
+    that many sequences per class."""
     name = f"{wc.trainset}/{wc.variant}"
     per_class = wc.get("per_class")
     if per_class is not None:
         settings = training_settings(
-            dataset_of(wc.trainset), wc.variant, int(wc.seed), f"{name}/n{per_class}"
+            dataset_of(wc.trainset), wc.variant, seed, f"{name}/n{per_class}"
         )
         settings["train_per_class"] = int(per_class)
         return settings
     lr = wc.get("lr")
     if lr is None:
-        return training_settings(
-            dataset_of(wc.trainset), wc.variant, int(wc.seed), name
-        )
+        return training_settings(dataset_of(wc.trainset), wc.variant, seed, name)
     settings = training_settings(
-        dataset_of(wc.trainset), wc.variant, int(wc.seed), f"{name}/lr{lr}"
+        dataset_of(wc.trainset), wc.variant, seed, f"{name}/lr{lr}"
     )
     settings["learning_rate"] = float(lr)
     return settings
+
+
+def training_specs(seeds):
+    """A params function: the TrainingSpec settings of every seed of a training job."""
+    return lambda wc: [training_spec(wc, seed) for seed in seeds]
+
+
+# Training jobs: each trains the seeds of one group (execution.seeds_per_job of them) of a variant
+# in one process; Snakemake sees every seed's model and history. One rule per kind of training
+# and group of seeds (train.smk), named after both: train_seed0, train_seeds0to4, ...
+SEEDS_PER_JOB = config["execution"]["seeds_per_job"]
+
+
+def seed_groups(seeds):
+    """The seeds of a kind of training in groups of execution.seeds_per_job, in order."""
+    seeds = [int(s) for s in seeds]
+    return [seeds[i : i + SEEDS_PER_JOB] for i in range(0, len(seeds), SEEDS_PER_JOB)]
+
+
+def seed_label(seeds):
+    """A training job's seeds as its log and benchmark files name them: seed3, seeds0-4 (a
+    range), seeds0_2_5."""
+    if len(seeds) == 1:
+        return f"seed{seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds{seeds[0]}-{seeds[-1]}"
+    return "seeds" + "_".join(map(str, seeds))
+
+
+def training_rule_name(kind, seeds):
+    """Name of the training rules of one group of seeds (train_seed0, train_seeds0to4, ...)."""
+    return f"{kind}_{seed_label(seeds).replace('-', 'to')}"
+
+
+def profile_threads(kind, default):
+    """Threads of the rules of a kind of training (train, train_lr, train_size): what a profile
+    or the command line sets for that name (--set-threads train=4), else ``default``. The rules
+    are made per group of seeds, so profiles cannot name them; they name the kind."""
+    value = workflow.resource_settings.overwrite_threads.get(kind)
+    return default if value is None else value.raw
+
+
+def profile_resources(kind):
+    """Resources a profile or the command line sets for a kind of training (--set-resources
+    train:mem_mb=32000), given to each of its rules (see profile_threads)."""
+    settings = workflow.resource_settings.overwrite_resources.get(kind, {})
+    return {name: value.raw for name, value in settings.items()}
 
 
 def dataset_of(trainset):

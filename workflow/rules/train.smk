@@ -21,64 +21,84 @@ rule check_gpu:
         "../scripts/check_gpu.py"
 
 
-rule train:
-    input:
-        train=lambda wc: dataset_file(wc.trainset, "train"),
-        valid=lambda wc: dataset_file(wc.trainset, "valid"),
-    output:
-        model="results/models/{trainset}/{variant}/seed{seed}/model.keras",
-        history="results/models/{trainset}/{variant}/seed{seed}/history.tsv",
-    log:
-        "logs/train/{trainset}/{variant}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train/{trainset}/{variant}/seed{seed}.tsv"
-    priority: variant_priority()
-    conda:
-        GPU_ENV
-    threads: config["threads"]["train"]
-    resources:
-        gpu=config["gpus_per_job"],
-    params:
-        spec=training_spec,
-        backend=BACKEND,
-    script:
-        "../scripts/train.py"
-
-
-# Learning-rate robustness (figS1): the variants of one dataset at other learning rates, with
-# the figure's own seeds. Runs identical to a main-run model are not repeated (see lr_history).
+# The kinds of training: the main run (every enabled variant at the config's seeds), and the
+# learning-rate (figS1) and training-set-size sweeps with their own seeds. Runs of the sweeps
+# identical to a main-run model are not repeated (see lr_history and size_history).
+# kind -> (files under results/, wildcards there, seeds, wildcard constraints, priority)
+TRAINING = {
+    "train": (
+        "models",
+        "{trainset}/{variant}",
+        SEEDS,
+        {},
+        variant_priority(),
+    ),
+}
 if enabled_figure("lr_robustness"):
-
-    use rule train as train_lr with:
-        output:
-            model="results/lr_robustness/{trainset}/{variant}/lr{lr}/seed{seed}/model.keras",
-            history="results/lr_robustness/{trainset}/{variant}/lr{lr}/seed{seed}/history.tsv",
-        log:
-            "logs/train_lr/{trainset}/{variant}/lr{lr}/seed{seed}.log",
-        benchmark:
-            "results/benchmarks/train_lr/{trainset}/{variant}/lr{lr}/seed{seed}.tsv"
-        wildcard_constraints:
-            trainset=one_of([LR_ROBUSTNESS["dataset"]]),
-            variant=one_of(LR_ROBUSTNESS["variants"]),
-            lr=one_of([learning_rate_name(r) for r in LR_ROBUSTNESS["learning_rates"]]),
-        priority: 1
-
-
-# Training-set size (beyond the paper): the variants of a simulated TF-binding dataset trained on
-# nested class-stratified subsets of its training split, with the figure's own seeds. Runs on the
-# whole split identical to a main-run model are not repeated (see size_history).
+    TRAINING["train_lr"] = (
+        "lr_robustness",
+        "{trainset}/{variant}/lr{lr}",
+        LR_ROBUSTNESS["seeds"],
+        {
+            "trainset": one_of([LR_ROBUSTNESS["dataset"]]),
+            "variant": one_of(LR_ROBUSTNESS["variants"]),
+            "lr": one_of(
+                [learning_rate_name(r) for r in LR_ROBUSTNESS["learning_rates"]]
+            ),
+        },
+        1,
+    )
 if enabled_figure("training_size"):
+    TRAINING["train_size"] = (
+        "training_size",
+        "{trainset}/{variant}/n{per_class}",
+        TRAINING_SIZE["seeds"],
+        {
+            "trainset": one_of([TRAINING_SIZE["dataset"]]),
+            "variant": one_of(TRAINING_SIZE["variants"]),
+            "per_class": one_of([str(n) for n in TRAINING_SIZE["per_class"]]),
+        },
+        1,
+    )
 
-    use rule train as train_size with:
-        output:
-            model="results/training_size/{trainset}/{variant}/n{per_class}/seed{seed}/model.keras",
-            history="results/training_size/{trainset}/{variant}/n{per_class}/seed{seed}/history.tsv",
-        log:
-            "logs/train_size/{trainset}/{variant}/n{per_class}/seed{seed}.log",
-        benchmark:
-            "results/benchmarks/train_size/{trainset}/{variant}/n{per_class}/seed{seed}.tsv"
-        wildcard_constraints:
-            trainset=one_of([TRAINING_SIZE["dataset"]]),
-            variant=one_of(TRAINING_SIZE["variants"]),
-            per_class=one_of([str(n) for n in TRAINING_SIZE["per_class"]]),
-        priority: 1
+
+# One rule per kind and group of seeds (execution.seeds_per_job): one job trains a group's seeds
+# of one variant in one process; its outputs are each seed's model and history.
+for kind, (folder, where, kind_seeds, constraints, rank) in TRAINING.items():
+    for group in seed_groups(kind_seeds):
+
+        rule:
+            name:
+                training_rule_name(kind, group)
+            input:
+                train=lambda wc: dataset_file(wc.trainset, "train"),
+                valid=lambda wc: dataset_file(wc.trainset, "valid"),
+            output:
+                model=expand(
+                    f"results/{folder}/{where}/seed{{seed}}/model.keras",
+                    seed=group,
+                    allow_missing=True,
+                ),
+                history=expand(
+                    f"results/{folder}/{where}/seed{{seed}}/history.tsv",
+                    seed=group,
+                    allow_missing=True,
+                ),
+            log:
+                f"logs/{kind}/{where}/{seed_label(group)}.log",
+            benchmark:
+                f"results/benchmarks/{kind}/{where}/{seed_label(group)}.tsv"
+            wildcard_constraints:
+                **constraints,
+            priority: rank
+            conda:
+                GPU_ENV
+            threads: profile_threads(kind, config["threads"]["train"])
+            resources:
+                **profile_resources(kind),
+                gpu=config["gpus_per_job"],
+            params:
+                specs=training_specs(group),
+                backend=BACKEND,
+            script:
+                "../scripts/train.py"

@@ -1,7 +1,8 @@
-"""Snakemake script: train one variant of one dataset at one seed.
+"""Snakemake script: train the seeds of one training job (a group of seeds of one variant).
 
-The state after each epoch goes to ``resume.npz`` next to the model, so that a killed job, run
-again, resumes from its last finished epoch; the file is removed when the model is written.
+The state after each epoch goes to ``resume.npz`` next to each seed's model, so that a killed
+job, run again, resumes every seed from its last finished epoch; the files are removed once
+every seed's model is written.
 """
 
 from pathlib import Path
@@ -10,10 +11,11 @@ from sfcrepro.runtime import configure, describe_devices, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
+    specs = sm.params.specs
     backend = configure(
         backend=sm.params.backend,
         threads=sm.threads,
-        seed=sm.params.spec["seed"],
+        seed=specs[0]["seed"],
         require_gpu=sm.config["require_gpu"],
     )
     log.info(
@@ -23,13 +25,10 @@ with job_logging(sm.log[0]) as log:
         ", ".join(describe_devices()),
     )
     from sfcrepro.config import TrainingSpec
-    from sfcrepro.train import train
+    from sfcrepro.train import Execution, RunFiles, train_runs
 
-    train(
-        TrainingSpec(**sm.params.spec),
-        sm.input.train,
-        sm.input.valid,
-        sm.output.model,
-        sm.output.history,
-        checkpoint_path=Path(sm.output.model).with_name("resume.npz"),
-    )
+    runs = [
+        RunFiles(TrainingSpec(**spec), model, history, Path(model).with_name("resume.npz"))
+        for spec, model, history in zip(specs, sm.output.model, sm.output.history, strict=True)
+    ]
+    train_runs(runs, sm.input.train, sm.input.valid, Execution.from_config(sm.config["execution"]))

@@ -1,0 +1,120 @@
+"""Tests of sfcrepro.engine: the batch the compiled step builds, its loss and gradients against
+Keras' own step under every backend, predictions, and the split kept in host memory."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from sfcrepro.engine import Engine, one_hot_batch
+from sfcrepro.evaluate import predict
+from sfcrepro.models import simulated_tf
+from sfcrepro.sequences import one_hot, reverse_complement
+
+pytestmark = pytest.mark.usefixtures("keras_runtime")
+HERE = Path(__file__).parent
+
+
+def test_batch_is_one_hot_with_reverse_complements_and_class_weights():
+    tokens = np.array([[0, 1, 2, 3, 4], [3, 3, 0, 4, 1], [2, 2, 2, 2, 2]], dtype=np.uint8)
+    labels = np.array([[1], [0], [1]], dtype=np.uint8)
+    rows = keras.ops.convert_to_tensor(np.array([0, 1], np.int32))
+    x, y, w = (
+        keras.ops.convert_to_numpy(t)
+        for t in one_hot_batch(
+            tokens, labels, rows, keras.ops.convert_to_tensor([0.5, 4.0]), reverse_complement=True
+        )
+    )
+    assert x.shape == (4, 5, 4) and x.dtype == np.float32
+    np.testing.assert_array_equal(x[:2], one_hot(tokens[:2]))
+    np.testing.assert_array_equal(x[2:], one_hot(reverse_complement(tokens[:2])))
+    assert x[0, 4].sum() == 0 and x[2, 0].sum() == 0  # N is all zeros, also reversed
+    np.testing.assert_array_equal(y[:, 0], [1, 0, 1, 0])
+    np.testing.assert_array_equal(w, [4.0, 0.5, 4.0, 0.5])
+    _, _, none = one_hot_batch(tokens, labels, rows)
+    assert none is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "torch", "jax"])
+def test_compiled_step_equals_the_keras_step_under_backend(backend):
+    if importlib.util.find_spec(backend) is None:
+        pytest.fail(f"{backend} is not installed: `make test` installs every backend")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "engine_check.py")],
+        env={**os.environ, "KERAS_BACKEND": backend},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+    assert f"backend {backend}: engine step = Keras step" in proc.stdout
+    assert "10 gradients equal" in proc.stdout
+
+
+def small_model(seed=0):
+    keras.utils.set_random_seed(seed)
+    model = simulated_tf("sep", length=30, tasks=2, units=8)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+def test_predictions_in_padded_chunks_equal_keras_predictions():
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, 5, size=(23, 30), dtype=np.uint8)
+    model = small_model()
+    engine = Engine([model], tokens, np.zeros((23, 2), np.uint8))
+    got = engine.predict([0], tokens, chunk=10)[0]  # 10 + 10 + 3 (padded to 10)
+    assert got.shape == (23, 2) and got.dtype == np.float32
+    np.testing.assert_allclose(got, predict(model, tokens, batch_size=7), rtol=1e-5, atol=1e-6)
+
+
+def test_split_in_host_memory_trains_as_the_device_copy():
+    rng = np.random.default_rng(2)
+    tokens = rng.integers(0, 4, size=(40, 30), dtype=np.uint8)
+    labels = rng.integers(0, 2, size=(40, 2), dtype=np.uint8)
+    rows = np.stack([np.sort(rng.permutation(40)[:8]) for _ in range(3)])[None]  # 3 steps of 8
+    results = []
+    for on_device in (True, False):
+        model = small_model()
+        engine = Engine([model], tokens, labels, on_device=on_device, steps_per_execution=2)
+        loss = engine.train([0], rows)
+        engine.sync()
+        results.append((loss, model.get_weights()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    for a, b in zip(results[0][1], results[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_steps_per_execution_does_not_change_training():
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(0, 4, size=(40, 30), dtype=np.uint8)
+    labels = rng.integers(0, 2, size=(40, 2), dtype=np.uint8)
+    rows = np.stack([np.sort(rng.permutation(40)[:8]) for _ in range(5)])[None]
+    weights = []
+    for per_call in (1, 2, 5):
+        model = small_model()
+        engine = Engine([model], tokens, labels, steps_per_execution=per_call)
+        engine.train([0], rows)
+        weights.append(model.get_weights())
+    for other in weights[1:]:
+        for a, b in zip(weights[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_engine_rejects_mixed_weighting_and_bad_rows():
+    tokens = np.zeros((4, 30), np.uint8)
+    labels = np.zeros((4, 1), np.uint8)
+    with pytest.raises(ValueError, match="all class-weighted or none"):
+        Engine([small_model(), small_model(1)], tokens, labels, class_weights=[None, [1, 2]])
+    engine = Engine([small_model()], tokens, labels)
+    with pytest.raises(ValueError, match=r"rows must be \(models, steps, batch\)"):
+        engine.train([0], np.zeros((2, 2), np.int64))
+    with pytest.raises(ValueError, match="uint8"):
+        Engine([small_model()], tokens.astype(np.int32), labels)
