@@ -31,11 +31,9 @@ def test_config_backend_wins_over_keras_backend():
 )
 def test_layer_and_model_train_under_backend(backend, module):
     if importlib.util.find_spec(module) is None:
-        if backend != "jax":
-            pytest.fail(
-                f"{module} is not installed: `make test` installs it (torch: the CPU build 2.13.0)"
-            )
-        pytest.skip(f"{module} is not installed (optional: pip install '.[{backend}]')")
+        pytest.fail(
+            f"{module} is not installed: `make test` installs it (torch: the CPU build 2.13.0)"
+        )
     env = {**os.environ, "KERAS_BACKEND": backend}
     proc = subprocess.run(
         [sys.executable, str(SCRIPT)], env=env, capture_output=True, text=True, timeout=600

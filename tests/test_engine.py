@@ -70,7 +70,7 @@ def test_predictions_in_padded_chunks_equal_keras_predictions():
     tokens = rng.integers(0, 5, size=(23, 30), dtype=np.uint8)
     model = small_model()
     engine = Engine([model], tokens, np.zeros((23, 2), np.uint8))
-    got = engine.predict([0], tokens, chunk=10)[0]  # 10 + 10 + 3 (padded to 10)
+    got = engine.predict([0], tokens, chunk=10)[0]  # 3 chunks of 8, the last padded by 1
     assert got.shape == (23, 2) and got.dtype == np.float32
     np.testing.assert_allclose(got, predict(model, tokens, batch_size=7), rtol=1e-5, atol=1e-6)
 
