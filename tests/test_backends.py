@@ -63,3 +63,36 @@ def test_training_and_importance_jobs_run_under_torch(tmp_path):
         and table["importance_sum"].notna().all()
         and table["importance_sum"].abs().sum() > 0
     )
+
+
+@pytest.mark.slow
+def test_jax_backend_trains_two_seeds_together_with_mixed_bfloat16(tmp_path):
+    """`backend: jax` through the workflow, as on a GPU: the two seeds of a variant stepped
+    together in one program (JAX stacks them) in bfloat16, preallocation off, the model saved
+    in float32."""
+    config = yaml.safe_load(TINY.read_text())
+    config["backend"] = "jax"
+    config["execution"] = {"seeds_per_job": 2, "together": True}
+    config["datasets"]["sim_tf"]["training"].update(max_epochs=2, precision="mixed_bfloat16")
+    path = tmp_path / "jax.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    targets = [f"results/models/sim_tf/sep/seed{seed}/model.keras" for seed in (0, 1)]
+    proc = snakemake(tmp_path, path, "--cores", "1", *targets)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    log = (tmp_path / "logs" / "train" / "sim_tf" / "sep" / "seeds0-1.log").read_text()
+    assert "Keras backend jax" in log and "2 run(s) on cpu (jax backend): together" in log
+    assert "'precision': 'mixed_bfloat16'" in log
+    for seed in (0, 1):
+        assert f"sim_tf/sep seed {seed}: best epoch" in log
+    code = (
+        "from sfcrepro.runtime import configure; configure('jax')\n"
+        "import os; from sfcrepro.models import load_model\n"
+        f"m = load_model({str(tmp_path / targets[0])!r})\n"
+        "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], {l.dtype_policy.name for l in m.layers})"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XLA_PYTHON_CLIENT")}
+    check = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert check.returncode == 0, check.stderr[-3000:]
+    assert check.stdout.split() == ["false", "{'float32'}"]

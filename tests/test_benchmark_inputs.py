@@ -52,6 +52,45 @@ def test_inputs_have_hg19_shape_and_valid_files(tmp_path):
     ]
 
 
+def test_gpu_paper_scale_overlay_trains_the_four_variants_over_three_seeds(tmp_path):
+    # config/gpu_paper_scale.yaml on the generated configuration: valid, and one job per variant
+    # (its three seeds in one process), bfloat16 training at batch 1024.
+    from conftest import job_counts, snakemake
+
+    from sfcrepro.config import training_settings
+
+    paper_scale.make_inputs(
+        tmp_path, scale=1e-3, cell_types=2, peaks=150_000, tfs=2, summits=30_000, seed=0
+    )
+    overlay = ROOT / "config" / "gpu_paper_scale.yaml"
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    extra = yaml.safe_load(overlay.read_text())
+    config.update({k: v for k, v in extra.items() if k != "datasets"})
+    config["datasets"]["paper_scale"]["training"].update(
+        extra["datasets"]["paper_scale"]["training"]
+    )
+    validate(config, schema=str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
+    assert check(config) == []
+    dataset = config["datasets"]["paper_scale"]
+    assert list(dataset["variants"]) == ["std", "std_lr1e-4", "sep", "symm"]
+    sep = training_settings(dataset, "sep", 0, "paper_scale/sep")
+    assert (sep["precision"], sep["batch_size"], sep["architecture"]) == (
+        "mixed_bfloat16",
+        1024,
+        "basset",
+    )
+    proc = snakemake(
+        tmp_path / "run",
+        [tmp_path / "config.yaml", overlay],
+        *("--dry-run", "--quiet", "rules"),
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    counts = job_counts(proc.stdout)
+    assert counts["train"] == 4 and counts["build_sim_access"] == 1
+    assert "train_seeds0to2" in proc.stdout  # seeds 0-2 in one job
+
+
 invivo_spec = importlib.util.spec_from_file_location(
     "paper_scale_invivo", ROOT / "benchmarks" / "paper_scale_invivo_access.py"
 )

@@ -195,7 +195,6 @@ class Engine:
             raise ValueError(f"{len(class_weights)} class weights for {len(self.models)} models.")
         if len({w is None for w in class_weights}) > 1:
             raise ValueError("Models of one engine are either all class-weighted or none.")
-        self.weighted = class_weights[0] is not None
         self._weights = [
             None if w is None else ops.convert_to_tensor(np.asarray(w, np.float32))
             for w in class_weights
@@ -221,9 +220,10 @@ class Engine:
         self._state = [None] * len(self.models)
         self._same_architecture = len({_architecture(m) for m in self.models}) == 1
         self._compiled = {}
+        self._predict_tokens = None  # (the array last predicted, its padded length, device copy)
 
     # -- the training step --------------------------------------------------------------------
-    def train(self, members, rows):
+    def train(self, members, rows, after_call=None):
         """Run the steps of ``rows`` for the models ``members`` (indices), together.
 
         Parameters
@@ -232,7 +232,10 @@ class Engine:
             Indices of the models stepped together (one compiled program).
         rows : ndarray of int, shape (len(members), S, B)
             Per model, ``S`` batches of ``B`` rows of the split, ``steps_per_execution`` of them
-            per compiled call.
+            per compiled call. They go to the device at once (with the split in host memory, the
+            batches of each call are gathered there and sent instead).
+        after_call : callable, optional
+            Called with the number of steps done after each compiled call (progress, tests).
 
         Returns
         -------
@@ -244,22 +247,26 @@ class Engine:
         rows = np.asarray(rows)
         if rows.ndim != 3 or rows.shape[0] != len(members):
             raise ValueError(f"rows must be (models, steps, batch); got {rows.shape}.")
+        steps, per_call = rows.shape[1], self.steps_per_execution
+        if self.on_device:
+            device_rows = ops.convert_to_tensor(rows.astype(np.int32))
         total = None
-        per_call = self.steps_per_execution
-        for start in range(0, rows.shape[1], per_call):
-            chunk = rows[:, start : start + per_call]
-            tokens, labels, chunk = self._data(chunk)
-            losses = self._step_function(members, chunk.shape[1:])(
-                tokens, labels, ops.convert_to_tensor(chunk.astype(np.int32))
-            )
+        for start in range(0, steps, per_call):
+            if self.on_device:
+                tokens, labels = self.tokens, self.labels
+                chunk = device_rows[:, start : start + per_call]
+            else:
+                tokens, labels, local = self._gathered(rows[:, start : start + per_call])
+                chunk = ops.convert_to_tensor(local)
+            losses = self._step_function(members, tuple(chunk.shape[1:]))(tokens, labels, chunk)
             total = losses if total is None else total + losses
+            if after_call is not None:
+                after_call(min(start + per_call, steps))
         return total
 
-    def _data(self, rows):
-        """The tensors a call reads, and its rows into them: the device copy, or the batches
-        gathered on the host and sent (split in host memory)."""
-        if self.on_device:
-            return self.tokens, self.labels, rows
+    def _gathered(self, rows):
+        """The batches of ``rows`` gathered from the split in host memory and sent to the
+        device, with their rows into the sent arrays."""
         tokens, labels = self._host
         flat = rows.reshape(-1)
         local = np.arange(flat.size, dtype=np.int32).reshape(rows.shape)
@@ -324,8 +331,17 @@ class Engine:
                 model.optimizer.apply(grads, variables)
             return loss.detach()
 
-        if self.jit_compile:
-            one_step = torch.compile(one_step)
+        compiled = torch.compile(one_step) if self.jit_compile else None
+
+        def step(*args):
+            nonlocal compiled
+            if compiled is not None:
+                try:
+                    return compiled(*args)
+                except Exception as error:  # noqa: BLE001 (a graph torch.compile cannot take)
+                    log.warning("torch.compile failed (%s); this job trains eagerly.", error)
+                    compiled = None
+            return one_step(*args)
 
         def run(tokens, labels, rows):
             total = torch.zeros(len(models), device=rows.device)
@@ -334,7 +350,7 @@ class Engine:
                     own = self.rng_states[members[k]]
                     if own is not None:  # this model's dropout draws, as if trained alone
                         _set_global_rng_state(own)
-                    total[k] += one_step(model, weights[k], tokens, labels, rows[k, s])
+                    total[k] += step(model, weights[k], tokens, labels, rows[k, s])
                     if own is not None:
                         self.rng_states[members[k]] = global_rng_state()
             return total
@@ -391,7 +407,8 @@ class Engine:
 
             return jax.lax.fori_loop(0, steps, body, (states, total))
 
-        compiled = jax.jit(run, donate_argnums=(0,))
+        # the state is donated on a GPU (updated in place); CPUs cannot take donations
+        compiled = jax.jit(run, donate_argnums=(0,) if self.kind == "gpu" else ())
 
         def call(tokens, labels, rows):
             states = [self._jax_state(m) for m in members]
@@ -431,8 +448,13 @@ class Engine:
         batch of ``rows``, without updating anything but the model's non-trainable state
         (dropout seeds, batch-norm statistics). For tests against Keras' own step."""
         model, weights = self.models[member], self._weights[member]
-        tokens, labels, rows = self._data(np.asarray(rows, np.int32)[None, None])
-        rows = ops.convert_to_tensor(rows[0, 0].astype(np.int32))
+        rows = np.asarray(rows, np.int32)
+        if self.on_device:
+            tokens, labels = self.tokens, self.labels
+        else:
+            tokens, labels, rows = self._gathered(rows[None, None])
+            rows = rows[0, 0]
+        rows = ops.convert_to_tensor(rows)
         if self.backend == "jax":
             trainable, non_trainable, _ = self._jax_state(member)
             loss, grads, _ = _jax_gradients(
@@ -484,18 +506,28 @@ class Engine:
         The sequences go to the device once; chunks of at most ``chunk`` sequences, all of one
         shape (the split cut into equal parts, the last padded by at most a row per chunk), are
         predicted by one compiled call each, and the predictions stay on the device until the
-        split is done.
+        split is done. The same array object predicted again (the validation split after every
+        epoch) is not sent again: do not change it in place between calls.
         """
         members = tuple(int(m) for m in members)
-        tokens = np.asarray(tokens, dtype=np.uint8)
         n = len(tokens)
+        if n == 0:
+            return [
+                np.zeros((0, m.output.shape[-1]), np.float32)
+                for m in (self.models[k] for k in members)
+            ]
         chunks = math.ceil(n / max(1, int(chunk)))
         chunk = math.ceil(n / chunks)  # equal chunks: at most chunks - 1 rows of padding
         padded = chunks * chunk
-        if padded > n:
-            tokens = np.concatenate([tokens, np.zeros((padded - n, tokens.shape[1]), np.uint8)])
+        cached = self._predict_tokens
+        if cached is None or cached[0] is not tokens or cached[1] != padded:
+            # the same split again (validation after every epoch) is sent once
+            array = np.asarray(tokens, dtype=np.uint8)
+            if padded > n:
+                array = np.concatenate([array, np.zeros((padded - n, array.shape[1]), np.uint8)])
+            self._predict_tokens = cached = (tokens, padded, _to_device(array))
+        device_tokens = cached[2]
         function = self._predict_function(members)
-        device_tokens = _to_device(tokens)
         parts = [
             function(device_tokens, ops.convert_to_tensor(np.arange(s, s + chunk, dtype=np.int32)))
             for s in range(0, padded, chunk)

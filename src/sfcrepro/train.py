@@ -361,6 +361,7 @@ class _Run:
         self.wait, self.best, self.best_epoch, self.best_weights = 0, None, 0, None
         # the backend's global random state as this run alone would find it (PyTorch dropout)
         self.rng_state = global_rng_state()
+        self.class_weights = None  # of class 0 and 1 (single task), or None
         self.checkpoint = Checkpoint(files.checkpoint, fingerprint)
 
     @property
@@ -428,81 +429,17 @@ def train_runs(runs, train_path, valid_path, execution: Execution | None = None,
     runs = list(runs)
     if not runs:
         return []
-    first = asdict(runs[0].spec)
-    for r in runs[1:]:
-        other = asdict(r.spec)
-        differ = sorted(k for k in first if k not in _PER_RUN and first[k] != other[k])
-        if differ:
-            raise ValueError(
-                f"Runs trained in one process may differ only in seed and name; "
-                f"{r.spec.name} seed {r.spec.seed} differs in {', '.join(differ)}."
-            )
-    seeds = [r.spec.seed for r in runs]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"Seeds given twice: {seeds}.")
+    _check_runs(runs)
     spec = runs[0].spec
     execution = execution or Execution()
-
     train_x, train_y, tasks = read_dataset(train_path)
     valid_x, valid_y, valid_tasks = read_dataset(valid_path)
     if valid_tasks != tasks:
         raise ValueError(f"{valid_path} has tasks {valid_tasks}, but {train_path} has {tasks}.")
-
-    states, weights = [], []
-    for files in runs:
-        s = files.spec
-        kept = None
-        if s.train_per_class is not None:
-            kept = nested_subset(train_y, s.train_per_class, s.seed)
-            log.info(
-                "%s seed %d: training subset of %d per class, %d of %d sequences",
-                s.name,
-                s.seed,
-                s.train_per_class,
-                len(kept),
-                len(train_x),
-            )
-        labels = train_y if kept is None else train_y[kept]
-        n = len(labels)
-        log.info(
-            "%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
-            s.name,
-            s.seed,
-            n,
-            len(valid_x),
-            train_x.shape[1],
-            ", ".join(tasks),
-            asdict(s),
-        )
-        keras.utils.set_random_seed(s.seed)  # initial weights and dropout seeds, as alone
-        model = spec_model(s, length=train_x.shape[1], tasks=len(tasks))
-        model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="binary_crossentropy")
-        model.optimizer.build(model.trainable_variables)
-        log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
-        w = example_class_weights(s.class_weight, labels)
-        if w is not None:
-            log.info(
-                "%s seed %d: class weights (%s): negatives %.4g, positives %.4g",
-                s.name,
-                s.seed,
-                s.class_weight,
-                w[0],
-                w[1],
-            )
-        weights.append(w)
-        run = _Run(files, model, kept, run_fingerprint(s, train_path, valid_path))
-        done = run.checkpoint.restore(run)
-        if done:
-            log.info(
-                "%s seed %d: resuming after epoch %d from %s",
-                s.name,
-                s.seed,
-                done,
-                files.checkpoint,
-            )
-        for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
-            run.next_order(n)
-        states.append(run)
+    states = [
+        _start_run(files, (train_x, train_y, tasks), len(valid_x), (train_path, valid_path))
+        for files in runs
+    ]
     n_train = len(train_x) if spec.train_per_class is None else len(states[0].kept)
 
     choice = execution.resolve(states[0].model)
@@ -510,7 +447,7 @@ def train_runs(runs, train_path, valid_path, execution: Execution | None = None,
         [r.model for r in states],
         train_x,
         train_y,
-        class_weights=weights,
+        class_weights=[r.class_weights for r in states],
         reverse_complement=spec.reverse_complement,
         steps_per_execution=choice["steps"],
         jit_compile=choice["jit_compile"],
@@ -528,9 +465,9 @@ def train_runs(runs, train_path, valid_path, execution: Execution | None = None,
         "device" if engine.on_device and engine.kind == "gpu" else "host",
     )
     pending = [i for i, r in enumerate(states) if not r.finished]
-    if choice["together"]:
+    if choice["together"]:  # runs resumed after different epochs: a cohort per epoch
         cohorts = {}
-        for i in pending:  # runs resumed at different epochs step together from where they meet
+        for i in pending:
             cohorts.setdefault(states[i].epochs_done, []).append(i)
         groups = [cohorts[k] for k in sorted(cohorts)]
     else:
@@ -541,30 +478,102 @@ def train_runs(runs, train_path, valid_path, execution: Execution | None = None,
         while active:
             active = context.epoch(active)
 
-    histories = []
-    for run in states:
-        if run.best_weights is not None:
-            run.model.set_weights(run.best_weights)
-        history = pd.DataFrame(run.rows)[HISTORY_COLUMNS]
-        best = int(history["val_loss"].idxmin())
-        log.info(
-            "%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)",
-            run.spec.name,
-            run.spec.seed,
-            best + 1,
-            len(history),
-            history.loc[best, "val_loss"],
-            history.loc[best, "val_auroc"],
-        )
-        for callback in callbacks:
-            if hasattr(callback, "on_train_end"):
-                callback.on_train_end(run)
-        _save_model(run.model, run.spec, train_x.shape[1], len(tasks), run.files.model)
-        write_tsv(history, run.files.history, float_format="%.6g")
-        histories.append(history)
-    for run in states:
+    histories = [_finish_run(run, callbacks, train_x.shape[1], len(tasks)) for run in states]
+    for run in states:  # only now: see the docstring
         run.checkpoint.remove()
     return histories
+
+
+def _check_runs(runs) -> None:
+    """Runs of one process: specs equal but for seed and name, seeds distinct."""
+    first = asdict(runs[0].spec)
+    for r in runs[1:]:
+        other = asdict(r.spec)
+        differ = sorted(k for k in first if k not in _PER_RUN and first[k] != other[k])
+        if differ:
+            raise ValueError(
+                f"Runs trained in one process may differ only in seed and name; "
+                f"{r.spec.name} seed {r.spec.seed} differs in {', '.join(differ)}."
+            )
+    seeds = [r.spec.seed for r in runs]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"Seeds given twice: {seeds}.")
+
+
+def _start_run(files: RunFiles, split, n_valid: int, inputs) -> _Run:
+    """A run ready to train on ``split`` (the training split's sequences, labels and tasks): its
+    rows, its model (built as training it alone would), its class weights, and the state of its
+    checkpoint if there is one (fingerprinted with the ``inputs``, the split files)."""
+    train_x, train_y, tasks = split
+    s = files.spec
+    kept = None
+    if s.train_per_class is not None:
+        kept = nested_subset(train_y, s.train_per_class, s.seed)
+        log.info(
+            "%s seed %d: training subset of %d per class, %d of %d sequences",
+            s.name,
+            s.seed,
+            s.train_per_class,
+            len(kept),
+            len(train_x),
+        )
+    labels = train_y if kept is None else train_y[kept]
+    log.info(
+        "%s seed %d: %d training and %d validation sequences of %d bp, tasks %s; %s",
+        s.name,
+        s.seed,
+        len(labels),
+        n_valid,
+        train_x.shape[1],
+        ", ".join(tasks),
+        asdict(s),
+    )
+    keras.utils.set_random_seed(s.seed)  # initial weights and dropout seeds, as alone
+    model = spec_model(s, length=train_x.shape[1], tasks=len(tasks))
+    model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="binary_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
+    run = _Run(files, model, kept, run_fingerprint(s, *inputs))
+    run.class_weights = example_class_weights(s.class_weight, labels)
+    if run.class_weights is not None:
+        log.info(
+            "%s seed %d: class weights (%s): negatives %.4g, positives %.4g",
+            s.name,
+            s.seed,
+            s.class_weight,
+            *run.class_weights,
+        )
+    done = run.checkpoint.restore(run)
+    if done:
+        log.info(
+            "%s seed %d: resuming after epoch %d from %s", s.name, s.seed, done, files.checkpoint
+        )
+    for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
+        run.next_order(len(labels))
+    return run
+
+
+def _finish_run(run: _Run, callbacks, length: int, tasks: int) -> pd.DataFrame:
+    """Restore the run's best weights, write its model and history; return the history."""
+    if run.best_weights is not None:
+        run.model.set_weights(run.best_weights)
+    history = pd.DataFrame(run.rows)[HISTORY_COLUMNS]
+    best = int(history["val_loss"].idxmin())
+    log.info(
+        "%s seed %d: best epoch %d of %d (val_loss %.4f, val_auroc %.4f)",
+        run.spec.name,
+        run.spec.seed,
+        best + 1,
+        len(history),
+        history.loc[best, "val_loss"],
+        history.loc[best, "val_auroc"],
+    )
+    for callback in callbacks:
+        if hasattr(callback, "on_train_end"):
+            callback.on_train_end(run)
+    _save_model(run.model, run.spec, length, tasks, run.files.model)
+    write_tsv(history, run.files.history, float_format="%.6g")
+    return history
 
 
 class _EpochContext:
@@ -594,29 +603,32 @@ class _EpochContext:
         split = [batch_rows(run.next_order(self.n_train), batch) for run in runs]
         full = np.stack([s[0] for s in split])
         steps = full.shape[1] + (split[0][1] is not None)
-        per_call = engine.steps_per_execution
-        loss_sum, done, last_log = 0.0, 0, start
-        for begin in range(0, full.shape[1], per_call):
-            # batch losses stay on the device until the epoch's end
-            loss_sum = loss_sum + engine.train(active, full[:, begin : begin + per_call]) * batch
-            done = min(begin + per_call, full.shape[1])
+        last_log = start
+
+        def after_call(done):
+            nonlocal last_log
             for run in runs:
                 self._call("on_steps_end", run, epoch, done)
-            if time.perf_counter() - last_log > PROGRESS_EVERY:
-                last_log = time.perf_counter()
+            now = time.perf_counter()
+            if now - last_log > PROGRESS_EVERY and done < steps:
+                last_log = now
                 log.info(
                     "%s epoch %d: %d of %d steps, %.0f examples/s",
-                    ", ".join(f"seed {r.spec.seed}" for r in runs),
+                    ", ".join(f"{r.spec.name} seed {r.spec.seed}" for r in runs),
                     epoch + 1,
                     done,
                     steps,
-                    done * batch * len(runs) / (last_log - start),
+                    done * batch * len(runs) / (now - start),
                 )
+
+        # batch losses stay on the device until the epoch's end
+        loss_sum = 0.0
+        if full.shape[1]:
+            loss_sum = engine.train(active, full, after_call) * batch
         if split[0][1] is not None:
             rest = np.stack([s[1] for s in split])[:, None, :]
             loss_sum = loss_sum + engine.train(active, rest) * rest.shape[-1]
-            for run in runs:
-                self._call("on_steps_end", run, epoch, steps)
+            after_call(steps)
         losses = np.asarray(keras.ops.convert_to_numpy(loss_sum), np.float64) / self.n_train
         engine.sync()
         train_seconds = time.perf_counter() - start
