@@ -33,7 +33,6 @@ choice (:mod:`sfcrepro.train`).
 from __future__ import annotations
 
 import logging
-import math
 
 import keras
 import numpy as np
@@ -220,7 +219,7 @@ class Engine:
         self._state = [None] * len(self.models)
         self._same_architecture = len({_architecture(m) for m in self.models}) == 1
         self._compiled = {}
-        self._predict_tokens = None  # (the array last predicted, its padded length, device copy)
+        self._predict_tokens = None  # (the array last predicted, its device copy)
 
     # -- the training step --------------------------------------------------------------------
     def train(self, members, rows, after_call=None):
@@ -239,9 +238,9 @@ class Engine:
 
         Returns
         -------
-        tensor, shape (len(members),)
-            Per model, the sum over the ``S`` steps of the batch loss, left on the device (read
-            it with ``keras.ops.convert_to_numpy`` when needed: reading waits for the device).
+        tensor, shape (len(members), S)
+            Per model, each step's batch loss, left on the device (read them with
+            ``keras.ops.convert_to_numpy`` when needed: reading waits for the device).
         """
         members = tuple(int(m) for m in members)
         rows = np.asarray(rows)
@@ -250,7 +249,7 @@ class Engine:
         steps, per_call = rows.shape[1], self.steps_per_execution
         if self.on_device:
             device_rows = ops.convert_to_tensor(rows.astype(np.int32))
-        total = None
+        losses = []
         for start in range(0, steps, per_call):
             if self.on_device:
                 tokens, labels = self.tokens, self.labels
@@ -258,11 +257,12 @@ class Engine:
             else:
                 tokens, labels, local = self._gathered(rows[:, start : start + per_call])
                 chunk = ops.convert_to_tensor(local)
-            losses = self._step_function(members, tuple(chunk.shape[1:]))(tokens, labels, chunk)
-            total = losses if total is None else total + losses
+            losses.append(
+                self._step_function(members, tuple(chunk.shape[1:]))(tokens, labels, chunk)
+            )
             if after_call is not None:
                 after_call(min(start + per_call, steps))
-        return total
+        return losses[0] if len(losses) == 1 else ops.concatenate(losses, axis=1)
 
     def _gathered(self, rows):
         """The batches of ``rows`` gathered from the split in host memory and sent to the
@@ -304,10 +304,11 @@ class Engine:
             return tf.stack(losses)
 
         def run(tokens, labels, rows):
-            total = tf.zeros((len(models),), tf.float32)
-            for s in tf.range(tf.shape(rows)[1]):
-                total += one_step(tokens, labels, rows[:, s])
-            return total
+            steps = tf.shape(rows)[1]
+            losses = tf.TensorArray(tf.float32, size=steps)
+            for s in tf.range(steps):
+                losses = losses.write(s, one_step(tokens, labels, rows[:, s]))
+            return tf.transpose(losses.stack())
 
         return tf.function(run, jit_compile=self.jit_compile, reduce_retracing=True)
 
@@ -344,16 +345,16 @@ class Engine:
             return one_step(*args)
 
         def run(tokens, labels, rows):
-            total = torch.zeros(len(models), device=rows.device)
+            losses = torch.zeros(rows.shape[:2], device=rows.device)
             for s in range(rows.shape[1]):
                 for k, model in enumerate(models):
                     own = self.rng_states[members[k]]
                     if own is not None:  # this model's dropout draws, as if trained alone
                         _set_global_rng_state(own)
-                    total[k] += step(model, weights[k], tokens, labels, rows[k, s])
+                    losses[k, s] = step(model, weights[k], tokens, labels, rows[k, s])
                     if own is not None:
                         self.rng_states[members[k]] = global_rng_state()
-            return total
+            return losses
 
         return run
 
@@ -394,18 +395,18 @@ class Engine:
 
         def run(states, weights, tokens, labels, rows):
             steps = rows.shape[1]
-            total = ops.zeros((rows.shape[0],), "float32")
             if steps == 1:
                 states, losses = one_step(states, weights, tokens, labels, rows[:, 0])
-                return states, total + losses
+                return states, losses[:, None]
 
             def body(s, carry):
-                states, total = carry
+                states, losses = carry
                 step_rows = jax.lax.dynamic_index_in_dim(rows, s, axis=1, keepdims=False)
-                states, losses = one_step(states, weights, tokens, labels, step_rows)
-                return states, total + losses
+                states, step_losses = one_step(states, weights, tokens, labels, step_rows)
+                return states, losses.at[:, s].set(step_losses)
 
-            return jax.lax.fori_loop(0, steps, body, (states, total))
+            losses = ops.zeros(rows.shape[:2], "float32")
+            return jax.lax.fori_loop(0, steps, body, (states, losses))
 
         # the state is donated on a GPU (updated in place); CPUs cannot take donations
         compiled = jax.jit(run, donate_argnums=(0,) if self.kind == "gpu" else ())
@@ -503,11 +504,12 @@ class Engine:
     def predict(self, members, tokens, chunk: int) -> list[np.ndarray]:
         """Probabilities of the models ``members`` for uint8 ``tokens`` (N, L).
 
-        The sequences go to the device once; chunks of at most ``chunk`` sequences, all of one
-        shape (the split cut into equal parts, the last padded by at most a row per chunk), are
-        predicted by one compiled call each, and the predictions stay on the device until the
-        split is done. The same array object predicted again (the validation split after every
-        epoch) is not sent again: do not change it in place between calls.
+        The sequences go to the device once; chunks of ``chunk`` sequences (the last one shorter:
+        a second shape to compile, and the chunks of :func:`sfcrepro.evaluate.predict`, whose
+        predictions these equal) are predicted by one compiled call each, and the predictions
+        stay on the device until the split is done. The same array object predicted again (the
+        validation split after every epoch) is not sent again: do not change it in place between
+        calls.
         """
         members = tuple(int(m) for m in members)
         n = len(tokens)
@@ -516,21 +518,19 @@ class Engine:
                 np.zeros((0, m.output.shape[-1]), np.float32)
                 for m in (self.models[k] for k in members)
             ]
-        chunks = math.ceil(n / max(1, int(chunk)))
-        chunk = math.ceil(n / chunks)  # equal chunks: at most chunks - 1 rows of padding
-        padded = chunks * chunk
+        chunk = max(1, int(chunk))
         cached = self._predict_tokens
-        if cached is None or cached[0] is not tokens or cached[1] != padded:
+        if cached is None or cached[0] is not tokens:
             # the same split again (validation after every epoch) is sent once
-            array = np.asarray(tokens, dtype=np.uint8)
-            if padded > n:
-                array = np.concatenate([array, np.zeros((padded - n, array.shape[1]), np.uint8)])
-            self._predict_tokens = cached = (tokens, padded, _to_device(array))
-        device_tokens = cached[2]
+            self._predict_tokens = cached = (tokens, _to_device(np.asarray(tokens, np.uint8)))
+        device_tokens = cached[1]
         function = self._predict_function(members)
         parts = [
-            function(device_tokens, ops.convert_to_tensor(np.arange(s, s + chunk, dtype=np.int32)))
-            for s in range(0, padded, chunk)
+            function(
+                device_tokens,
+                ops.convert_to_tensor(np.arange(s, min(s + chunk, n), dtype=np.int32)),
+            )
+            for s in range(0, n, chunk)
         ]
         joined = ops.convert_to_numpy(ops.concatenate(parts, axis=1))
         return [np.asarray(joined[k, :n], dtype=np.float32) for k in range(len(members))]
@@ -541,24 +541,30 @@ class Engine:
             return self._compiled[key]
         models = [self.models[m] for m in members]
 
-        def forward(model, tokens, rows):
-            return ops.cast(
-                model(_one_hot(ops.take(tokens, rows, axis=0)), training=False), "float32"
-            )
+        # The chunk is one-hot encoded on the device by its own (uncompiled) ops and then given
+        # to the compiled forward pass: TensorFlow computed the forward pass 1 ulp differently
+        # when the encoding was part of its graph, and with it apart the predictions equal
+        # sfcrepro.evaluate.predict's (and so those of the training loop before this engine).
+        def one_hot(tokens, rows):
+            return _one_hot(ops.take(tokens, rows, axis=0))
 
         if self.backend == "tensorflow":
             import tensorflow as tf
 
-            function = tf.function(
-                lambda tokens, rows: tf.stack([forward(m, tokens, rows) for m in models]),
+            # a list out, stacked outside: tf.stack inside the graph changed the forward pass by
+            # 1 ulp too
+            forward = tf.function(
+                lambda x: [ops.cast(m(x, training=False), "float32") for m in models],
                 jit_compile=self.jit_compile,
-                reduce_retracing=True,
             )
+
+            def function(tokens, rows):
+                return ops.stack(forward(one_hot(tokens, rows)))
+
         elif self.backend == "jax":
             import jax
 
-            def stateless(states, tokens, rows):
-                x = _one_hot(ops.take(tokens, rows, axis=0))
+            def stateless(states, x):
                 return ops.stack(
                     [
                         ops.cast(model.stateless_call(s[0], s[1], x, training=False)[0], "float32")
@@ -569,14 +575,15 @@ class Engine:
             compiled = jax.jit(stateless)
 
             def function(tokens, rows):
-                return compiled([self._jax_state(m) for m in members], tokens, rows)
+                return compiled([self._jax_state(m) for m in members], one_hot(tokens, rows))
 
         else:
             import torch
 
             def function(tokens, rows):
+                x = one_hot(tokens, rows)
                 with torch.no_grad():
-                    return torch.stack([forward(m, tokens, rows) for m in models])
+                    return torch.stack([ops.cast(m(x, training=False), "float32") for m in models])
 
         self._compiled[key] = function
         return function

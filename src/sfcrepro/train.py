@@ -47,6 +47,7 @@ __all__ = [
     "TrainingSpec",
     "batch_rows",
     "class_weights",
+    "epoch_loss",
     "example_class_weights",
     "run_fingerprint",
     "spec_model",
@@ -238,6 +239,17 @@ class RunFiles:
     checkpoint: str | os.PathLike | None = None
 
 
+def epoch_loss(step_losses, step_examples) -> float:
+    """An epoch's training loss from its batch losses, as Keras reports it: the mean weighted by
+    the examples in each batch, summed in float32 in step order (Keras' ``Mean`` metric), so
+    that histories equal those of the ``model.fit`` loop of earlier versions."""
+    total = count = np.float32(0)
+    for loss, n in zip(np.asarray(step_losses, np.float32), step_examples, strict=True):
+        total = np.float32(total + np.float32(loss * np.float32(n)))
+        count = np.float32(count + np.float32(n))
+    return float(np.float32(total / count)) if count else float("nan")
+
+
 def batch_rows(order: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
     """Split an epoch's row order into batches, rows sorted within each batch.
 
@@ -352,10 +364,15 @@ def _numbered(arrays: dict, prefix: str) -> list:
 class _Run:
     """One run's model, data order, early stopping and history while training."""
 
-    def __init__(self, files: RunFiles, model, kept, fingerprint: str):
+    def __init__(self, files: RunFiles, model, n: int, kept, fingerprint: str):
         self.files, self.spec, self.model = files, files.spec, model
+        self.n = n  # training examples
         self.kept = kept  # its training rows in the split (sorted), or None: every row
         self.rng = np.random.default_rng(self.spec.seed)
+        # The first permutation is drawn and not used: the Keras model.fit loop of earlier
+        # versions reshuffled its batches once before the first epoch, and drawing it keeps every
+        # run's batches, and so its model, what they were (tests/test_train.py checks this).
+        self.rng.permutation(n)
         self.rows: list[dict] = []
         self.finished = False
         self.wait, self.best, self.best_epoch, self.best_weights = 0, None, 0, None
@@ -368,9 +385,9 @@ class _Run:
     def epochs_done(self) -> int:
         return len(self.rows)
 
-    def next_order(self, n: int) -> np.ndarray:
+    def next_order(self) -> np.ndarray:
         """The row order of the next epoch (a fresh seeded permutation per epoch)."""
-        order = self.rng.permutation(n)
+        order = self.rng.permutation(self.n)
         return order if self.kept is None else self.kept[order]
 
     def early_stopping(self, epoch: int, val_loss: float) -> bool:
@@ -533,7 +550,7 @@ def _start_run(files: RunFiles, split, n_valid: int, inputs) -> _Run:
     model.compile(optimizer=keras.optimizers.Adam(s.learning_rate), loss="binary_crossentropy")
     model.optimizer.build(model.trainable_variables)
     log.info("%s: %s parameters", model.name, f"{model.count_params():,}")
-    run = _Run(files, model, kept, run_fingerprint(s, *inputs))
+    run = _Run(files, model, len(labels), kept, run_fingerprint(s, *inputs))
     run.class_weights = example_class_weights(s.class_weight, labels)
     if run.class_weights is not None:
         log.info(
@@ -549,7 +566,7 @@ def _start_run(files: RunFiles, split, n_valid: int, inputs) -> _Run:
             "%s seed %d: resuming after epoch %d from %s", s.name, s.seed, done, files.checkpoint
         )
     for _ in range(done):  # the data order of the next epoch, as the uninterrupted run has it
-        run.next_order(len(labels))
+        run.next_order()
     return run
 
 
@@ -600,7 +617,7 @@ class _EpochContext:
         engine.reload()
         start = time.perf_counter()
         batch = self.spec.batch_size
-        split = [batch_rows(run.next_order(self.n_train), batch) for run in runs]
+        split = [batch_rows(run.next_order(), batch) for run in runs]
         full = np.stack([s[0] for s in split])
         steps = full.shape[1] + (split[0][1] is not None)
         last_log = start
@@ -622,21 +639,25 @@ class _EpochContext:
                 )
 
         # batch losses stay on the device until the epoch's end
-        loss_sum = 0.0
+        parts, examples = [], []
         if full.shape[1]:
-            loss_sum = engine.train(active, full, after_call) * batch
+            parts.append(engine.train(active, full, after_call))
+            examples += [full.shape[2]] * full.shape[1]
         if split[0][1] is not None:
             rest = np.stack([s[1] for s in split])[:, None, :]
-            loss_sum = loss_sum + engine.train(active, rest) * rest.shape[-1]
+            parts.append(engine.train(active, rest))
+            examples.append(rest.shape[2])
             after_call(steps)
-        losses = np.asarray(keras.ops.convert_to_numpy(loss_sum), np.float64) / self.n_train
+        step_losses = np.concatenate([keras.ops.convert_to_numpy(p) for p in parts], axis=1)
+        factor = 2 if self.spec.reverse_complement else 1
+        losses = [epoch_loss(row, np.array(examples) * factor) for row in step_losses]
         engine.sync()
         train_seconds = time.perf_counter() - start
         scores = engine.predict(active, self.valid_x, self.chunk)
         seconds = time.perf_counter() - start
         going_on = []
         for k, (index, run) in enumerate(zip(active, runs, strict=True)):
-            loss = float(losses[k])
+            loss = losses[k]
             if not np.isfinite(loss):
                 raise FloatingPointError(
                     f"{run.spec.name} seed {run.spec.seed}: training loss became {loss} in epoch "

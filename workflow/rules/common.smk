@@ -246,11 +246,15 @@ def profile_threads(kind, default):
     return default if value is None else value.raw
 
 
-def profile_resources(kind):
-    """Resources a profile or the command line sets for a kind of training (--set-resources
-    train:mem_mb=32000), given to each of its rules (see profile_threads)."""
+def training_resources(kind):
+    """Resources of the rules of a kind of training: the `gpu` they ask for (gpus_per_job), and
+    whatever a profile or the command line sets for the kind (--set-resources
+    train:mem_mb=32000), which wins (see profile_threads)."""
     settings = workflow.resource_settings.overwrite_resources.get(kind, {})
-    return {name: value.raw for name, value in settings.items()}
+    return {
+        "gpu": config["gpus_per_job"],
+        **{name: value.raw for name, value in settings.items()},
+    }
 
 
 def dataset_of(trainset):

@@ -95,8 +95,7 @@ for kind, (folder, where, kind_seeds, constraints, rank) in TRAINING.items():
                 GPU_ENV
             threads: profile_threads(kind, config["threads"]["train"])
             resources:
-                **profile_resources(kind),
-                gpu=config["gpus_per_job"],
+                **training_resources(kind),
             params:
                 specs=training_specs(group),
                 backend=BACKEND,
