@@ -57,23 +57,22 @@ def test_batches_cover_every_row_once_with_rows_sorted_in_each_batch():
     assert full.shape == (2, 5) and last is None
 
 
+# A small symmetric SFC model with curvature regularisation: the runs of these tests.
+SPEC = dict(
+    architecture="simulated_tf",
+    head="symm",
+    seed=3,
+    units=8,
+    curvature=1.0,
+    batch_size=32,
+    max_epochs=4,
+    patience=1,
+    name="sim/symm",
+)
+
+
 def run(splits, out, **overrides):
-    spec = TrainingSpec(
-        **{
-            **dict(
-                architecture="simulated_tf",
-                head="symm",
-                seed=3,
-                units=8,
-                curvature=1.0,
-                batch_size=32,
-                max_epochs=4,
-                patience=1,
-                name="sim/symm",
-            ),
-            **overrides,
-        }
-    )
+    spec = TrainingSpec(**{**SPEC, **overrides})
     history = train(
         spec, splits["train"], splits["valid"], out / "model.keras", out / "history.tsv"
     )
@@ -278,15 +277,7 @@ def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, wh
 
     # basset-free but with dropout (seed state), an SFC head and Adam: everything a checkpoint keeps
     spec = TrainingSpec(
-        architecture="simulated_tf",
-        head="sep",
-        seed=3,
-        units=8,
-        curvature=1.0,
-        batch_size=32,
-        max_epochs=5,
-        patience=2,
-        name="sim/sep",
+        **{**SPEC, "head": "sep", "max_epochs": 5, "patience": 2, "name": "sim/sep"}
     )
     reference = train(
         spec,
@@ -367,13 +358,7 @@ def test_nan_loss_stops_naming_variant_seed_and_epoch(splits, tmp_path):
                 kernel.assign(np.full(kernel.shape, np.nan, dtype="float32"))
 
     spec = TrainingSpec(
-        architecture="simulated_tf",
-        head="sep",
-        seed=3,
-        units=8,
-        batch_size=32,
-        max_epochs=4,
-        name="sim_tf/sep",
+        **{**SPEC, "head": "sep", "curvature": 0.0, "patience": 5, "name": "sim_tf/sep"}
     )
     with pytest.raises(
         FloatingPointError,
@@ -393,24 +378,10 @@ def test_nan_loss_stops_naming_variant_seed_and_epoch(splits, tmp_path):
 
 
 def seed_runs(out, seeds, **overrides):
+    settings = {**SPEC, "batch_size": 16, "max_epochs": 3, **overrides}
     return [
         RunFiles(
-            TrainingSpec(
-                **{
-                    **dict(
-                        architecture="simulated_tf",
-                        head="symm",
-                        seed=seed,
-                        units=8,
-                        curvature=1.0,
-                        batch_size=16,
-                        max_epochs=3,
-                        patience=1,
-                        name="sim/symm",
-                    ),
-                    **overrides,
-                }
-            ),
+            TrainingSpec(**{**settings, "seed": seed}),
             out / f"seed{seed}" / "model.keras",
             out / f"seed{seed}" / "history.tsv",
             out / f"seed{seed}" / "resume.npz",

@@ -217,10 +217,20 @@ def training_specs(seeds):
 SEEDS_PER_JOB = config["execution"]["seeds_per_job"]
 
 
-def seed_groups(seeds):
-    """The seeds of a kind of training in groups of execution.seeds_per_job, in order."""
+def seed_groups(seeds, main=()):
+    """The seeds of a kind of training in groups of execution.seeds_per_job, in order.
+
+    A sweep (learning rate, training size) reuses the main run's model where its run is the
+    same training at a main seed (lr_history, size_history): its seeds among ``main`` and the
+    others are grouped apart, so that a job never trains a model the main run has.
+    """
     seeds = [int(s) for s in seeds]
-    return [seeds[i : i + SEEDS_PER_JOB] for i in range(0, len(seeds), SEEDS_PER_JOB)]
+    groups = []
+    for part in ([s for s in seeds if s in main], [s for s in seeds if s not in main]):
+        groups += [
+            part[i : i + SEEDS_PER_JOB] for i in range(0, len(part), SEEDS_PER_JOB)
+        ]
+    return groups
 
 
 def seed_label(seeds):

@@ -65,7 +65,7 @@ if enabled_figure("training_size"):
 # One rule per kind and group of seeds (execution.seeds_per_job): one job trains a group's seeds
 # of one variant in one process; its outputs are each seed's model and history.
 for kind, (folder, where, kind_seeds, constraints, rank) in TRAINING.items():
-    for group in seed_groups(kind_seeds):
+    for group in seed_groups(kind_seeds, main=SEEDS if kind != "train" else ()):
 
         rule:
             name:
