@@ -33,6 +33,12 @@ from sfcrepro.config import (
     training_settings,
     url_problems,
 )
+from sfcrepro.sweeps import SWEEPS
+from sfcrepro.sweeps import figure_name as sweep_figure_name
+from sfcrepro.sweeps import history as sweep_history_path
+from sfcrepro.sweeps import runs as sweep_runs
+from sfcrepro.sweeps import spec_settings as sweep_spec_settings
+from sfcrepro.sweeps import value_text as sweep_value_text
 
 # Keys given twice (YAML keeps the last silently) and unsupported URL schemes, then the schema,
 # then the cross-checks: all before any job runs.
@@ -94,8 +100,6 @@ FIGURES = config["figures"]
 # The options of each figure, bound once (None when the figure is not configured).
 LEARNING_CURVES = FIGURES.get("learning_curves")
 POSITIONAL_WEIGHTS = FIGURES.get("positional_weights")
-LR_ROBUSTNESS = FIGURES.get("lr_robustness")
-TRAINING_SIZE = FIGURES.get("training_size")
 # Figure 4 panels whose dataset is enabled, by output name; region importance (4b, 4c) per
 # training set.
 IMPORTANCE = importance_figures(config)
@@ -184,31 +188,20 @@ def dataset_motifs(wc):
     return motif_files(wc.dataset)
 
 
-def training_spec(wc, seed):
-    """The TrainingSpec settings of one seed of a training job; a learning-rate-robustness run
-    (its {lr} wildcard) trains at that rate, a training-size run (its {per_class} wildcard) on
-    that many sequences per class."""
-    name = f"{wc.trainset}/{wc.variant}"
-    per_class = wc.get("per_class")
-    if per_class is not None:
-        settings = training_settings(
-            dataset_of(wc.trainset), wc.variant, seed, f"{name}/n{per_class}"
-        )
-        settings["train_per_class"] = int(per_class)
-        return settings
-    lr = wc.get("lr")
-    if lr is None:
+def training_spec(wc, seed, sweep=None):
+    """The TrainingSpec settings of one seed of a training job: a main-run model, or with
+    ``sweep`` (a key of SWEEP_PLANS) one run of that sweep at its {value} wildcard."""
+    if sweep is None:
+        name = f"{wc.trainset}/{wc.variant}"
         return training_settings(dataset_of(wc.trainset), wc.variant, seed, name)
-    settings = training_settings(
-        dataset_of(wc.trainset), wc.variant, seed, f"{name}/lr{lr}"
+    return sweep_spec_settings(
+        SWEEPS[sweep], dataset_of(wc.trainset), wc.trainset, wc.variant, seed, wc.value
     )
-    settings["learning_rate"] = float(lr)
-    return settings
 
 
-def training_specs(seeds):
+def training_specs(seeds, sweep=None):
     """A params function: the TrainingSpec settings of every seed of a training job."""
-    return lambda wc: [training_spec(wc, seed) for seed in seeds]
+    return lambda wc: [training_spec(wc, seed, sweep) for seed in seeds]
 
 
 # Training jobs: each trains the seeds of one group (execution.seeds_per_job of them) of a variant
@@ -221,7 +214,7 @@ def seed_groups(seeds, main=()):
     """The seeds of a kind of training in groups of execution.seeds_per_job, in order.
 
     A sweep (learning rate, training size) reuses the main run's model where its run is the
-    same training at a main seed (lr_history, size_history): its seeds among ``main`` and the
+    same training at a main seed (sweep_history): its seeds among ``main`` and the
     others are grouped apart, so that a job never trains a model the main run has.
     """
     seeds = [int(s) for s in seeds]
@@ -332,60 +325,30 @@ def enabled_figure(name):
     )
 
 
-def learning_rate_name(rate):
-    """A learning rate as it appears in paths (1e-4 -> 0.0001)."""
-    return f"{float(rate):g}"
+# The sweeps (learning rate, training-set size; sfcrepro.sweeps.SWEEPS) that are enabled, by
+# their key under `figures:`.
+SWEEP_PLANS = {key: FIGURES[key] for key in SWEEPS if enabled_figure(key)}
 
 
-def lr_history(dataset, variant, rate, seed):
-    """History of one learning-rate-robustness run; the main run's model where it is the same
-    training (the variant's own learning rate and one of the main seeds)."""
-    spec = training_settings(DATASETS[dataset], variant, seed, "")
-    if (
-        float(rate) == float(spec["learning_rate"])
-        and seed in SEEDS
-        and variant in variants(dataset)
-    ):
-        return f"results/models/{dataset}/{variant}/seed{seed}/history.tsv"
-    return f"results/lr_robustness/{dataset}/{variant}/lr{learning_rate_name(rate)}/seed{seed}/history.tsv"
-
-
-def lr_runs():
-    """(variant, learning rate, seed) of every run the robustness figure uses, in a fixed order."""
-    return [
-        (variant, float(rate), int(seed))
-        for variant in LR_ROBUSTNESS["variants"]
-        for rate in LR_ROBUSTNESS["learning_rates"]
-        for seed in LR_ROBUSTNESS["seeds"]
-    ]
-
-
-def full_per_class(dataset):
-    """Training sequences per class of a simulated TF-binding dataset (its whole training split)."""
-    return DATASETS[dataset]["simulation"]["per_class"]["train"]
-
-
-def size_history(dataset, variant, per_class, seed):
-    """History of one training-size run; the main run's model where it is the same training
-    (the whole training split, a main-run variant and one of the main seeds)."""
-    if (
-        per_class == full_per_class(dataset)
-        and seed in SEEDS
-        and variant in variants(dataset)
-    ):
-        return f"results/models/{dataset}/{variant}/seed{seed}/history.tsv"
-    return (
-        f"results/training_size/{dataset}/{variant}/n{per_class}/seed{seed}/history.tsv"
+def sweep_history(key, variant, value, seed):
+    """History of one run of a sweep; the main run's where it is the same training."""
+    plan = SWEEP_PLANS[key]
+    return sweep_history_path(
+        SWEEPS[key],
+        plan,
+        DATASETS[plan["dataset"]],
+        variants(plan["dataset"]),
+        SEEDS,
+        variant,
+        value,
+        seed,
     )
 
 
-def size_runs():
-    """(variant, sequences per class, seed) of every run of the training-size figure."""
+def sweep_histories(key):
+    """Histories of every run of a sweep's figure, in the order of sweep_runs."""
     return [
-        (variant, int(per_class), int(seed))
-        for variant in TRAINING_SIZE["variants"]
-        for per_class in TRAINING_SIZE["per_class"]
-        for seed in TRAINING_SIZE["seeds"]
+        sweep_history(key, *run) for run in sweep_runs(SWEEPS[key], SWEEP_PLANS[key])
     ]
 
 
@@ -406,14 +369,8 @@ def all_outputs():
         targets += figure_files(name) + [f"results/figures/{name}.tsv"]
     if enabled_figure("positional_weights"):
         targets += figure_files("fig5_positional_weights")
-    if enabled_figure("lr_robustness"):
-        targets += figure_files("figS1_lr_robustness")
-        targets += [
-            "results/figures/figS1_lr_robustness.tsv",
-            "results/figures/figS1_lr_robustness_summary.tsv",
-        ]
-    if enabled_figure("training_size"):
-        name = f"training_size_{TRAINING_SIZE['dataset']}"
+    for key, plan in SWEEP_PLANS.items():
+        name = sweep_figure_name(SWEEPS[key], plan)
         targets += figure_files(name)
         targets += [
             f"results/figures/{name}.tsv",

@@ -144,89 +144,49 @@ if enabled_figure("positional_weights"):
             "../scripts/fig5_positional_weights.py"
 
 
-if enabled_figure("lr_robustness"):
+# One figure per enabled sweep (sfcrepro.sweeps): validation scores of every run, the figure,
+# the table of runs and its summary per value (workflow/scripts/sweep_figure.py).
+for key, plan in SWEEP_PLANS.items():
+    sweep = SWEEPS[key]
+    figure = sweep_figure_name(sweep, plan)
+    category = dataset_title(plan["dataset"])
 
-    rule figS1_lr_robustness:
+    rule:
+        name:
+            sweep.figure_rule
         input:
-            [
-                lr_history(LR_ROBUSTNESS["dataset"], variant, rate, seed)
-                for variant, rate, seed in lr_runs()
-            ],
+            sweep_histories(key),
         output:
             png=reported(
-                "results/figures/figS1_lr_robustness.png",
-                "figS1_lr_robustness",
-                dataset_title(LR_ROBUSTNESS["dataset"]),
-                "Supplementary: learning-rate robustness",
+                f"results/figures/{figure}.png",
+                sweep.caption,
+                category,
+                sweep.subcategory,
             ),
-            pdf="results/figures/figS1_lr_robustness.pdf",
+            pdf=f"results/figures/{figure}.pdf",
             table=reported(
-                "results/figures/figS1_lr_robustness.tsv",
-                "figS1_lr_robustness",
-                dataset_title(LR_ROBUSTNESS["dataset"]),
-                "Supplementary: learning-rate robustness",
+                f"results/figures/{figure}.tsv",
+                sweep.caption,
+                category,
+                sweep.subcategory,
             ),
             summary=reported(
-                "results/figures/figS1_lr_robustness_summary.tsv",
-                "figS1_lr_robustness_summary",
-                dataset_title(LR_ROBUSTNESS["dataset"]),
-                "Supplementary: learning-rate robustness",
+                f"results/figures/{figure}_summary.tsv",
+                f"{sweep.caption}_summary",
+                category,
+                sweep.subcategory,
             ),
         log:
-            "logs/figures/figS1_lr_robustness.log",
+            f"logs/figures/{figure}.log",
         localrule: True
         conda:
             ENV
         params:
-            runs=lr_runs(),
-            setting="learning_rate",
-            dataset=LR_ROBUSTNESS["dataset"],
-            baseline=DATASETS[LR_ROBUSTNESS["dataset"]]["baseline"],
+            runs=sweep_runs(sweep, plan),
+            sweep=key,
+            dataset=plan["dataset"],
+            baseline=DATASETS[plan["dataset"]]["baseline"],
             failed_auroc=config["failed_auroc"],
-            title=dataset_title(LR_ROBUSTNESS["dataset"]),
+            title=category,
         script:
-            "../scripts/setting_figure.py"
-
-
-if enabled_figure("training_size"):
-
-    rule training_size_figure:
-        input:
-            [
-                size_history(TRAINING_SIZE["dataset"], variant, per_class, seed)
-                for variant, per_class, seed in size_runs()
-            ],
-        output:
-            png=reported(
-                f"results/figures/training_size_{TRAINING_SIZE['dataset']}.png",
-                "training_size",
-                dataset_title(TRAINING_SIZE["dataset"]),
-                "Beyond the paper: training-set size",
-            ),
-            pdf=f"results/figures/training_size_{TRAINING_SIZE['dataset']}.pdf",
-            table=reported(
-                f"results/figures/training_size_{TRAINING_SIZE['dataset']}.tsv",
-                "training_size",
-                dataset_title(TRAINING_SIZE["dataset"]),
-                "Beyond the paper: training-set size",
-            ),
-            summary=reported(
-                f"results/figures/training_size_{TRAINING_SIZE['dataset']}_summary.tsv",
-                "training_size_summary",
-                dataset_title(TRAINING_SIZE["dataset"]),
-                "Beyond the paper: training-set size",
-            ),
-        log:
-            f"logs/figures/training_size_{TRAINING_SIZE['dataset']}.log",
-        localrule: True
-        conda:
-            ENV
-        params:
-            runs=size_runs(),
-            setting="per_class",
-            dataset=TRAINING_SIZE["dataset"],
-            baseline=DATASETS[TRAINING_SIZE["dataset"]]["baseline"],
-            failed_auroc=config["failed_auroc"],
-            title=dataset_title(TRAINING_SIZE["dataset"]),
-        script:
-            "../scripts/setting_figure.py"
+            "../scripts/sweep_figure.py"

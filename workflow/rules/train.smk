@@ -21,42 +21,24 @@ rule check_gpu:
         "../scripts/check_gpu.py"
 
 
-# The kinds of training: the main run (every enabled variant at the config's seeds), and the
-# learning-rate (figS1) and training-set-size sweeps with their own seeds. Runs of the sweeps
-# identical to a main-run model are not repeated (see lr_history and size_history).
-# kind -> (files under results/, wildcards there, seeds, wildcard constraints, priority)
+# The kinds of training: the main run (every enabled variant at the config's seeds), and each
+# enabled sweep (sfcrepro.sweeps: learning rate for figS1, training-set size) with its own seeds.
+# Runs of a sweep identical to a main-run model are not repeated (see sweep_history).
+# kind -> (sweep key or None, files under results/, wildcards there, seeds, constraints, priority)
 TRAINING = {
-    "train": (
-        "models",
-        "{trainset}/{variant}",
-        SEEDS,
-        {},
-        variant_priority(),
-    ),
+    "train": (None, "models", "{trainset}/{variant}", SEEDS, {}, variant_priority())
 }
-if enabled_figure("lr_robustness"):
-    TRAINING["train_lr"] = (
-        "lr_robustness",
-        "{trainset}/{variant}/lr{lr}",
-        LR_ROBUSTNESS["seeds"],
+for key, plan in SWEEP_PLANS.items():
+    sweep = SWEEPS[key]
+    TRAINING[sweep.rule] = (
+        key,
+        sweep.folder,
+        f"{{trainset}}/{{variant}}/{sweep.prefix}{{value}}",
+        plan["seeds"],
         {
-            "trainset": one_of([LR_ROBUSTNESS["dataset"]]),
-            "variant": one_of(LR_ROBUSTNESS["variants"]),
-            "lr": one_of(
-                [learning_rate_name(r) for r in LR_ROBUSTNESS["learning_rates"]]
-            ),
-        },
-        1,
-    )
-if enabled_figure("training_size"):
-    TRAINING["train_size"] = (
-        "training_size",
-        "{trainset}/{variant}/n{per_class}",
-        TRAINING_SIZE["seeds"],
-        {
-            "trainset": one_of([TRAINING_SIZE["dataset"]]),
-            "variant": one_of(TRAINING_SIZE["variants"]),
-            "per_class": one_of([str(n) for n in TRAINING_SIZE["per_class"]]),
+            "trainset": one_of([plan["dataset"]]),
+            "variant": one_of(plan["variants"]),
+            "value": one_of([sweep_value_text(sweep, v) for v in plan[sweep.values]]),
         },
         1,
     )
@@ -64,8 +46,8 @@ if enabled_figure("training_size"):
 
 # One rule per kind and group of seeds (execution.seeds_per_job): one job trains a group's seeds
 # of one variant in one process; its outputs are each seed's model and history.
-for kind, (folder, where, kind_seeds, constraints, rank) in TRAINING.items():
-    for group in seed_groups(kind_seeds, main=SEEDS if kind != "train" else ()):
+for kind, (sweep_key, folder, where, kind_seeds, constraints, rank) in TRAINING.items():
+    for group in seed_groups(kind_seeds, main=SEEDS if sweep_key else ()):
 
         rule:
             name:
@@ -97,7 +79,7 @@ for kind, (folder, where, kind_seeds, constraints, rank) in TRAINING.items():
             resources:
                 **training_resources(kind),
             params:
-                specs=training_specs(group),
+                specs=training_specs(group, sweep_key),
                 backend=BACKEND,
             script:
                 "../scripts/train.py"

@@ -1,15 +1,18 @@
-"""Snakemake script: the learning-rate or training-size figure, from the validation scores of
-each run's kept (best) epoch; also writes the table of runs and their summary per setting value
-(spread over seeds, failed seeds, tests against the baseline: sfcrepro.evaluate.summarize_runs)."""
+"""Snakemake script: the figure of a sweep (sfcrepro.sweeps: learning rate, training size), from
+the validation scores of each run's kept (best) epoch; also writes the table of runs and their
+summary per value (spread over seeds, failed seeds, tests against the baseline:
+sfcrepro.evaluate.summarize_runs)."""
 
 from sfcrepro import figures
 from sfcrepro.evaluate import best_epoch_scores, summarize_runs
 from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
+from sfcrepro.sweeps import SWEEPS
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    setting = sm.params.setting  # learning_rate or per_class
+    sweep = SWEEPS[sm.params.sweep]
+    setting = sweep.column  # learning_rate or per_class
     runs = [
         {"variant": variant, setting: value, "seed": seed}
         for variant, value, seed in sm.params.runs
@@ -27,5 +30,5 @@ with job_logging(sm.log[0]) as log:
     )
     write_tsv(scores, sm.output.table, float_format="%.6g")
     write_tsv(summary, sm.output.summary, float_format="%.6g")
-    draw = {"learning_rate": figures.lr_robustness, "per_class": figures.training_size}[setting]
+    draw = getattr(figures, sweep.draw)
     figures.save(draw(scores, sm.params.title), [sm.output.png, sm.output.pdf])
