@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import GENOME_OVERLAY, ROOT, TINY, snakemake_command
+from conftest import GENOME_OVERLAY, HANG_GUARD, ROOT, TINY, snakemake_command
 from conftest import snakemake as run_snakemake
 
 from sfcrepro.models import load_model
@@ -39,11 +39,11 @@ def command(workdir, config, *args):
     return snakemake_command(workdir, config, "--cores", "2", *args)
 
 
-def snakemake(workdir, config, *args, timeout=600):
+def snakemake(workdir, config, *args, timeout=HANG_GUARD):
     return run_snakemake(workdir, config, "--cores", "2", *args, timeout=timeout)
 
 
-def kill_when(workdir, config, target, ready, timeout=300):
+def kill_when(workdir, config, target, ready, timeout=HANG_GUARD):
     """Start Snakemake for ``target``, SIGKILL it and all its jobs as soon as ``ready()`` holds."""
     proc = subprocess.Popen(
         command(workdir, config, target),
@@ -203,7 +203,7 @@ def local_genome(tmp_path_factory):
 
 
 def genome_snakemake(workdir, overlay, *args, env=None):
-    return run_snakemake(workdir, [TINY, overlay], "--cores", "2", *args, timeout=600, env=env)
+    return run_snakemake(workdir, [TINY, overlay], "--cores", "2", *args, env=env)
 
 
 def planned_jobs(dry_run_output: str) -> dict[str, int]:
@@ -242,7 +242,7 @@ def test_killed_dataset_build_leaves_nothing_taken_as_complete(local_genome, bui
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    assert proc.wait(timeout=600) == -signal.SIGKILL
+    assert proc.wait(timeout=HANG_GUARD) == -signal.SIGKILL
     present = [f for f in SIM_ACCESS if (work / f).exists()]
     assert len(present) < 3  # killed mid-build: at most some splits were renamed into place
 

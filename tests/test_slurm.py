@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import ROOT, TINY, rule_kind, snakemake_command
+from conftest import HANG_GUARD, ROOT, TINY, rule_kind, snakemake_command
 from slurm_cluster import SlurmCluster
 
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
@@ -160,11 +160,11 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     workdir = tmp_path / "run"
     cmd = [
-        *("timeout", "-k", "20", "900"),
+        *("timeout", "-k", "20", str(HANG_GUARD)),
         *snakemake_command(workdir, config_path, "--profile", str(profile_dir)),
     ]
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=960)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=HANG_GUARD + 60)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:] + cluster.logs()
 
     results = workdir / "results"
