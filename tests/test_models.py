@@ -148,9 +148,9 @@ def test_explicit_units_and_curvature():
 def test_builder_errors_name_the_choices():
     with pytest.raises(ValueError, match="std, sep, symm, gap"):
         simulated_tf("dense")
-    with pytest.raises(ValueError, match="'sep' or 'symm'"):
+    with pytest.raises(ValueError, match=r"positional weights \(sep, symm\)"):
         basset("std", curvature=1.0)
-    with pytest.raises(ValueError, match="'sep' or 'symm', not 'gap'"):
+    with pytest.raises(ValueError, match=r"\(sep, symm\), not 'gap'"):
         tf_binding("gap", curvature=1.0)
     with pytest.raises(ValueError, match="simulated_tf, tf_binding, basset"):
         build_model("deepsea")

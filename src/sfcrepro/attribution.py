@@ -28,8 +28,9 @@ so its input gradient times ``x - reference`` sums exactly to the difference of 
 Max pooling uses the rule of DeepSHAP's reference implementation (shap's ``maxpool`` handler):
 ``max(y, y_ref) - y_ref`` is given to the sequence's argmax and ``y - max(y, y_ref)`` to the
 reference's. The layers our builders use are covered (Conv1D, Dense and Activation with ReLU or
-no activation, BatchNormalization, MaxPooling1D, Flatten, GlobalAveragePooling1D, Dropout,
-SeparableFC); any other layer raises an error naming it.
+no activation, BatchNormalization, MaxPooling1D, Dropout, and the layers of every registered head:
+Flatten, GlobalAveragePooling1D, SeparableFC; :data:`sfcrepro.heads.HEADS`); any other layer
+raises an error naming it.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from sfcrepro.heads import layer_types as head_layer_types
 from sfcrepro.sequences import dinucleotide_shuffle
 
 __all__ = [
@@ -349,11 +351,10 @@ def _affine(layer, t):
     return z + layer.bias if layer.use_bias else z
 
 
-# Layers that are affine at inference: applied as they are to the sequence and the reference.
+# Layers that are affine at inference: applied as they are to the sequence and the reference
+# (with every layer a registered head inserts: Flatten, GlobalAveragePooling1D, SeparableFC).
 _AFFINE_LAYERS = (
     keras.layers.BatchNormalization,
-    keras.layers.Flatten,
-    keras.layers.GlobalAveragePooling1D,
     keras.layers.Dropout,
     keras.layers.Reshape,
 )
@@ -361,8 +362,7 @@ _AFFINE_LAYERS = (
 
 def _linearised(logits: keras.Model, x, x_ref):
     """Linearised logits on ``x`` (input gradient: DeepLIFT multipliers) and logits on ``x_ref``."""
-    from sfcrepro.layers import SeparableFC
-
+    affine = (*_AFFINE_LAYERS, *head_layer_types())
     h, h_ref = x, x_ref
     previous = logits.inputs[0]
     for layer in logits.layers:
@@ -385,13 +385,13 @@ def _linearised(logits: keras.Model, x, x_ref):
             f = _activation(layer.activation, layer)
             if f is not None:
                 h, h_ref = _rescale(h, h_ref, f), f(h_ref)
-        elif isinstance(layer, (*_AFFINE_LAYERS, SeparableFC)):
+        elif isinstance(layer, affine):
             h, h_ref = layer(h, training=False), layer(h_ref, training=False)
         else:
             raise ValueError(
                 f"deeplift_shap has no rule for layer {layer.name!r} ({type(layer).__name__}); "
-                "it covers Conv1D, Dense, Activation (ReLU or linear), BatchNormalization, "
-                "MaxPooling1D, Flatten, GlobalAveragePooling1D, Dropout, Reshape and SeparableFC."
+                "it covers Conv1D, Dense, Activation (ReLU or linear), MaxPooling1D, "
+                f"{', '.join(cls.__name__ for cls in affine)}."
             )
     return h, h_ref
 

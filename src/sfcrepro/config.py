@@ -12,6 +12,8 @@ import posixpath
 import urllib.parse
 from dataclasses import MISSING, dataclass, fields
 
+from sfcrepro import heads
+
 __all__ = [
     "TRAINING_KEYS",
     "TrainingSpec",
@@ -75,10 +77,6 @@ PEAK_TABLE_COLUMNS = ("chrom", "start", "end", "background")
 #: Those whose sequences are the genome's (simulated accessibility shuffles them), so that
 #: attributions can be shown at their coordinates (``tracks``).
 TRACK_TYPES = ("invivo_tf", "invivo_access", "peaks")
-
-#: Model heads (see :mod:`sfcrepro.models`), and those with an SFC layer (learned positional weights).
-HEADS = ("std", "sep", "symm", "gap")
-SFC_HEADS = ("sep", "symm")
 
 
 @dataclass
@@ -456,12 +454,15 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
             )
     if figure == "positional_weights":
         plain = [
-            v for v in options["variants"] if ds["variants"].get(v, {}).get("head") not in SFC_HEADS
+            v
+            for v in options["variants"]
+            if ds["variants"].get(v, {}).get("head") not in heads.positional()
         ]
         if plain:
             problems.append(
                 f"{where}.variants: {', '.join(plain)} {'has' if len(plain) == 1 else 'have'} no SFC "
-                "layer (head std or gap); list sep or symm variants."
+                "layer (no positional weights); list variants with head "
+                f"{' or '.join(heads.positional())}."
             )
     return problems
 
@@ -611,10 +612,15 @@ def check(config: dict) -> list[str]:
         if variants and not any(o.get("enabled", True) for o in variants.values()):
             problems.append(f"{where}.variants: every variant has enabled: false; enable one.")
         for variant, options in variants.items():
-            if options.get("curvature") and options["head"] not in SFC_HEADS:
+            if options["head"] not in heads.HEADS:
                 problems.append(
-                    f"{where}.variants.{variant}: curvature needs head sep or symm, "
-                    f"not {options['head']}."
+                    f"{where}.variants.{variant}.head is {options['head']!r}; the heads are "
+                    f"{', '.join(heads.HEADS)} (sfcrepro.heads)."
+                )
+            elif options.get("curvature") and options["head"] not in heads.positional():
+                problems.append(
+                    f"{where}.variants.{variant}: curvature needs a head with positional weights "
+                    f"({' or '.join(heads.positional())}), not {options['head']}."
                 )
         genome = ds.get("genome")
         if genome is not None and genome not in config.get("genomes", {}):

@@ -20,7 +20,8 @@ to compute the same numbers:
     ``MaxPooling1D`` (``valid`` or ``same``, any pool size and stride), all ``channels_last``.
     ``same`` padding follows TensorFlow's convention, which Keras uses on every backend: total
     ``max((out - 1) * stride + k - L, 0)``, ``total // 2`` before. The local stack ends at the
-    first other layer: the head (Flatten, GlobalAveragePooling1D, SeparableFC, Dense) or a
+    first other layer: the head (a Dense layer or the layers of a registered head: Flatten,
+    GlobalAveragePooling1D, SeparableFC; :data:`sfcrepro.heads.HEADS`) or a
     layer the fast path does not know, which is logged and run in full like the head, so the
     result stays exact. The fast path falls back to ``naive``, with a logged warning, when nothing local precedes that
     layer or when the stack is not a single chain whose last output alone feeds the rest (skip
@@ -50,7 +51,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from sfcrepro.layers import SeparableFC
+from sfcrepro.heads import layer_types as head_layer_types
 
 __all__ = ["METHODS", "ism", "ism_attributions", "mutations"]
 
@@ -263,7 +264,7 @@ def _local_step(layer, length_in: int) -> _Step | None:
     """The :class:`_Step` of a layer the fast path recomputes in windows, or None.
 
     None marks the first layer that is run in full on the spliced activations: the head
-    (Flatten, GlobalAveragePooling1D, SeparableFC, Dense) or any layer the fast path does not
+    (Dense or a registered head's layer) or any layer the fast path does not
     know.
     """
     if isinstance(layer, keras.layers.BatchNormalization) and layer.axis in (-1, 2):
@@ -276,8 +277,7 @@ def _local_step(layer, length_in: int) -> _Step | None:
     if type(layer) is keras.layers.MaxPooling1D and layer.data_format == "channels_last":
         (size,), (stride,) = layer.pool_size, layer.strides
         return _window_step(layer, "pool", size, stride, 1, layer.padding, length_in)
-    heads = keras.layers.Flatten | keras.layers.GlobalAveragePooling1D | keras.layers.Dense
-    if not isinstance(layer, heads | SeparableFC):
+    if not isinstance(layer, (keras.layers.Dense, *head_layer_types())):
         log.info(
             "fast ISM recomputes layer %r (%s) and all after it in full",
             layer.name,

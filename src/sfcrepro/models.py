@@ -1,4 +1,4 @@
-"""Builders for the paper's three architectures with a std, sep or symm head.
+"""Builders for the paper's three architectures with any registered head (std, sep, symm, gap).
 
 Every builder returns an uncompiled :class:`keras.Model` that maps one-hot DNA
 ``(batch, length, 4)`` to per-task probabilities ``(batch, tasks)``; the last dense layer is
@@ -16,6 +16,9 @@ between the convolutional stack (output ``(batch, L, C)``) and the first dense l
     whose positional weights are frozen to ``1/L`` and whose channel weights are the identity
     (``units = C``): positional weights that are not learned (as in bpnet's count head and
     CREsted's dilated CNN).
+
+The heads are the entries of :data:`sfcrepro.heads.HEADS`; their builders are below
+(:func:`flatten_head`, :func:`sfc_head`, :func:`symmetric_sfc_head`, :func:`gap_head`).
 
 A curvature strength above zero adds a :class:`~sfcrepro.layers.CurvatureRegularizer` to the
 SFC positional weights (``curvature_norm="l1"``, the paper's, by default; ``"l2"`` squares the
@@ -42,7 +45,8 @@ import numbers
 import keras
 from keras import layers
 
-from sfcrepro.config import HEADS, SFC_HEADS
+from sfcrepro import heads
+from sfcrepro.heads import HEADS
 from sfcrepro.layers import CurvatureRegularizer, SeparableFC, learned_length
 
 __all__ = [
@@ -51,12 +55,16 @@ __all__ = [
     "HEADS",
     "MATCHED",
     "PAPER_UNITS",
-    "SFC_HEADS",
     "basset",
     "build_model",
+    "flatten_head",
+    "gap_head",
     "load_model",
+    "sfc_head",
+    "sfc_macs",
     "sfc_units",
     "simulated_tf",
+    "symmetric_sfc_head",
     "tf_binding",
     "training_flops_per_example",
 ]
@@ -104,14 +112,13 @@ def _check_head(head: str, curvature: float, curvature_norm: str = "l1") -> None
         raise ValueError(
             f"Unknown curvature_norm {curvature_norm!r}; choose one of {', '.join(CURVATURE_NORMS)}."
         )
-    if head not in HEADS:
-        raise ValueError(f"Unknown head {head!r}; choose one of {', '.join(HEADS)}.")
+    heads.get(head)
     if curvature < 0:
         raise ValueError(f"Curvature strength must be >= 0, got {curvature}.")
-    if curvature and head not in SFC_HEADS:
+    if curvature and not heads.get(head).positional:
         raise ValueError(
-            "Curvature regularisation acts on SFC positional weights: use head 'sep' or 'symm', "
-            f"not {head!r}."
+            "Curvature regularisation acts on SFC positional weights: use a head with positional "
+            f"weights ({', '.join(heads.positional())}), not {head!r}."
         )
 
 
@@ -136,22 +143,43 @@ def _unit_count(
     return int(units)
 
 
-def _head(
+def _head(x, head: str, next_width: int, curvature, units, initializer, architecture, norm):
+    """Insert the head between the convolutional output ``x`` and a dense layer of ``next_width``."""
+    return heads.build(
+        x,
+        head,
+        next_width=next_width,
+        curvature=curvature,
+        units=units,
+        initializer=initializer,
+        architecture=architecture,
+        curvature_norm=norm,
+    )
+
+
+def flatten_head(x, **options):
+    """The ``std`` head: Flatten."""
+    return layers.Flatten(name="flatten")(x)
+
+
+def gap_head(x, **options):
+    """The ``gap`` head: global average pooling over positions."""
+    return layers.GlobalAveragePooling1D(name="gap")(x)
+
+
+def sfc_head(
     x,
-    head: str,
+    *,
     next_width: int,
     curvature: float,
     units: int | str | None,
     initializer: str,
     architecture: str,
     curvature_norm: str = "l1",
+    symmetric: bool = False,
 ):
-    """Insert the head between the convolutional output ``x`` and a dense layer of ``next_width``."""
-    if head == "std":
-        return layers.Flatten(name="flatten")(x)
-    if head == "gap":
-        return layers.GlobalAveragePooling1D(name="gap")(x)
-    symmetric = head == "symm"
+    """The ``sep`` head: a :class:`~sfcrepro.layers.SeparableFC` layer named ``sfc``, its unit
+    count from ``units`` (see the module docstring), curvature-regularised when ``curvature``."""
     _, length, channels = x.shape
     units = _unit_count(units, architecture, length, channels, next_width, symmetric)
     regularizer = CurvatureRegularizer(curvature, norm=curvature_norm) if curvature else None
@@ -162,6 +190,16 @@ def _head(
         initializer=initializer,
         name="sfc",
     )(x)
+
+
+def symmetric_sfc_head(x, **options):
+    """The ``symm`` head: :func:`sfc_head` with mirrored positional weights."""
+    return sfc_head(x, symmetric=True, **options)
+
+
+def sfc_macs(layer: SeparableFC) -> int:
+    """Multiply-adds of one forward pass of an SFC layer: ``L x C x units``."""
+    return layer.length * layer.channels * layer.units
 
 
 def _output(x, tasks: int):
@@ -196,7 +234,8 @@ def simulated_tf(
 
     Parameters
     ----------
-    head : {"std", "sep", "symm", "gap"}
+    head : str
+        A registered head (:data:`sfcrepro.heads.HEADS`: std, sep, symm, gap).
     length : int, default 200
         Input length in bp.
     tasks : int, default 3
@@ -309,8 +348,8 @@ def load_model(path, compile: bool = True) -> keras.Model:
 def training_flops_per_example(model: keras.Model) -> float:
     """Approximate floating-point operations of one training example.
 
-    ``3 x 2 x`` the multiply-adds of the forward pass of every Conv1D, Dense and SeparableFC
-    layer (forward, input gradient and weight gradient each cost about one forward pass; one
+    ``3 x 2 x`` the multiply-adds of the forward pass of every Conv1D and Dense layer and of
+    every head layer whose head counts them (:attr:`sfcrepro.heads.Head.macs`: SeparableFC) (forward, input gradient and weight gradient each cost about one forward pass; one
     multiply-add is two operations). Pooling, normalisation and activations are left out. A
     forward pass alone (prediction, validation) is a third of this.
 
@@ -332,6 +371,6 @@ def training_flops_per_example(model: keras.Model) -> float:
             macs += layer.output.shape[1] * width * channels_in * channels_out
         elif isinstance(layer, layers.Dense):
             macs += layer.kernel.shape[0] * layer.kernel.shape[1]
-        elif isinstance(layer, SeparableFC):
-            macs += layer.length * layer.channels * layer.units
+        else:
+            macs += heads.macs(layer)  # a head's layer (an SFC layer), else 0
     return 3 * 2 * macs
