@@ -7,12 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sfcrepro.negatives import gc_fraction
 from sfcrepro.peak_datasets import (
-    count_bases,
-    count_gc_and_n,
-    gc_bins_of,
-    gc_fraction,
-    gc_matched_sample,
     merge_intervals,
     overlaps,
     peak_dataset_regions,
@@ -202,49 +198,6 @@ def test_overlaps_and_merge_by_hand():
     )
     assert hit.tolist() == [True, False, False, True, False, True, False]
     assert overlaps([1], [2], [], []).tolist() == [False]
-
-
-def test_count_bases_does_not_depend_on_the_block_size():
-    rng = np.random.default_rng(3)
-    codes = rng.integers(0, 5, size=5_000).astype(np.uint8)
-    starts = rng.integers(0, 5_000 - 37, size=300)
-    brute = np.array([np.isin(codes[s : s + 37], (1, 2)).sum() for s in starts])
-    for block in (1, 7, 100, 1 << 23):
-        assert count_bases(codes, starts, 37, block=block).tolist() == brute.tolist()
-    n_brute = [int((codes[s : s + 37] == 4).sum()) for s in starts]
-    assert count_bases(codes, starts, 37, (4,), block=64).tolist() == n_brute
-    with pytest.raises(ValueError, match="inside the sequence"):
-        count_bases(codes, [4_990], 37)
-    for block in (5, 64, 1 << 22):
-        gc, n = count_gc_and_n(codes, starts, 37, block=block)
-        assert gc.tolist() == brute.tolist() and n.tolist() == n_brute
-    # Windows long enough for the packed counts to wrap around in the uint32 cumulative sums.
-    # (N counts 65,536 in the high half: 200,000 bases with 133,333 N pass 2**32).
-    n_rich = np.full(200_000, 4, dtype=np.uint8)
-    n_rich[::3] = 2
-    gc, n = count_gc_and_n(n_rich, [0, 1, 100_000, 140_000], 60_000)
-    assert gc.tolist() == [20_000] * 4 and n.tolist() == [40_000] * 4
-
-
-def test_gc_fraction_and_bins():
-    assert gc_fraction(encode("GGCCNNAT")) == 0.5  # N counts in the length
-    assert gc_fraction(encode("GCAT\nAAAA".replace("\n", ""))) == 0.25
-    assert gc_fraction(np.array([[1, 2], [0, 3]])).tolist() == [1.0, 0.0]
-    # 10 bins on [0, 1]: 0.1 goes up, 1.0 into the last bin.
-    assert gc_bins_of([0, 9, 10, 55, 100], 100, 10).tolist() == [0, 0, 1, 5, 9]
-
-
-def test_gc_matched_sample_quotas():
-    rng = np.random.default_rng(0)
-    target = np.array([0, 0, 1, 1, 1, 3])
-    candidates = np.repeat([0, 1, 2, 3], 10)
-    chosen, quota, available = gc_matched_sample(target, candidates, 1.5, 4, rng)
-    assert quota.sum() == 9 and quota.tolist() == [3, 5, 0, 1]  # 3, 4.5, 0, 1.5 rounded to 9
-    assert np.bincount(candidates[chosen], minlength=4).tolist() == quota.tolist()
-    assert len(set(chosen.tolist())) == len(chosen)
-    chosen, quota, available = gc_matched_sample(target, candidates[:12], 2, 4, rng)
-    assert available.tolist() == [10, 2, 0, 0]
-    assert np.bincount(candidates[chosen], minlength=4).tolist() == [4, 2, 0, 0]  # short bins
 
 
 # --- The dataset -------------------------------------------------------------------------------

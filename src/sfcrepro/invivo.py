@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from sfcrepro.io import open_text
+from sfcrepro.negatives import free_of
 
 __all__ = [
     "RECIPES",
@@ -135,18 +136,11 @@ def tf_examples(
     positive and a negative (a DNase summit exactly at a ChIP summit whose peak is not among the top
     relaxed peaks), it is kept as a positive.
     """
-    import pybedtools
+    from sfcrepro.regions import sort_regions
 
-    from sfcrepro.regions import _bedtool, _bedtools_tmp, _frame, sort_regions
-
-    with _bedtools_tmp():
-        bound = _bedtool(top_by_signal(relaxed, top))
-        dnase = dnase.reset_index(drop=True).assign(row=lambda d: np.arange(len(d)))
-        free = pybedtools.BedTool.from_dataframe(dnase[["chrom", "start", "end", "row"]]).intersect(
-            bound, v=True
-        )
-        kept = _frame(free, ("chrom", "start", "end", "row"))["row"].astype(np.int64)
-    negatives = centre_on_summits(dnase.iloc[kept.to_numpy()], length, chrom_sizes).assign(label=0)
+    dnase = dnase.reset_index(drop=True)
+    kept = free_of(dnase, top_by_signal(relaxed, top))
+    negatives = centre_on_summits(dnase.iloc[kept], length, chrom_sizes).assign(label=0)
     pos = centre_on_summits(positives, length, chrom_sizes).assign(label=1)
     log.info(
         "%d positives, %d negatives (of %d DNase peaks, %d overlap the top %d relaxed peaks)",

@@ -36,13 +36,15 @@ columns) or narrowPeak. :func:`peak_dataset_regions` turns them into the regions
    interval, no positive region, and has at most ``max_n_fraction`` N. Candidates and positives
    are binned by GC fraction (``(G + C) / length``, ``gc_bins`` equal bins on [0, 1]); in each bin,
    ``ratio`` x the split's positives in that bin (rounded so that the split's total is
-   ``ratio x positives`` rounded half up) candidates are drawn at random (:func:`gc_matched_sample`). A bin
+   ``ratio x positives`` rounded half up) candidates are drawn at random
+   (:func:`sfcrepro.negatives.gc_matched_background`). A bin
    without enough candidates gives what it has and the split's shortfall is logged as a warning.
    Since the candidates are disjoint, negatives never overlap each other.
 
 The genome is read one chromosome at a time (``pyfaidx`` and :func:`sfcrepro.sequences.encode`,
 as :func:`build_regions` does); G+C and N counts of positives and slots come from one pass of
-cumulative sums over blocks of :data:`BLOCK` bases (:func:`count_gc_and_n`), so memory stays at one
+cumulative sums over blocks of :data:`sfcrepro.negatives.BLOCK` bases
+(:func:`sfcrepro.negatives.count_gc_and_n`), so memory stays at one
 chromosome's sequence plus a few blocks, and the result does not depend on the block size. All
 candidate slots are kept (20 bytes each: about 60 MB for 3 Gbp at 1000 bp), so every bin is filled
 as far as the genome allows. On the hg19-sized benchmark genome with 150,000 peaks this takes
@@ -61,26 +63,20 @@ import pandas as pd
 from sfcrepro.config import PEAK_TABLE_COLUMNS
 from sfcrepro.genome_datasets import split_of
 from sfcrepro.io import open_text
+from sfcrepro.negatives import count_gc_and_n, gc_matched_background
 from sfcrepro.regions import (
     PeakError,
-    _chrom_hint,
+    chrom_hint,
     chromosome_filter,
     label_windows,
     read_chrom_sizes,
     read_used_peaks,
     sort_regions,
 )
-from sfcrepro.sequences import N_CODE, encode
+from sfcrepro.sequences import encode
 
 __all__ = [
-    "BLOCK",
-    "GC_CODES",
     "RECIPES",
-    "count_bases",
-    "count_gc_and_n",
-    "gc_bins_of",
-    "gc_fraction",
-    "gc_matched_sample",
     "merge_intervals",
     "overlaps",
     "peak_dataset_regions",
@@ -91,8 +87,6 @@ __all__ = [
 log = logging.getLogger("sfcrepro.peak_datasets")
 
 RECIPES = ("peaks", "tiles")
-GC_CODES = (1, 2)  # C and G in sfcrepro.sequences codes
-BLOCK = 1 << 22  # bases per cumulative-sum block of count_bases (4 Mbp: 16 MB per uint32 array)
 SPLITS = ("train", "valid", "test")
 _TILING = ("pad", "window", "stride", "min_overlap")
 _NEGATIVE_KEYS = ("ratio", "gc_bins")
@@ -139,149 +133,6 @@ def overlaps(starts, ends, interval_starts, interval_ends) -> np.ndarray:
     # The last merged interval starting before the query's end is the only one that can reach it.
     last = np.searchsorted(merged_starts, ends, side="left") - 1
     return (last >= 0) & (merged_ends[np.maximum(last, 0)] > starts) & (ends > starts)
-
-
-def gc_fraction(codes) -> np.ndarray | float:
-    """GC fraction ``(G + C) / length`` of codes ``(L,)`` or of each row of ``(n, L)``.
-
-    N counts in the length (a sequence of half N and half G has GC fraction 0.5).
-    """
-    codes = np.asarray(codes)
-    gc = np.isin(codes, GC_CODES).sum(axis=-1) / codes.shape[-1]
-    return float(gc) if codes.ndim == 1 else gc
-
-
-def _window_sums(table: np.ndarray, codes: np.ndarray, starts, length: int, block: int):
-    """``table[codes]`` summed over ``[start, start + length)`` for each start (uint32, modulo 2**32).
-
-    Cumulative sums over blocks of ``block`` bases (plus ``length``), in uint32: they wrap around,
-    but a difference of two is exact while the true window sum is below 2**32.
-    """
-    starts = np.asarray(starts, dtype=np.int64)
-    sums = np.zeros(len(starts), dtype=np.uint32)
-    if not len(starts):
-        return sums
-    if starts.min() < 0 or starts.max() + length > len(codes):
-        raise ValueError(f"regions of {length} bp must lie inside the sequence ({len(codes)} bp)")
-    order = np.argsort(starts, kind="stable")
-    ordered = starts[order]
-    cumulative = np.zeros(min(block, len(codes)) + length + 1, dtype=np.uint32)
-    for first in range(int(ordered[0]) // block * block, int(ordered[-1]) + 1, block):
-        lo, hi = np.searchsorted(ordered, [first, first + block])
-        if lo == hi:
-            continue
-        segment = table[codes[first : first + block + length]]
-        np.cumsum(segment, dtype=np.uint32, out=cumulative[1 : len(segment) + 1])
-        offset = ordered[lo:hi] - first
-        sums[order[lo:hi]] = cumulative[offset + length] - cumulative[offset]
-    return sums
-
-
-def count_bases(codes: np.ndarray, starts, length: int, bases=GC_CODES, block: int = BLOCK):
-    """How many of ``codes[start:start + length]`` are in ``bases``, for each start.
-
-    Parameters
-    ----------
-    codes : ndarray of uint8
-        One chromosome's codes (:func:`sfcrepro.sequences.encode`).
-    starts : array-like of int
-        Region starts, in any order; every region must lie inside ``codes``.
-    length : int
-        Region length.
-    bases : tuple of int
-        The codes counted (default: C and G).
-    block : int
-        Bases per cumulative sum; bounds the memory (about 8 bytes per base of a block), not the
-        result.
-
-    Returns
-    -------
-    ndarray of int64
-    """
-    table = np.zeros(256, dtype=np.uint32)
-    table[list(bases)] = 1
-    return _window_sums(table, codes, starts, length, block).astype(np.int64)
-
-
-def count_gc_and_n(
-    codes: np.ndarray, starts, length: int, block: int = BLOCK
-) -> tuple[np.ndarray, np.ndarray]:
-    """G + C and N counts of ``codes[start:start + length]`` for each start, in one pass.
-
-    The same as two :func:`count_bases` calls (``GC_CODES`` and ``(N_CODE,)``), about three times
-    faster: both counts are packed in one uint32 (N in the high 16 bits), so ``length`` must be
-    below 65,536.
-    """
-    if length >= 1 << 16:
-        raise ValueError(f"count_gc_and_n needs regions below 65,536 bp, got {length}")
-    table = np.zeros(256, dtype=np.uint32)
-    table[list(GC_CODES)] = 1
-    table[N_CODE] = 1 << 16
-    sums = _window_sums(table, codes, starts, length, block)
-    return (sums & 0xFFFF).astype(np.int64), (sums >> 16).astype(np.int64)
-
-
-def gc_bins_of(gc_counts, length: int, bins: int) -> np.ndarray:
-    """GC bin (0 to ``bins - 1``) of regions with ``gc_counts`` G or C of ``length`` bases.
-
-    ``bins`` equal bins on [0, 1]; a fraction on a bin edge goes to the upper bin, 1.0 to the last.
-    Integer arithmetic, so that positives and candidates of the same count share a bin.
-    """
-    gc_counts = np.asarray(gc_counts, dtype=np.int64)
-    return np.minimum(gc_counts * bins // length, bins - 1).astype(np.int64)
-
-
-def _apportion(wanted: np.ndarray) -> np.ndarray:
-    """Whole numbers per bin near ``wanted`` (floats) summing to ``wanted.sum()`` rounded half up.
-
-    Largest remainders first (ties: the lower bin); with whole ``wanted`` it returns them as is.
-    """
-    base = np.floor(wanted + 1e-9).astype(np.int64)
-    total = int(np.floor(wanted.sum() + 0.5))
-    extra = total - int(base.sum())
-    if extra > 0:
-        remainder = wanted - base
-        base[np.argsort(-remainder, kind="stable")[:extra]] += 1
-    return base
-
-
-def gc_matched_sample(
-    target_bins, candidate_bins, ratio: float, bins: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Candidates drawn at random so that their GC-bin histogram is ``ratio`` x the targets'.
-
-    Parameters
-    ----------
-    target_bins, candidate_bins : array-like of int
-        GC bin (:func:`gc_bins_of`) of each target (positive) and candidate.
-    ratio : float
-        Candidates wanted per target, per bin; the quotas are ``ratio`` x the targets per bin,
-        rounded so that they sum to ``ratio x targets`` rounded half up.
-    bins : int
-        Number of GC bins.
-    rng : numpy.random.Generator
-        Source of the draws.
-
-    Returns
-    -------
-    (chosen, quota, available)
-        Indices of the chosen candidates (sorted), and per bin the quota and the number of
-        candidates there. A bin with fewer candidates than its quota gives all it has.
-    """
-    target_counts = np.bincount(np.asarray(target_bins, dtype=np.int64), minlength=bins)[:bins]
-    candidate_bins = np.asarray(candidate_bins, dtype=np.int64)
-    quota = _apportion(ratio * target_counts.astype(float))
-    available = np.bincount(candidate_bins, minlength=bins)[:bins]
-    by_bin = np.argsort(candidate_bins, kind="stable")
-    edges = np.concatenate([[0], np.cumsum(available)])
-    chosen = []
-    for b in np.flatnonzero(quota):
-        pool = by_bin[edges[b] : edges[b + 1]]
-        take = min(int(quota[b]), len(pool))
-        if take:
-            chosen.append(pool[rng.choice(len(pool), size=take, replace=False)])
-    chosen = np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
-    return chosen, quota, available
 
 
 # --- Reading ----------------------------------------------------------------------------------
@@ -366,7 +217,7 @@ def read_blacklist(path, sizes: dict[str, int], policy: str = "fail") -> pd.Data
     if renamed and not rows:
         raise PeakError(
             f"{path}: no blacklist interval is on a chromosome of the genome (the first name: "
-            f"{renamed[0]!r}).{_chrom_hint(renamed[0], sizes)}"
+            f"{renamed[0]!r}).{chrom_hint(renamed[0], sizes)}"
         )
     if absent:
         log.info(
@@ -596,47 +447,16 @@ def peak_dataset_regions(
     chrom_names = np.array(list(used), dtype=object)
     split_of_chrom = np.array([split_of(c, splits) for c in chrom_names], dtype=object)
     pos_split = positives["chrom"].map(dict(zip(chrom_names, split_of_chrom, strict=True)))
-    chosen = []
-    for k, split in enumerate(SPLITS):
-        target = positives["gc"].to_numpy()[(pos_split == split).to_numpy()]
-        in_split = split_of_chrom[candidates["chrom"]] == split
-        pool = {name: values[in_split] for name, values in candidates.items()}
-        if ratio > 0:
-            picked, quota, available = gc_matched_sample(
-                gc_bins_of(target, length, bins),
-                gc_bins_of(pool["gc"], length, bins),
-                ratio,
-                bins,
-                np.random.default_rng([seed, k]),
-            )
-            short = np.flatnonzero(available < quota)
-            if len(short):
-                log.warning(
-                    "%s: %d GC bins have too few background candidates; drew %d negatives instead "
-                    "of %d (bin: short of quota): %s",
-                    split,
-                    len(short),
-                    len(picked),
-                    int(quota.sum()),
-                    ", ".join(
-                        f"{b / bins:.2f}-{(b + 1) / bins:.2f}: {quota[b] - available[b]} of "
-                        f"{quota[b]}"
-                        for b in short
-                    ),
-                )
-            picked_pool = {name: values[picked] for name, values in pool.items()}
-            chosen.append(picked_pool)
-            negative_gc = picked_pool["gc"]
-        else:
-            negative_gc = np.zeros(0)
-        log.info(
-            "%s: %d positives (mean GC %.3f), %d negatives (mean GC %s)",
-            split,
-            len(target),
-            target.mean() / length if len(target) else float("nan"),
-            len(negative_gc),
-            f"{negative_gc.mean() / length:.3f}" if len(negative_gc) else "-",
-        )
+    chosen = gc_matched_background(
+        positives["gc"].to_numpy(),
+        pos_split.to_numpy(),
+        candidates,
+        split_of_chrom[candidates["chrom"]],
+        ratio,
+        bins,
+        seed,
+        length,
+    )
 
     table = positives.drop(columns="gc").assign(background=np.uint8(0))
     for task in tasks:

@@ -18,16 +18,16 @@ and counted (``skip``).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pybedtools
 
+from sfcrepro.bedtools import from_bedtool, temporary_folder, to_bedtool
 from sfcrepro.io import open_text
+from sfcrepro.negatives import covered_labels
 
 __all__ = [
     "PeakError",
@@ -66,7 +66,7 @@ def read_chrom_sizes(path) -> dict[str, int]:
     return sizes
 
 
-def _chrom_hint(chrom: str, sizes: dict[str, int]) -> str:
+def chrom_hint(chrom: str, sizes: dict[str, int]) -> str:
     if chrom.startswith("chr") and chrom[3:] in sizes:
         return f" The genome names chromosomes without 'chr' ({chrom[3:]!r}); the peaks use the UCSC 'chr' prefix."
     if f"chr{chrom}" in sizes:
@@ -160,7 +160,7 @@ def _check_line(
         return f"{len(fields)} columns, but {kind} needs at least {need}."
     chrom = fields[0]
     if chrom not in sizes:
-        return f"chromosome {chrom!r} is not in the genome.{_chrom_hint(chrom, sizes)}"
+        return f"chromosome {chrom!r} is not in the genome.{chrom_hint(chrom, sizes)}"
     try:
         start, end = int(fields[1]), int(fields[2])
     except ValueError:
@@ -184,35 +184,6 @@ def _check_line(
         except ValueError:
             return f"signal value (column 7) must be a number, got {fields[6]!r}."
     return None
-
-
-@contextlib.contextmanager
-def _bedtools_tmp():
-    """A private temporary folder for pybedtools' files, removed afterwards.
-
-    ``pybedtools.helpers.set_tempdir`` also changes Python's global ``tempfile.tempdir``; it is
-    restored on exit.
-    """
-    import pybedtools
-
-    previous = tempfile.tempdir
-    with tempfile.TemporaryDirectory(prefix="sfcrepro-bedtools-") as tmp:
-        pybedtools.helpers.set_tempdir(tmp)
-        try:
-            yield Path(tmp)
-        finally:
-            tempfile.tempdir = previous
-
-
-def _bedtool(frame: pd.DataFrame):
-    import pybedtools
-
-    return pybedtools.BedTool.from_dataframe(frame[["chrom", "start", "end"]]).sort()
-
-
-def _frame(bedtool, names=("chrom", "start", "end")) -> pd.DataFrame:
-    frame = bedtool.to_dataframe(header=None, names=list(names), dtype={"chrom": str})
-    return frame if len(frame) else pd.DataFrame(columns=list(names))
 
 
 def label_windows(
@@ -239,34 +210,33 @@ def label_windows(
         ``chrom, start, end`` of each ``length`` bp region, then one uint8 label column per cell
         type (in the order of ``peaks``), sorted by chromosome and start.
     """
-    import pybedtools
-
-    with _bedtools_tmp() as tmp:
+    with temporary_folder() as tmp:
         genome = tmp / "chrom.sizes"
         genome.write_text("".join(f"{c}\t{n}\n" for c, n in chrom_sizes.items()))
         everything = pd.concat(
             [p[["chrom", "start", "end"]] for p in peaks.values()], ignore_index=True
         )
-        padded = _bedtool(everything).merge().slop(b=pad, g=str(genome)).sort().merge()
+        padded = to_bedtool(everything).merge().slop(b=pad, g=str(genome)).sort().merge()
         tiles = pybedtools.BedTool().window_maker(b=padded, w=window, s=stride)
-        windows = _frame(tiles)
+        windows = from_bedtool(tiles)
         windows = windows[windows["end"] - windows["start"] == window].reset_index(drop=True)
         log.info(
             "%d merged padded regions, %d full %d bp windows",
-            len(_frame(padded)),
+            len(from_bedtool(padded)),
             len(windows),
             window,
         )
-        tiles = _bedtool(windows)
+        tiles = to_bedtool(windows)
         for name, frame in peaks.items():
             if frame.empty:
                 log.warning("%s has no peaks: every window is labelled 0 for it", name)
                 windows[name] = np.zeros(len(windows), dtype=np.uint8)
                 continue
-            covered = tiles.coverage(_bedtool(frame).merge())
-            cov = _frame(covered, ("chrom", "start", "end", "count", "bases", "width", "fraction"))
-            fraction = window_fractions(cov, windows, name)
-            windows[name] = (fraction >= min_overlap).astype(np.uint8)
+            covered = tiles.coverage(to_bedtool(frame).merge())
+            cov = from_bedtool(
+                covered, ("chrom", "start", "end", "count", "bases", "width", "fraction")
+            )
+            windows[name] = covered_labels(window_fractions(cov, windows, name), min_overlap)
     centre = (windows["start"] + windows["end"]) // 2
     windows["start"] = centre - length // 2
     windows["end"] = windows["start"] + length
@@ -333,10 +303,8 @@ def intersect_summits(regions: pd.DataFrame, summits: dict[str, pd.DataFrame]) -
     ``summits`` maps a TF name to a frame with ``chrom`` and ``summit`` (absolute position).
     A summit inside several (overlapping) regions is reported for each.
     """
-    import pybedtools
-
     rows = []
-    with _bedtools_tmp():
+    with temporary_folder():
         indexed = regions[["chrom", "start", "end"]].copy()
         indexed["region"] = np.arange(len(regions))
         region_bed = pybedtools.BedTool.from_dataframe(indexed).sort()
@@ -347,7 +315,7 @@ def intersect_summits(regions: pd.DataFrame, summits: dict[str, pd.DataFrame]) -
             hits = region_bed.intersect(
                 pybedtools.BedTool.from_dataframe(points).sort(), wa=True, wb=True, sorted=False
             )
-            table = _frame(
+            table = from_bedtool(
                 hits, ("chrom", "start", "end", "region", "s_chrom", "position", "s_end")
             )
             if len(table):
