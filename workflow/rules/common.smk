@@ -58,13 +58,18 @@ BACKEND = resolve_backend(config)
 SEEDS = config["seeds"]
 SPLITS = ["train", "valid", "test"]
 DATASETS = enabled_datasets(config)
-SIMULATED_TF = [name for name, ds in DATASETS.items() if ds["type"] == "simulated_tf"]
-SIMULATED_ACCESS = [
-    name for name, ds in DATASETS.items() if ds["type"] == "simulated_access"
-]
+
+
+def of_type(kind):
+    """The enabled datasets of one type (sfcrepro.dataset_types), in config order."""
+    return [name for name, ds in DATASETS.items() if ds["type"] == kind]
+
+
+SIMULATED_TF = of_type("simulated_tf")
+SIMULATED_ACCESS = of_type("simulated_access")
 # Your own data: sequence tables and peak files (docs/your_data.md).
-SEQUENCES = [name for name, ds in DATASETS.items() if ds["type"] == "sequences"]
-PEAKS = [name for name, ds in DATASETS.items() if ds["type"] == "peaks"]
+SEQUENCES = of_type("sequences")
+PEAKS = of_type("peaks")
 # Datasets with planted motifs whose attributions are scored against them: simulated TF binding
 # (fresh sequences), and those explained on the sequences of a split (simulated accessibility,
 # sequences from simdna .simdata files).
@@ -75,8 +80,8 @@ ATTRIBUTION = [
 ]
 ATTRIBUTION_TF = [name for name in ATTRIBUTION if name in SIMULATED_TF]
 ATTRIBUTION_SPLIT = [name for name in ATTRIBUTION if name not in SIMULATED_TF]
-INVIVO_ACCESS = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_access"]
-INVIVO_TF = [name for name, ds in DATASETS.items() if ds["type"] == "invivo_tf"]
+INVIVO_ACCESS = of_type("invivo_access")
+INVIVO_TF = of_type("invivo_tf")
 INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})
 # Training sets: the data one model is trained on; a dataset, or one TF of an invivo_tf dataset
 # ("<dataset>/<TF>"). Models and per-variant metrics are per training set.
