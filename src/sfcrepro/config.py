@@ -13,7 +13,13 @@ import urllib.parse
 from dataclasses import MISSING, dataclass, fields
 
 from sfcrepro import heads
-from sfcrepro.dataset_types import dataset_type, sequence_format, types_where
+from sfcrepro.dataset_types import (
+    PEAK_TABLE_COLUMNS,
+    dataset_type,
+    sequence_format,
+    types_where,
+)
+from sfcrepro.download import URL_SCHEMES, local_path
 
 __all__ = [
     "TRAINING_KEYS",
@@ -73,8 +79,6 @@ EXECUTION_DEFAULTS = {
 USER_TYPES = types_where(user=True)
 #: Dataset types whose regions have genome coordinates (``tables/regions`` in their split files).
 GENOME_TYPES = types_where(genome=True)
-#: Columns of a ``peaks`` dataset's regions table besides its tasks' (no task may take these names).
-PEAK_TABLE_COLUMNS = ("chrom", "start", "end", "background")
 #: Those whose sequences are the genome's (simulated accessibility shuffles them), so that
 #: attributions can be shown at their coordinates (``tracks``).
 TRACK_TYPES = types_where(tracks=True)
@@ -117,23 +121,6 @@ IMPORTANCE_FIGURES = {
     "importance_invivo_tf": "fig4b_importance_invivo_tf",
     "importance_invivo_access": "fig4c_importance_invivo_access",
 }
-
-
-def local_path(url) -> str | None:
-    """The file a source names when it is local (a plain path or a ``file://`` URL), else None.
-
-    The workflow makes a local source an input of its download (copy) job, so that editing the
-    file reruns what depends on it.
-    """
-    parsed = urllib.parse.urlparse(str(url))
-    if parsed.scheme.lower() == "file":
-        return urllib.parse.unquote(parsed.path)
-    if parsed.scheme == "" or len(parsed.scheme) == 1:  # a path; 'c:' style drive letters too
-        return str(url)
-    return None
-
-
-URL_SCHEMES = ("http", "https", "ftp")
 
 
 def url_problems(config, where: str = "") -> list[str]:

@@ -18,12 +18,16 @@ from dataclasses import dataclass
 
 __all__ = [
     "DATASET_TYPES",
+    "PEAK_TABLE_COLUMNS",
     "DatasetType",
     "SEQUENCE_FORMATS",
     "dataset_type",
     "sequence_format",
     "types_where",
 ]
+
+#: Columns of a ``peaks`` dataset's regions table besides its tasks' (no task may take these names).
+PEAK_TABLE_COLUMNS = ("chrom", "start", "end", "background")
 
 #: File-name endings of each input format of a ``sequences`` dataset (gzip-compressed too).
 SEQUENCE_FORMATS = {

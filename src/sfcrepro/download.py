@@ -25,12 +25,30 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sfcrepro.config import URL_SCHEMES, local_path
 from sfcrepro.io import atomic_path, is_gzip
 
-__all__ = ["DownloadError", "fetch", "prepare_fasta", "url_scheme"]
+__all__ = ["URL_SCHEMES", "DownloadError", "fetch", "local_path", "prepare_fasta", "url_scheme"]
 
 log = logging.getLogger("sfcrepro.download")
+
+
+def local_path(url) -> str | None:
+    """The file a source names when it is local (a plain path or a ``file://`` URL), else None.
+
+    The workflow makes a local source an input of its download (copy) job, so that editing the
+    file reruns what depends on it.
+    """
+    parsed = urllib.parse.urlparse(str(url))
+    if parsed.scheme.lower() == "file":
+        return urllib.parse.unquote(parsed.path)
+    if parsed.scheme == "" or len(parsed.scheme) == 1:  # a path; 'c:' style drive letters too
+        return str(url)
+    return None
+
+
+#: The URL schemes a source may use (besides local paths and ``file://``).
+URL_SCHEMES = ("http", "https", "ftp")
+
 CHUNK = 1 << 20
 
 

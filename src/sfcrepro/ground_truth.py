@@ -24,7 +24,6 @@ __all__ = [
     "relevant_motifs",
     "score_models",
     "simulated_attribution",
-    "summarize_attribution",
 ]
 
 
@@ -267,58 +266,6 @@ def simulated_attribution(
     return codes, *score_models(
         models, seeds, codes, planted, data.tasks, settings, widths, **columns
     )
-
-
-def summarize_attribution(
-    scores: pd.DataFrame, curves: pd.DataFrame, metrics: pd.DataFrame, baseline: str
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Attribution accuracy and Figure 4a's scores over seeds, each variant against the baseline.
-
-    Parameters
-    ----------
-    scores : DataFrame
-        :func:`score_models` rows of every variant of one dataset.
-    curves : DataFrame
-        Its per-seed curve scores (symmetry, smoothness).
-    metrics : DataFrame
-        The variants' evaluation rows (:func:`sfcrepro.evaluate.evaluate_models`), for the best
-        seed of each variant (highest mean validation auROC, the seed Figure 4a shows).
-    baseline : str
-        The variant the others are tested against.
-
-    Returns
-    -------
-    summary : DataFrame
-        Per task, method, metric (auroc, auprc) and variant: :func:`sfcrepro.evaluate.compare_seeds`.
-    curve_summary : DataFrame
-        Per metric (symmetry, smoothness) and variant: the same, plus ``best_seed`` and
-        ``best_value`` (the best seed's score).
-    best : dict
-        The best seed of each variant.
-    """
-    from sfcrepro.evaluate import best_seed, compare_seeds
-
-    dataset = scores["dataset"].iloc[0]
-    per_seed = scores.melt(
-        id_vars=["dataset", "task", "method", "variant", "seed"],
-        value_vars=["auroc", "auprc"],
-        var_name="metric",
-    )
-    summary = compare_seeds(per_seed, ["dataset", "task", "method", "metric"], {dataset: baseline})
-    best = {variant: best_seed(rows) for variant, rows in metrics.groupby("variant", sort=False)}
-    per_seed = curves.melt(
-        id_vars=["dataset", "task", "variant", "seed"],
-        value_vars=["symmetry", "smoothness"],
-        var_name="metric",
-    )
-    curve_summary = compare_seeds(per_seed, ["dataset", "task", "metric"], {dataset: baseline})
-    curve_summary["best_seed"] = curve_summary["variant"].map(best)
-    lookup = per_seed.set_index(["variant", "seed", "metric"])["value"]
-    curve_summary["best_value"] = [
-        lookup.get((row.variant, row.best_seed, row.metric), np.nan)
-        for row in curve_summary.itertuples()
-    ]
-    return summary, curve_summary, best
 
 
 def region_attribution(path, settings: dict, models: list, seeds: list[int], **columns):

@@ -15,12 +15,9 @@ import numpy as np
 import pandas as pd
 
 from sfcrepro.attribution import gradients, logit_model
-from sfcrepro.evaluate import best_seed
-from sfcrepro.models import load_model
 from sfcrepro.sequences import one_hot
 
 __all__ = [
-    "best_seed_importance",
     "gradient_x_input",
     "importance_scores",
     "importance_table",
@@ -111,26 +108,3 @@ def importance_table(curve: np.ndarray, n_sequences: int, **columns) -> pd.DataF
     table["importance_mean"] = curve / max(n_sequences, 1)
     table["n_sequences"] = n_sequences
     return table
-
-
-def best_seed_importance(
-    models: list,
-    seeds: list[int],
-    metrics: pd.DataFrame,
-    sequences,
-    task: str,
-    task_index: int,
-    batch_size: int,
-    **columns,
-) -> tuple[int, pd.DataFrame]:
-    """Gradient x input of one variant's best seed (validation auROC) on ``sequences``.
-
-    ``models`` are the variant's model files, one per seed of ``seeds``; ``metrics`` its
-    :func:`sfcrepro.evaluate.evaluate_models` table. Returns the seed and its
-    :func:`importance_table` (with ``columns``, then ``seed`` and ``task``).
-    """
-    seed = best_seed(metrics, split="valid")
-    log.info("best seed %d by validation auROC; task %s", seed, task)
-    model = load_model(models[seeds.index(seed)], compile=False)
-    curve = gradient_x_input(model, sequences, task_index, batch_size=batch_size)
-    return seed, importance_table(curve, len(sequences), **columns, seed=seed, task=task)

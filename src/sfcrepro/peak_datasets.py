@@ -60,7 +60,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from sfcrepro.config import PEAK_TABLE_COLUMNS
+from sfcrepro.dataset_types import PEAK_TABLE_COLUMNS
 from sfcrepro.genome_datasets import split_of
 from sfcrepro.io import open_text
 from sfcrepro.negatives import count_gc_and_n, gc_matched_background

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sfcrepro.config import sequence_format
+from sfcrepro.dataset_types import sequence_format
 from sfcrepro.io import open_text
 
 __all__ = [

@@ -4,7 +4,7 @@ figure) and Figure 4a's scores for every seed."""
 import pandas as pd
 
 from sfcrepro.figures import attribution_accuracy, importance_over_seeds, save
-from sfcrepro.ground_truth import summarize_attribution
+from sfcrepro.interpretation import summarize_attribution
 from sfcrepro.io import write_tsv
 from sfcrepro.runtime import job_logging
 

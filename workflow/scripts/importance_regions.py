@@ -9,7 +9,8 @@ from sfcrepro.runtime import configure, job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
-    from sfcrepro.importance import best_seed_importance, sample_rows
+    from sfcrepro.importance import sample_rows
+    from sfcrepro.interpretation import best_seed_importance
 
     plan = sm.params.plan
     sequences, _, tasks = read_dataset(sm.input.data)

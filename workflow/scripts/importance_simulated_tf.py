@@ -8,7 +8,7 @@ from sfcrepro.runtime import configure, job_logging
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
-    from sfcrepro.importance import best_seed_importance
+    from sfcrepro.interpretation import best_seed_importance
     from sfcrepro.simulate import simulated_tf_split
 
     options = sm.params.importance
