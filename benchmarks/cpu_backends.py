@@ -2,7 +2,7 @@
 against the machine's float32 matmul peak, in one run.
 
 For each backend (TensorFlow, JAX, PyTorch under Keras 3) and each layout of the CPU's cores,
-the pipeline's own training (`sfcrepro.train.train`, as `make reproduce` runs it: the paper's
+the pipeline's own training (`sfcrepro.pipeline.train.train`, as `make reproduce` runs it: the paper's
 6,400 training and 1,600 validation sequences of config/config.yaml's sim_tf simulation, batch
 100, Adam, validation auROC after every epoch) runs for `--epochs` epochs in fresh processes:
 
@@ -15,7 +15,7 @@ CPUs i*t to i*t+t-1), the same for every backend: JAX has no documented CPU thre
 do not reliably limit it, jax-ml/jax issues 743 and 1539), so pinning is how two JAX jobs can
 share two cores. The epoch time is the median over the epochs after the first (which includes
 tracing and compilation). Throughput is examples per second summed over the jobs. The work per
-example is counted from the layer shapes (`sfcrepro.models.training_flops_per_example`: 3 x 2 x
+example is counted from the layer shapes (`sfcrepro.network.models.training_flops_per_example`: 3 x 2 x
 the multiply-adds of the forward pass), plus a third of that for each validation example
 (forward only). The peak is the GFLOP/s of float32 matmuls (NumPy's BLAS, `--matmul` square) run
 with the same jobs, threads and CPUs, measured in the same run just before each backend.
@@ -80,7 +80,7 @@ def make_data(folder: Path) -> None:
     import yaml
     from snakemake.utils import validate
 
-    from sfcrepro.simulate import write_simulated_tf_split
+    from sfcrepro.data.simulate import write_simulated_tf_split
 
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     validate(config, schema=str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
@@ -94,15 +94,15 @@ def make_data(folder: Path) -> None:
 def worker(args) -> None:
     """One training job: prints a JSON line with its epoch times and the model's work."""
     os.sched_setaffinity(0, [int(c) for c in args.cpus.split(",")])
-    from sfcrepro.runtime import configure
+    from sfcrepro.pipeline.runtime import configure
 
     configure(backend=args.backend, threads=args.threads, seed=0)
     import keras
 
-    from sfcrepro.config import TrainingSpec
-    from sfcrepro.datasets import read_dataset
-    from sfcrepro.models import training_flops_per_example
-    from sfcrepro.train import spec_model, train
+    from sfcrepro.data.datasets import read_dataset
+    from sfcrepro.network.models import training_flops_per_example
+    from sfcrepro.pipeline.config import TrainingSpec
+    from sfcrepro.pipeline.train import spec_model, train
 
     folder = Path(args.data)
     spec = TrainingSpec(

@@ -37,14 +37,14 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from sfcrepro import models  # noqa: E402
-from sfcrepro.attribution import (  # noqa: E402
+from sfcrepro.data.sequences import one_hot  # noqa: E402
+from sfcrepro.explain.attribution import (  # noqa: E402
     completeness_gap,
     deeplift_shap,
     logit_model,
     shuffled_references,
 )
-from sfcrepro.sequences import one_hot  # noqa: E402
+from sfcrepro.network import models  # noqa: E402
 
 CASES = {
     "simulated_tf_sep": ("simulated_tf", "sep", 200),

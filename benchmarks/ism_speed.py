@@ -1,4 +1,4 @@
-"""Speed of in-silico mutagenesis: naive vs fast (:func:`sfcrepro.ism.ism`), in one run.
+"""Speed of in-silico mutagenesis: naive vs fast (:func:`sfcrepro.explain.ism.ism`), in one run.
 
 For each case (Basset at 1000 bp with the std and the sep head, simulated TF binding at 200 bp
 with the std head; randomly initialised models) the same random one-hot sequences go through
@@ -24,8 +24,8 @@ import time
 import keras
 import numpy as np
 
-from sfcrepro.ism import ism
-from sfcrepro.models import build_model
+from sfcrepro.explain.ism import ism
+from sfcrepro.network.models import build_model
 
 #: case name -> (architecture, head, length, tasks)
 CASES = {

@@ -108,7 +108,7 @@ def write_narrowpeak(path: Path, chrom, start, end, summit, signal) -> None:
 
 def tf_motifs(n: int) -> list[str]:
     """``n`` motif names of the ENCODE compendium: the paper's five first, then other *_known1."""
-    from sfcrepro.motifs import default_motif_file, read_motifs
+    from sfcrepro.data.motifs import default_motif_file, read_motifs
 
     motifs = read_motifs(default_motif_file())
     chosen = ["CTCF_known1", "YY1_known1", "GATA_known1", "TAL1_known1", "SPI1_known1"]

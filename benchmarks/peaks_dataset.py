@@ -12,11 +12,11 @@ Writes, under ``--out`` (reused by a later run with the same scale, peaks and se
 Then it times two steps, each in its own child process (so that each one's peak resident memory,
 ``ru_maxrss``, is its own and includes the interpreter and imports):
 
-a. ``regions``: :func:`sfcrepro.peak_datasets.peak_dataset_regions` with the one peak file,
+a. ``regions``: :func:`sfcrepro.data.peak_datasets.peak_dataset_regions` with the one peak file,
    ``windows: {recipe: peaks, length: 1000}``, ``negatives: {ratio: 1, gc_bins: 20}``, hg19's
    chromosome pattern, chr1 valid and chr2 test; the table is then written to ``regions.tsv``
    (not timed);
-b. ``build``: :func:`sfcrepro.genome_datasets.build_regions` on that table, writing
+b. ``build``: :func:`sfcrepro.data.genome_datasets.build_regions` on that table, writing
    ``train/valid/test.h5`` (``max_n_fraction`` 0.1).
 
 and prints one line per step (a Markdown table) and a JSON summary. Example::
@@ -87,7 +87,7 @@ def make_inputs(out: Path, scale: float, peaks: int = PEAKS, seed: int = 0) -> d
 
 
 def step_regions(out: Path, seed: int) -> dict:
-    from sfcrepro.peak_datasets import peak_dataset_regions
+    from sfcrepro.data.peak_datasets import peak_dataset_regions
 
     started = time.perf_counter()
     table = peak_dataset_regions(
@@ -115,7 +115,7 @@ def step_build(out: Path, seed: int) -> dict:
     import pandas as pd
     import pyfaidx
 
-    from sfcrepro.genome_datasets import build_regions
+    from sfcrepro.data.genome_datasets import build_regions
 
     regions = pd.read_csv(out / "regions.tsv", sep="\t", dtype={"chrom": str})
     started = time.perf_counter()

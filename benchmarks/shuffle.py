@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfcrepro.sequences import decode, dinucleotide_shuffle, encode
+from sfcrepro.data.sequences import decode, dinucleotide_shuffle, encode
 
 
 def read_fasta_windows(paths, n, length, rng):
@@ -63,7 +63,7 @@ def modulo_kernel():
     """sfcrepro's kernel with the bounded draw it had before (modulo rejection: two 64-bit
     divisions per draw), compiled from the module's own source with only ``_below`` replaced, so
     that the two differ in the draw alone."""
-    import sfcrepro._shuffle as module
+    import sfcrepro.data._shuffle as module
 
     source = Path(module.__file__).read_text().replace("cache=True", "cache=False")
     start = source.index('@numba.njit(cache=False, inline="always")\ndef _below')

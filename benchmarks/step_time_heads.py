@@ -30,7 +30,7 @@ import time
 import keras
 import numpy as np
 
-from sfcrepro.models import build_model
+from sfcrepro.network.models import build_model
 
 # SFC widths of the measurements in docs/benchmarks.md: parameter-matched for the small models
 # (simulated_tf sep 648 / symm 741, tf_binding sep 11 / symm 18), the paper's 1000 for Basset.

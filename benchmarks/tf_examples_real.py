@@ -25,7 +25,7 @@ import resource
 import time
 from pathlib import Path
 
-from sfcrepro.invivo import tf_examples_from_files
+from sfcrepro.data.invivo import tf_examples_from_files
 
 CHIP = "tf_chip/hg19/wgEncodeAwgTfbsBroadGm12878CtcfUniPk.narrowPeak.gz"
 DNASE = "dnase_atac/hg19/ENCSR000EMU_H1_DNase_rep1-pr.IDR0.1.narrowPeak.gz"

@@ -1,4 +1,4 @@
-"""Training speed of the pipeline's own training (`sfcrepro.train`), before and after, in one run.
+"""Training speed of the pipeline's own training (`sfcrepro.pipeline.train`), before and after, in one run.
 
 Every measurement trains through the package's `train_runs()` (or, for the code "before", the
 `train()` of an older checkout given with `--before-src`, e.g. `git archive 149b21f src | tar -x
@@ -6,7 +6,7 @@ Every measurement trains through the package's `train_runs()` (or, for the code 
 epoch times from the history. Examples per second = training examples per epoch (times the
 seeds trained at once) / the median time of the epochs after the first (which includes tracing
 and compilation); an epoch's time includes one pass over a small validation split. The work per
-example is counted from the layer shapes (`sfcrepro.models.training_flops_per_example`: 3 x 2 x
+example is counted from the layer shapes (`sfcrepro.network.models.training_flops_per_example`: 3 x 2 x
 the forward multiply-adds); the share of peak is that work x examples/s / `--peak-tflops`.
 
 Data: `--architecture simulated_tf` uses the paper's simulated TF-binding splits (6,400
@@ -60,7 +60,7 @@ def make_data(folder: Path, architecture: str, examples: int) -> tuple[Path, Pat
         import yaml
         from snakemake.utils import validate
 
-        from sfcrepro.simulate import write_simulated_tf_split
+        from sfcrepro.data.simulate import write_simulated_tf_split
 
         config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
         validate(config, schema=str(ROOT / "workflow" / "schemas" / "config.schema.yaml"))
@@ -70,7 +70,7 @@ def make_data(folder: Path, architecture: str, examples: int) -> tuple[Path, Pat
         return paths
     import numpy as np
 
-    from sfcrepro.datasets import write_dataset
+    from sfcrepro.data.datasets import write_dataset
 
     rng = np.random.default_rng(0)
     tasks = ["a"] if architecture == "tf_binding" else ["a", "b"]
@@ -88,17 +88,17 @@ def worker(args) -> None:
     """One measurement in this process: prints a JSON line."""
     if args.cpus:
         os.sched_setaffinity(0, [int(c) for c in args.cpus.split(",")])
-    from sfcrepro.runtime import configure
+    from sfcrepro.pipeline.runtime import configure
 
     configure(backend=args.backend, threads=args.threads, seed=0)
     import tempfile
 
     import keras
 
-    from sfcrepro.config import TrainingSpec
-    from sfcrepro.datasets import read_dataset
-    from sfcrepro.models import build_model, training_flops_per_example
-    from sfcrepro.train import train
+    from sfcrepro.data.datasets import read_dataset
+    from sfcrepro.network.models import build_model, training_flops_per_example
+    from sfcrepro.pipeline.config import TrainingSpec
+    from sfcrepro.pipeline.train import train
 
     train_path, valid_path = Path(args.train), Path(args.valid)
     settings = dict(
@@ -118,7 +118,7 @@ def worker(args) -> None:
     out = Path(tempfile.mkdtemp(dir=train_path.parent))
     start = time.perf_counter()
     if new_code:
-        from sfcrepro.train import Execution, RunFiles, train_runs
+        from sfcrepro.pipeline.train import Execution, RunFiles, train_runs
 
         specs = [TrainingSpec(**{**settings, "seed": seed}) for seed in range(args.seeds)]
         runs = [

@@ -12,9 +12,9 @@ import tempfile
 import keras
 import numpy as np
 
-from sfcrepro.importance import gradient_x_input, input_gradients
-from sfcrepro.layers import SeparableFC
-from sfcrepro.models import simulated_tf
+from sfcrepro.explain.importance import gradient_x_input, input_gradients
+from sfcrepro.network.layers import SeparableFC
+from sfcrepro.network.models import simulated_tf
 
 expected = os.environ["KERAS_BACKEND"]
 assert keras.backend.backend() == expected, (keras.backend.backend(), expected)

@@ -143,7 +143,7 @@ def tiny_config():
 @pytest.fixture(scope="session")
 def keras_runtime():
     """Keras configured for this process (backend, deterministic kernels, seed 0), at first use."""
-    from sfcrepro.runtime import configure
+    from sfcrepro.pipeline.runtime import configure
 
     return configure(seed=0)
 

@@ -1,6 +1,6 @@
 """Run under a chosen KERAS_BACKEND by tests/test_engine.py (a fresh process per backend).
 
-The compiled training step of sfcrepro.engine against Keras' own step, on the same batch and
+The compiled training step of sfcrepro.pipeline.engine against Keras' own step, on the same batch and
 weights: the loss and every gradient against Keras' ``compute_loss`` (differentiated as Keras'
 trainer of that backend does), and one full step (gradients and Adam) against ``train_on_batch``.
 The model has everything the step must get right: dropout (its random state restored between
@@ -14,9 +14,9 @@ import sys
 import keras
 import numpy as np
 
-from sfcrepro.engine import Engine, global_rng_state
-from sfcrepro.models import simulated_tf
-from sfcrepro.sequences import one_hot, reverse_complement
+from sfcrepro.data.sequences import one_hot, reverse_complement
+from sfcrepro.network.models import simulated_tf
+from sfcrepro.pipeline.engine import Engine, global_rng_state
 
 backend = os.environ["KERAS_BACKEND"]
 assert keras.backend.backend() == backend

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from sfcrepro import models
-from sfcrepro.attribution import (
+from sfcrepro.data.sequences import one_hot
+from sfcrepro.explain.attribution import (
     METHODS,
     attribute,
     completeness_gap,
@@ -14,7 +14,7 @@ from sfcrepro.attribution import (
     integrated_gradients,
     shuffled_references,
 )
-from sfcrepro.sequences import one_hot
+from sfcrepro.network import models
 
 
 def _sequences(n, length, seed=0):

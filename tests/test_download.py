@@ -1,12 +1,12 @@
-"""sfcrepro.download against a local HTTP server (tests/conftest.py)."""
+"""sfcrepro.data.download against a local HTTP server (tests/conftest.py)."""
 
 import gzip
 import hashlib
 
 import pytest
 
-from sfcrepro.download import DownloadError, fetch, url_scheme
-from sfcrepro.io import open_text
+from sfcrepro.data.download import DownloadError, fetch, url_scheme
+from sfcrepro.data.io import open_text
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_retries_a_flaky_server(payload, tmp_path):
 
 def test_a_transfer_cut_halfway_is_retried(payload, tmp_path, caplog):
     _, base, data, _ = payload
-    with caplog.at_level("WARNING", logger="sfcrepro.download"):
+    with caplog.at_level("WARNING", logger="sfcrepro.data.download"):
         fetch(f"{base}/cut-once/peaks.bed.gz", tmp_path / "p.gz", retries=2, backoff=0.01)
     assert (tmp_path / "p.gz").read_bytes() == data
     assert any("attempt 1 of 3 failed (connection closed after" in m for m in caplog.messages)

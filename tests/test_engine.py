@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.engine: the batch the compiled step builds, its loss and gradients against
+"""Tests of sfcrepro.pipeline.engine: the batch the compiled step builds, its loss and gradients against
 Keras' own step under every backend, predictions, and the split kept in host memory."""
 
 import importlib.util
@@ -11,10 +11,10 @@ import keras
 import numpy as np
 import pytest
 
-from sfcrepro.engine import Engine, one_hot_batch
-from sfcrepro.evaluate import predict
-from sfcrepro.models import simulated_tf
-from sfcrepro.sequences import one_hot, reverse_complement
+from sfcrepro.data.sequences import one_hot, reverse_complement
+from sfcrepro.network.models import simulated_tf
+from sfcrepro.pipeline.engine import Engine, one_hot_batch
+from sfcrepro.pipeline.evaluate import predict
 
 pytestmark = pytest.mark.usefixtures("keras_runtime")
 HERE = Path(__file__).parent

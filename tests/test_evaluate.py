@@ -1,11 +1,11 @@
-"""Tests of sfcrepro.evaluate on inputs with known answers."""
+"""Tests of sfcrepro.pipeline.evaluate on inputs with known answers."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
-from sfcrepro.evaluate import (
+from sfcrepro.pipeline.evaluate import (
     METRIC_COLUMNS,
     best_seed,
     binary_crossentropy,
@@ -85,7 +85,7 @@ def test_spread_failed_seeds_and_brown_forsythe_on_hand_made_scores():
 def test_spread_test_needs_three_values_and_varying_deviations():
     from scipy.stats import levene
 
-    from sfcrepro.evaluate import spread_test
+    from sfcrepro.pipeline.evaluate import spread_test
 
     assert np.isnan(spread_test([0.8], [0.7, 0.9]))
     assert np.isnan(spread_test([0.8, 0.8, 0.8], [0.7, 0.7, 0.7]))
@@ -119,7 +119,7 @@ def test_best_seed_uses_validation_mean():
 
 
 def test_best_epoch_is_the_lowest_validation_loss():
-    from sfcrepro.evaluate import best_epoch
+    from sfcrepro.pipeline.evaluate import best_epoch
 
     history = pd.DataFrame(
         {"epoch": [1, 2, 3, 4], "val_loss": [0.5, 0.3, 0.3, 0.4], "val_auroc": [0.6, 0.8, 0.9, 0.7]}
@@ -130,7 +130,7 @@ def test_best_epoch_is_the_lowest_validation_loss():
 
 
 def test_summarize_runs_per_setting_on_hand_made_scores(tmp_path):
-    from sfcrepro.evaluate import best_epoch_scores, summarize_runs
+    from sfcrepro.pipeline.evaluate import best_epoch_scores, summarize_runs
 
     # Two sizes; at 100 per class std fails on two of five seeds and symm never does.
     std_small = [0.52, 0.81, 0.55, 0.80, 0.79]

@@ -1,4 +1,4 @@
-"""sfcrepro.exports: each file is read back with the library of the tool that consumes it."""
+"""sfcrepro.data.exports: each file is read back with the library of the tool that consumes it."""
 
 import gzip
 import subprocess
@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro import exports
-from sfcrepro.exports import write_bigwig, write_modisco_inputs, write_prediction_bed
-from sfcrepro.sequences import encode, one_hot, reverse_complement
+from sfcrepro.data import exports
+from sfcrepro.data.exports import write_bigwig, write_modisco_inputs, write_prediction_bed
+from sfcrepro.data.sequences import encode, one_hot, reverse_complement
 
 # --------------------------------------------------------------------------------------------
 # bigWig

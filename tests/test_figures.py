@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from sfcrepro import figures
+from sfcrepro.pipeline import figures
 
 
 def check_files(paths):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.ground_truth import accuracy, planted_masks, relevant_motifs
+from sfcrepro.explain.ground_truth import accuracy, planted_masks, relevant_motifs
 
 
 def test_relevant_motifs_of_a_motif_task_and_the_joint_task():
@@ -69,8 +69,8 @@ def test_region_attribution_maps_the_sampled_rows_to_their_motifs(tmp_path):
     # own motif gives auROC 1; a row paired with a motif of the other kind gives less.
     import keras
 
-    from sfcrepro.datasets import write_dataset
-    from sfcrepro.ground_truth import region_attribution
+    from sfcrepro.data.datasets import write_dataset
+    from sfcrepro.explain.ground_truth import region_attribution
 
     n, length = 12, 30
     starts = np.where(np.arange(n) % 2, 20, 5)

@@ -1,4 +1,4 @@
-"""The head registry (sfcrepro.heads): every entry resolves, and a new head added through it alone
+"""The head registry (sfcrepro.network.heads): every entry resolves, and a new head added through it alone
 is accepted by the configuration check, built by every architecture, counted, explained by
 DeepLIFT-SHAP and fast ISM, and trained on the tiny configuration's simulated data."""
 
@@ -11,13 +11,13 @@ import yaml
 from conftest import ROOT, TINY
 from snakemake.utils import validate
 
-from sfcrepro import heads, models
-from sfcrepro.attribution import completeness_gap, deeplift_shap, shuffled_references
-from sfcrepro.config import check, training_settings
-from sfcrepro.datasets import read_dataset
-from sfcrepro.ism import ism
-from sfcrepro.simulate import write_simulated_tf_split
-from sfcrepro.train import TrainingSpec, train
+from sfcrepro.data.datasets import read_dataset
+from sfcrepro.data.simulate import write_simulated_tf_split
+from sfcrepro.explain.attribution import completeness_gap, deeplift_shap, shuffled_references
+from sfcrepro.explain.ism import ism
+from sfcrepro.network import heads, models
+from sfcrepro.pipeline.config import check, training_settings
+from sfcrepro.pipeline.train import TrainingSpec, train
 
 pytestmark = pytest.mark.usefixtures("keras_runtime")
 

@@ -1,15 +1,20 @@
-"""Tests of sfcrepro.importance: gradient x input against an analytic answer."""
+"""Tests of sfcrepro.explain.importance: gradient x input against an analytic answer."""
 
 import keras
 import numpy as np
 import pytest
 
-from sfcrepro.importance import gradient_x_input, importance_table, logit_model, symmetry_score
-from sfcrepro.sequences import one_hot
+from sfcrepro.data.sequences import one_hot
+from sfcrepro.explain.importance import (
+    gradient_x_input,
+    importance_table,
+    logit_model,
+    symmetry_score,
+)
 
 
 def linear_model(weights):
-    """logit = sum_l,c w[l, c] x[l, c]; output = sigmoid(logit), with the layer names of sfcrepro.models."""
+    """logit = sum_l,c w[l, c] x[l, c]; output = sigmoid(logit), with the layer names of sfcrepro.network.models."""
     length = weights.shape[0]
     inputs = keras.Input((length, 4))
     flat = keras.layers.Flatten()(inputs)
@@ -69,7 +74,7 @@ def test_symmetry_score_and_table():
 def test_smoothness_sampling_and_score_table():
     import pandas as pd
 
-    from sfcrepro.importance import importance_scores, sample_rows, smoothness_score
+    from sfcrepro.explain.importance import importance_scores, sample_rows, smoothness_score
 
     assert smoothness_score(np.arange(10.0)) == 0.0  # a straight line
     assert smoothness_score(np.array([0.0, 1.0, 0.0, 1.0])) == pytest.approx(2.0)  # |-2|, |2|

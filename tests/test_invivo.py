@@ -1,4 +1,4 @@
-"""sfcrepro.invivo on hand-made peaks and a tiny counts matrix."""
+"""sfcrepro.data.invivo on hand-made peaks and a tiny counts matrix."""
 
 import gzip
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.invivo import (
+from sfcrepro.data.invivo import (
     accessibility_calls,
     centre_on_summits,
     map_samples,
@@ -148,8 +148,8 @@ def test_read_counts_rejects_other_layouts(tmp_path):
 
 
 def test_windows_from_calls_tiles_checks_coordinates_and_labels(tmp_path):
-    from sfcrepro.invivo import windows_from_calls
-    from sfcrepro.regions import PeakError, label_windows
+    from sfcrepro.data.invivo import windows_from_calls
+    from sfcrepro.data.regions import PeakError, label_windows
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t5000\t6\t60\t61\nchrM\t1000\t0\t60\t61\n")
@@ -198,7 +198,7 @@ def calls_frame(rows, cells=("HSC", "MPP")):
 
 
 def test_peak_regions_centre_label_and_drop_at_chromosome_ends(caplog):
-    from sfcrepro.invivo import peak_regions
+    from sfcrepro.data.invivo import peak_regions
 
     calls = calls_frame(
         [
@@ -210,7 +210,7 @@ def test_peak_regions_centre_label_and_drop_at_chromosome_ends(caplog):
             ("chr1", 500, 1001, 0, 1),  # centre 750: region 250..1250 fits
         ]
     )
-    with caplog.at_level("INFO", logger="sfcrepro.invivo"):
+    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
         regions = peak_regions(calls, ["HSC", "MPP"], SIZES, length=1000)
     assert list(regions.columns) == ["chrom", "start", "end", "HSC", "MPP"]
     assert regions.values.tolist() == [
@@ -226,7 +226,7 @@ def test_peak_regions_centre_label_and_drop_at_chromosome_ends(caplog):
 
 
 def test_peak_regions_same_region_twice_is_kept_once_with_or_of_labels(caplog):
-    from sfcrepro.invivo import peak_regions
+    from sfcrepro.data.invivo import peak_regions
 
     calls = calls_frame(
         [
@@ -236,7 +236,7 @@ def test_peak_regions_same_region_twice_is_kept_once_with_or_of_labels(caplog):
             ("chr1", 900, 1300, 0, 1),  # and again
         ]
     )
-    with caplog.at_level("INFO", logger="sfcrepro.invivo"):
+    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
         regions = peak_regions(calls, ["HSC", "MPP"], SIZES, length=1000)
     assert regions.values.tolist() == [["chr1", 600, 1600, 1, 1], ["chr1", 4750, 5750, 1, 0]]
     assert (regions[["HSC", "MPP"]].dtypes == np.uint8).all()
@@ -244,7 +244,7 @@ def test_peak_regions_same_region_twice_is_kept_once_with_or_of_labels(caplog):
 
 
 def test_windows_from_calls_default_recipe_is_one_region_per_peak(tmp_path, caplog):
-    from sfcrepro.invivo import windows_from_calls
+    from sfcrepro.data.invivo import windows_from_calls
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t5000\t6\t60\t61\nchr2\t3000\t0\t60\t61\nchrM\t1000\t0\t60\t61\n")
@@ -257,7 +257,7 @@ def test_windows_from_calls_default_recipe_is_one_region_per_peak(tmp_path, capl
             ("chr2", 1000, 1501, 0, 0),
         ]
     )
-    with caplog.at_level("INFO", logger="sfcrepro.invivo"):
+    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
         regions = windows_from_calls(
             calls,
             ["HSC", "MPP"],
@@ -304,7 +304,7 @@ def narrowpeak(path, rows, signal=None):
 
 
 def test_tf_examples_from_files_relaxed_default_chromosomes_and_summit_at_width(tmp_path):
-    from sfcrepro.invivo import tf_examples_from_files
+    from sfcrepro.data.invivo import tf_examples_from_files
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t10000\t6\t60\t61\nchr2\t10000\t0\t60\t61\nchrM\t5000\t0\t60\t61\n")
@@ -346,8 +346,8 @@ def test_tf_examples_from_files_relaxed_default_chromosomes_and_summit_at_width(
 
 
 def test_tf_examples_from_files_names_the_bad_line(tmp_path):
-    from sfcrepro.invivo import tf_examples_from_files
-    from sfcrepro.regions import PeakError
+    from sfcrepro.data.invivo import tf_examples_from_files
+    from sfcrepro.data.regions import PeakError
 
     fai = tmp_path / "g.fa.fai"
     fai.write_text("chr1\t10000\t6\t60\t61\n")
@@ -406,7 +406,7 @@ def test_real_macs2_dnase_peaks_give_one_negative_each(tmp_path):
 def test_counts_matrix_with_the_real_columns_gives_16_cell_types(tmp_path, root):
     import yaml
 
-    from sfcrepro.invivo import calls_from_counts
+    from sfcrepro.data.invivo import calls_from_counts
 
     columns = pd.read_csv(root / "tests/data/GSE74912_sample_columns.tsv", sep="\t")[
         "column"

@@ -1,10 +1,10 @@
-"""sfcrepro.io: atomic writes, gzip-aware reading and reproducible TSV tables."""
+"""sfcrepro.data.io: atomic writes, gzip-aware reading and reproducible TSV tables."""
 
 import gzip
 
 import pandas as pd
 
-from sfcrepro.io import open_text, write_tsv
+from sfcrepro.data.io import open_text, write_tsv
 
 TABLE = pd.DataFrame({"chrom": ["chr1", "chr2"], "start": [0, 10], "score": [1 / 3, 2.5]})
 

@@ -1,4 +1,4 @@
-"""In-silico mutagenesis (sfcrepro.ism): the naive loop against a closed form, the fast (windowed)
+"""In-silico mutagenesis (sfcrepro.explain.ism): the naive loop against a closed form, the fast (windowed)
 path against the naive one for every architecture and head, N bases, errors, the attribution
 convention, and fast == naive under the torch (and, when installed, JAX) backend."""
 
@@ -14,8 +14,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from sfcrepro.ism import ism, ism_attributions, mutations  # noqa: E402
-from sfcrepro.models import build_model  # noqa: E402
+from sfcrepro.explain.ism import ism, ism_attributions, mutations  # noqa: E402
+from sfcrepro.network.models import build_model  # noqa: E402
 
 
 def one_hot(rng, n, length, n_bases=()):
@@ -59,7 +59,7 @@ def test_naive_equals_closed_form_of_a_linear_model(output, caplog):
     assert got.dtype == np.float32 and got.shape == x.shape
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
     # Nothing local before the head: the fast path falls back to naive and says so.
-    with caplog.at_level(logging.WARNING, logger="sfcrepro.ism"):
+    with caplog.at_level(logging.WARNING, logger="sfcrepro.explain.ism"):
         fast = ism(model, x, task, batch_size=7)
     assert "falling back to naive" in caplog.text
     np.testing.assert_allclose(fast, expected, rtol=1e-5, atol=1e-5)
@@ -90,7 +90,7 @@ def test_fast_equals_naive(architecture, length, n, tasks, head, caplog):
     x = one_hot(rng, n, length, n_bases=[(0, 0), (n - 1, length // 2), (n - 1, length - 1)])
     task = tasks - 1
     naive = ism(model, x, task, method="naive", batch_size=256)
-    with caplog.at_level(logging.WARNING, logger="sfcrepro.ism"):
+    with caplog.at_level(logging.WARNING, logger="sfcrepro.explain.ism"):
         fast = ism(model, x, task, method="fast", batch_size=256)
     assert "falling back" not in caplog.text
     assert fast.dtype == np.float32 and fast.shape == x.shape
@@ -126,7 +126,7 @@ def test_fast_equals_naive_on_strides_dilation_and_padding(length, caplog):
         [gamma + 0.3, beta + 0.1, rng.normal(size=mean.shape), 1 + rng.random(var.shape)]
     )
     x = one_hot(rng, 3, length, n_bases=[(1, 0), (1, length - 1)])
-    with caplog.at_level(logging.INFO, logger="sfcrepro.ism"):
+    with caplog.at_level(logging.INFO, logger="sfcrepro.explain.ism"):
         fast = ism(model, x, 1, batch_size=50)
     assert not caplog.text  # every layer before Flatten is recomputed in windows
     assert_close(fast, ism(model, x, 1, batch_size=50, method="naive"))
@@ -151,7 +151,7 @@ def test_fast_falls_back_for_a_stack_that_is_not_a_chain(caplog):
     x = keras.layers.Flatten()(keras.layers.Add()([a, b]))
     model = keras.Model(inputs, keras.layers.Dense(1, name="logits")(x))
     x = one_hot(np.random.default_rng(3), 2, 20)
-    with caplog.at_level(logging.WARNING, logger="sfcrepro.ism"):
+    with caplog.at_level(logging.WARNING, logger="sfcrepro.explain.ism"):
         fast = ism(model, x, 0)
     assert "falling back to naive" in caplog.text
     np.testing.assert_array_equal(fast, ism(model, x, 0, method="naive"))
@@ -222,8 +222,8 @@ BACKEND_CHECK = textwrap.dedent(
     import os
     import keras
     import numpy as np
-    from sfcrepro.ism import ism
-    from sfcrepro.models import build_model
+    from sfcrepro.explain.ism import ism
+    from sfcrepro.network.models import build_model
 
     assert keras.backend.backend() == os.environ["KERAS_BACKEND"]
     keras.utils.set_random_seed(0)

@@ -1,10 +1,15 @@
-"""sfcrepro.kernels: positional weights of a model's SFC layer, row normalisation, clustering."""
+"""sfcrepro.network.kernels: positional weights of a model's SFC layer, row normalisation, clustering."""
 
 import numpy as np
 import pytest
 
-from sfcrepro.kernels import canonical_signs, cluster_order, normalise_rows, positional_kernel
-from sfcrepro.models import build_model
+from sfcrepro.network.kernels import (
+    canonical_signs,
+    cluster_order,
+    normalise_rows,
+    positional_kernel,
+)
+from sfcrepro.network.models import build_model
 
 
 def test_positional_kernel_of_a_symmetric_head_is_mirrored():

@@ -1,10 +1,10 @@
-"""Tests of sfcrepro.layers against plain numpy computations of the paper's formulas."""
+"""Tests of sfcrepro.network.layers against plain numpy computations of the paper's formulas."""
 
 import keras
 import numpy as np
 import pytest
 
-from sfcrepro.layers import CurvatureRegularizer, SeparableFC, init_bound, learned_length
+from sfcrepro.network.layers import CurvatureRegularizer, SeparableFC, init_bound, learned_length
 
 
 def numpy_sfc(x, pos, chan):

@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.models: parameter matching, the three architectures and their heads."""
+"""Tests of sfcrepro.network.models: parameter matching, the three architectures and their heads."""
 
 import re
 
@@ -6,8 +6,15 @@ import numpy as np
 import pytest
 import yaml
 
-from sfcrepro.layers import SeparableFC
-from sfcrepro.models import PAPER_UNITS, basset, build_model, sfc_units, simulated_tf, tf_binding
+from sfcrepro.network.layers import SeparableFC
+from sfcrepro.network.models import (
+    PAPER_UNITS,
+    basset,
+    build_model,
+    sfc_units,
+    simulated_tf,
+    tf_binding,
+)
 
 
 def count(model, layer_name):
@@ -171,7 +178,7 @@ def test_loading_refuses_code_in_a_model_file(tmp_path):
     # A .keras file whose Lambda layer carries Python bytecode: what a malicious model would hold.
     import keras
 
-    from sfcrepro.models import load_model
+    from sfcrepro.network.models import load_model
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, keras.layers.Lambda(lambda x: x * 2)(inputs))
@@ -248,7 +255,7 @@ def test_gap_head_is_an_sfc_layer_with_uniform_positions_and_identity_channels(
 
 
 def test_training_flops_count_the_layer_shapes():
-    from sfcrepro.models import training_flops_per_example
+    from sfcrepro.network.models import training_flops_per_example
 
     convs = 190 * 11 * 4 * 50 + 180 * 11 * 50 * 50  # 200 -> 190 -> 180 positions
     logits = 50 * 3

@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.motifs on subsets of real motif files (tests/data/README.md)."""
+"""Tests of sfcrepro.data.motifs on subsets of real motif files (tests/data/README.md)."""
 
 import gzip
 from pathlib import Path
@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfcrepro.motifs import PWM, default_motif_file, get_motif, read_motifs
+from sfcrepro.data.motifs import PWM, default_motif_file, get_motif, read_motifs
 
 DATA = Path(__file__).with_name("data")
 

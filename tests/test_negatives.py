@@ -1,4 +1,4 @@
-"""sfcrepro.negatives: each rule of choosing negatives, on hand-made inputs."""
+"""sfcrepro.data.negatives: each rule of choosing negatives, on hand-made inputs."""
 
 import logging
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.negatives import (
+from sfcrepro.data.negatives import (
     count_bases,
     count_gc_and_n,
     covered_labels,
@@ -16,7 +16,7 @@ from sfcrepro.negatives import (
     gc_matched_background,
     gc_matched_sample,
 )
-from sfcrepro.sequences import encode
+from sfcrepro.data.sequences import encode
 
 # --- GC-matched background (peaks datasets) ------------------------------------------------------
 
@@ -73,7 +73,7 @@ def test_gc_matched_background_per_split_with_its_own_draws(caplog):
         "start": np.arange(8) * 100,
     }
     candidate_split = np.array(["train"] * 5 + ["valid"] * 2 + ["test"])
-    with caplog.at_level(logging.INFO, logger="sfcrepro.negatives"):
+    with caplog.at_level(logging.INFO, logger="sfcrepro.data.negatives"):
         chosen = gc_matched_background(
             positive_gc, positive_split, candidates, candidate_split, 1.0, 2, 7, 40
         )
@@ -88,7 +88,7 @@ def test_gc_matched_background_per_split_with_its_own_draws(caplog):
     assert again[0]["start"].tolist() == train["start"].tolist()  # seeded
     assert "train: 3 positives (mean GC 0.417), 3 negatives" in caplog.text
     # Too few candidates in a bin: what there is, and a warning naming the shortfall.
-    with caplog.at_level(logging.WARNING, logger="sfcrepro.negatives"):
+    with caplog.at_level(logging.WARNING, logger="sfcrepro.data.negatives"):
         short = gc_matched_background(
             positive_gc, positive_split, candidates, candidate_split, 3.0, 2, 7, 40
         )

@@ -1,7 +1,7 @@
 """The library installs light: the built wheel, in an empty virtual environment, from the
 wheelhouse `make setup-test` downloads (no internet here). With torch and numpy alone (no Keras),
-``sfcrepro.torch`` works; with the wheel's own dependencies (Keras and numpy) and a backend
-(PyTorch), ``sfcrepro.layers`` and ``sfcrepro.models`` do; the pipeline's packages are absent."""
+``sfcrepro.network.torch`` works; with the wheel's own dependencies (Keras and numpy) and a backend
+(PyTorch), ``sfcrepro.network.layers`` and ``sfcrepro.network.models`` do; the pipeline's packages are absent."""
 
 import os
 import subprocess
@@ -17,7 +17,7 @@ WHEELHOUSE = ROOT / ".venv" / "wheelhouse"
 USE_THE_TORCH_MODULE = """
 import importlib.util
 import torch
-from sfcrepro.torch import SeparableFC
+from sfcrepro.network.torch import SeparableFC
 assert importlib.util.find_spec("keras") is None
 sfc = SeparableFC(length=10, channels=4, units=3, symmetric=True)
 assert sfc(torch.zeros(2, 10, 4)).shape == (2, 3)
@@ -28,8 +28,8 @@ USE_THE_KERAS_LAYER = """
 import importlib.util, os, tempfile
 import numpy as np
 import keras
-from sfcrepro.layers import CurvatureRegularizer, SeparableFC
-from sfcrepro.models import build_model, sfc_units
+from sfcrepro.network.layers import CurvatureRegularizer, SeparableFC
+from sfcrepro.network.models import build_model, sfc_units
 assert keras.backend.backend() == "torch"
 inputs = keras.Input((50, 4))
 x = keras.layers.Conv1D(8, 5)(inputs)

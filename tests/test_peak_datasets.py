@@ -1,4 +1,4 @@
-"""sfcrepro.peak_datasets on small synthetic genomes with GC-rich peak neighbourhoods."""
+"""sfcrepro.data.peak_datasets on small synthetic genomes with GC-rich peak neighbourhoods."""
 
 import logging
 from pathlib import Path
@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.negatives import gc_fraction
-from sfcrepro.peak_datasets import (
+from sfcrepro.data.negatives import gc_fraction
+from sfcrepro.data.peak_datasets import (
     merge_intervals,
     overlaps,
     peak_dataset_regions,
     read_blacklist,
     read_task_peaks,
 )
-from sfcrepro.regions import PeakError, label_windows, read_chrom_sizes
-from sfcrepro.sequences import encode
+from sfcrepro.data.regions import PeakError, label_windows, read_chrom_sizes
+from sfcrepro.data.sequences import encode
 
 DATA = Path(__file__).parent / "data"
 LENGTH = 200
@@ -286,12 +286,12 @@ def test_blacklisted_peaks_and_regions_are_removed(genome, table, caplog):
     assert narrow_start not in set(on_chr3["start"])
     assert not any_overlap(positives, genome["black_rows"]).any()
     # Without the blacklist both regions are there.
-    with caplog.at_level(logging.INFO, logger="sfcrepro.peak_datasets"):
+    with caplog.at_level(logging.INFO, logger="sfcrepro.data.peak_datasets"):
         open_table = build(genome, blacklist=None, negatives={"ratio": 0})
     starts = set(open_table.loc[open_table["chrom"] == "chr3", "start"])
     assert {listed_start, narrow_start} <= starts
     assert len(open_table) == len(positives) + 2
-    with caplog.at_level(logging.INFO, logger="sfcrepro.peak_datasets"):
+    with caplog.at_level(logging.INFO, logger="sfcrepro.data.peak_datasets"):
         build(genome, negatives={"ratio": 0})
     assert "dropped 1 of" in caplog.text and "peaks overlapping the blacklist" in caplog.text
     assert "ignored 1 blacklist intervals on names absent from the genome (chrM)" in caplog.text
@@ -418,7 +418,7 @@ def test_unfillable_gc_bins_warn_and_give_fewer_negatives(tmp_path, caplog):
     rows = [(c, s, s + 300) for c in sequences for s in (3_000, 9_000, 21_000)]
     rows.append(("chr3", 15_000, 15_400))
     peaks = bed(tmp_path / "peaks.bed", rows)
-    with caplog.at_level(logging.INFO, logger="sfcrepro.peak_datasets"):
+    with caplog.at_level(logging.INFO, logger="sfcrepro.data.peak_datasets"):
         table = peak_dataset_regions(
             {"A": peaks}, fasta, fai, None, {"length": 200}, {"gc_bins": 20}, SPLITS, seed=3
         )

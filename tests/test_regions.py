@@ -1,11 +1,11 @@
-"""sfcrepro.regions on hand-made intervals with known answers."""
+"""sfcrepro.data.regions on hand-made intervals with known answers."""
 
 import gzip
 
 import pandas as pd
 import pytest
 
-from sfcrepro.regions import (
+from sfcrepro.data.regions import (
     PeakError,
     intersect_summits,
     label_windows,

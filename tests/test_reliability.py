@@ -19,7 +19,7 @@ import yaml
 from conftest import GENOME_OVERLAY, HANG_GUARD, ROOT, TINY, snakemake_command
 from conftest import snakemake as run_snakemake
 
-from sfcrepro.models import load_model
+from sfcrepro.network.models import load_model
 
 SIM_ACCESS = [f"results/datasets/sim_access/{split}.h5" for split in ("train", "valid", "test")]
 SIM_TF = [f"results/datasets/sim_tf/{split}.h5" for split in ("train", "valid", "test")]
@@ -178,7 +178,7 @@ def test_no_config_value_reaches_a_shell():
 KILL_AFTER_FIRST_SPLIT = """
 import os, signal
 if os.environ.get("KILL_AFTER_FIRST_SPLIT"):
-    import sfcrepro.datasets as datasets
+    import sfcrepro.data.datasets as datasets
     close = datasets.DatasetWriter.__exit__
     def exit_then_kill(self, *args):
         close(self, *args)

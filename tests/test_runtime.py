@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from sfcrepro import runtime
+from sfcrepro.pipeline import runtime
 
 
 def test_device_report_names_backend_and_devices():
@@ -79,7 +79,7 @@ def test_configure_jax_sets_the_sharing_option_before_jax_starts():
     }
     code = (
         "import os\n"
-        "from sfcrepro.runtime import configure\n"
+        "from sfcrepro.pipeline.runtime import configure\n"
         "configure('jax')\n"
         "import jax\n"
         "print(os.environ['XLA_PYTHON_CLIENT_PREALLOCATE'], jax.default_backend())\n"

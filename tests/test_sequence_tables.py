@@ -1,4 +1,4 @@
-"""User sequence datasets (sfcrepro.sequence_tables): formats, validation messages, splits."""
+"""User sequence datasets (sfcrepro.data.sequence_tables): formats, validation messages, splits."""
 
 import gzip
 import re
@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfcrepro.datasets import read_dataset, read_table
-from sfcrepro.sequence_tables import (
+from sfcrepro.data.datasets import read_dataset, read_table
+from sfcrepro.data.sequence_tables import (
     SequenceTableError,
     assign_splits,
     read_sequences,
     write_sequence_splits,
 )
-from sfcrepro.sequences import decode, encode
+from sfcrepro.data.sequences import decode, encode
 
 SIMDATA = Path(__file__).with_name("data") / "deeplift_sim.subset.simdata"
 DEEPLIFT_TASKS = {"task1": "both", "task2": "GATA_disc1", "task3": "TAL1_known1"}

@@ -1,9 +1,9 @@
-"""Tests of sfcrepro.sequences."""
+"""Tests of sfcrepro.data.sequences."""
 
 import numpy as np
 import pytest
 
-from sfcrepro.sequences import decode, encode, one_hot, reverse_complement
+from sfcrepro.data.sequences import decode, encode, one_hot, reverse_complement
 
 
 def test_encode_decode_round_trip_and_case():

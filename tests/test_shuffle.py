@@ -1,4 +1,4 @@
-"""The uniform dinucleotide shuffle (sfcrepro.sequences.dinucleotide_shuffle)."""
+"""The uniform dinucleotide shuffle (sfcrepro.data.sequences.dinucleotide_shuffle)."""
 
 import collections
 
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from sfcrepro._shuffle import _below
-from sfcrepro.sequences import decode, dinucleotide_shuffle, encode
+from sfcrepro.data._shuffle import _below
+from sfcrepro.data.sequences import decode, dinucleotide_shuffle, encode
 
 
 def dinucleotides(row):

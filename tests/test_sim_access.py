@@ -1,4 +1,4 @@
-"""sfcrepro.sim_access: shuffle, motif insertion and the streamed build."""
+"""sfcrepro.data.sim_access: shuffle, motif insertion and the streamed build."""
 
 import hashlib
 
@@ -7,12 +7,12 @@ import pandas as pd
 import pyfaidx
 import pytest
 
-from sfcrepro import genome_datasets
-from sfcrepro.datasets import read_dataset, read_table
-from sfcrepro.genome_datasets import split_of
-from sfcrepro.motifs import PWM
-from sfcrepro.sequences import decode, encode
-from sfcrepro.sim_access import (
+from sfcrepro.data import genome_datasets
+from sfcrepro.data.datasets import read_dataset, read_table
+from sfcrepro.data.genome_datasets import split_of
+from sfcrepro.data.motifs import PWM
+from sfcrepro.data.sequences import decode, encode
+from sfcrepro.data.sim_access import (
     build_sim_access,
     check_motif_lengths,
     insert_motifs,

@@ -1,4 +1,4 @@
-"""Statistics of the simulated TF-binding data (sfcrepro.simulate)."""
+"""Statistics of the simulated TF-binding data (sfcrepro.data.simulate)."""
 
 import math
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfcrepro.motifs import read_motifs
-from sfcrepro.simulate import background, simulate_tf_binding, split_rng, truncated_poisson
+from sfcrepro.data.motifs import read_motifs
+from sfcrepro.data.simulate import background, simulate_tf_binding, split_rng, truncated_poisson
 
 MOTIFS = read_motifs(Path(__file__).with_name("data") / "encode_motifs.subset.txt")
 TAL1, GATA = MOTIFS["TAL1_known1"], MOTIFS["GATA_disc1"]

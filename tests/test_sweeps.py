@@ -1,4 +1,4 @@
-"""The sweeps registry (sfcrepro.sweeps): run lists, path labels, reuse of main-run models, the
+"""The sweeps registry (sfcrepro.pipeline.sweeps): run lists, path labels, reuse of main-run models, the
 settings of a sweep's run, and that every entry has what the workflow needs."""
 
 import inspect
@@ -6,8 +6,8 @@ import inspect
 import yaml
 from conftest import ROOT
 
-from sfcrepro import figures, sweeps
-from sfcrepro.config import TrainingSpec, training_settings
+from sfcrepro.pipeline import figures, sweeps
+from sfcrepro.pipeline.config import TrainingSpec, training_settings
 
 DATASET = {
     "architecture": "simulated_tf",

@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.torch: the PyTorch SFC module against the Keras layer (outputs, weights,
+"""Tests of sfcrepro.network.torch: the PyTorch SFC module against the Keras layer (outputs, weights,
 initial bound, curvature), closed-form gradients, weight conversion both ways, import isolation
 from Keras, training next to nn.Conv1d, and DeepLIFT/SHAP completeness with tangermeme."""
 
@@ -11,16 +11,16 @@ import pytest
 import torch
 from torch import nn
 
-from sfcrepro import _sfc_math
-from sfcrepro.torch import SeparableFC, copy_to_keras, from_keras, to_keras_weights
+from sfcrepro.network import _sfc_math
+from sfcrepro.network.torch import SeparableFC, copy_to_keras, from_keras, to_keras_weights
 
 
 @pytest.fixture(scope="module")
 def keras_sfc(keras_runtime):
-    """``(keras, sfcrepro.layers)``, imported after the suite's Keras set-up."""
+    """``(keras, sfcrepro.network.layers)``, imported after the suite's Keras set-up."""
     import keras
 
-    from sfcrepro import layers
+    from sfcrepro.network import layers
 
     return keras, layers
 
@@ -269,7 +269,7 @@ import sys
 sys.modules["keras"] = None
 sys.modules["tensorflow"] = None
 import torch
-from sfcrepro.torch import SeparableFC
+from sfcrepro.network.torch import SeparableFC
 module = SeparableFC(7, 3, 2, symmetric=True, channels_first=True)
 out = module(torch.ones(4, 3, 7))
 loss = out.sum() + module.curvature_penalty(1.0)
@@ -289,7 +289,7 @@ def test_works_when_keras_cannot_be_imported():
 
 def test_import_loads_neither_keras_nor_tensorflow():
     code = (
-        "import sys, sfcrepro.torch; "
+        "import sys, sfcrepro.network.torch; "
         "print(sorted(m for m in ('keras', 'tensorflow', 'jax') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -1,4 +1,4 @@
-"""Tests of sfcrepro.train on a tiny simulated dataset."""
+"""Tests of sfcrepro.pipeline.train on a tiny simulated dataset."""
 
 import logging
 from pathlib import Path
@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sfcrepro.config import training_settings
-from sfcrepro.datasets import read_dataset, write_dataset
-from sfcrepro.engine import one_hot_batch
-from sfcrepro.evaluate import binary_crossentropy, predict
-from sfcrepro.models import load_model
-from sfcrepro.motifs import read_motifs
-from sfcrepro.simulate import simulate_tf_binding, split_rng
-from sfcrepro.train import (
+from sfcrepro.data.datasets import read_dataset, write_dataset
+from sfcrepro.data.motifs import read_motifs
+from sfcrepro.data.simulate import simulate_tf_binding, split_rng
+from sfcrepro.network.models import load_model
+from sfcrepro.pipeline.config import training_settings
+from sfcrepro.pipeline.engine import one_hot_batch
+from sfcrepro.pipeline.evaluate import binary_crossentropy, predict
+from sfcrepro.pipeline.train import (
     HISTORY_COLUMNS,
     Execution,
     RunFiles,
@@ -207,7 +207,7 @@ def test_positive_class_weight_as_the_original():
 
 
 def test_balanced_class_weights_and_weighted_batches():
-    from sfcrepro.train import class_weights
+    from sfcrepro.pipeline.train import class_weights
 
     labels = np.array([[1], [0], [0], [0]], dtype=np.uint8)
     weights = class_weights(labels)
@@ -251,9 +251,9 @@ def test_class_weight_changes_training(splits, tmp_path):
 # given point; the test then reruns it in this process from its checkpoint.
 KILLED_RUN = """
 import os, signal, sys
-from sfcrepro.runtime import configure
+from sfcrepro.pipeline.runtime import configure
 configure(seed=0)
-from sfcrepro.train import TrainingSpec, train
+from sfcrepro.pipeline.train import TrainingSpec, train
 
 class Kill:
     def on_steps_end(self, run, epoch, steps):  # after the first of the epoch's two steps
@@ -299,7 +299,7 @@ def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, wh
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert not (out / "model.keras").exists() and (out / "resume.npz").exists()
 
-    with caplog.at_level(logging.INFO, logger="sfcrepro.train"):
+    with caplog.at_level(logging.INFO, logger="sfcrepro.pipeline.train"):
         resumed = train(
             spec,
             splits["train"],
@@ -328,7 +328,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
     spec = TrainingSpec(
         architecture="simulated_tf", head="std", seed=1, batch_size=32, max_epochs=1, name="s"
     )
-    from sfcrepro.train import Checkpoint, run_fingerprint
+    from sfcrepro.pipeline.train import Checkpoint, run_fingerprint
 
     stale = tmp_path / "resume.npz"
     assert run_fingerprint(spec, splits["train"]) != run_fingerprint(
@@ -461,9 +461,9 @@ def test_mixed_bfloat16_trains_and_saves_a_float32_model(splits, tmp_path):
 KILLED_JOB = """
 import os, signal
 from pathlib import Path
-from sfcrepro.runtime import configure
+from sfcrepro.pipeline.runtime import configure
 configure(seed=0)
-from sfcrepro.train import RunFiles, TrainingSpec, train_runs
+from sfcrepro.pipeline.train import RunFiles, TrainingSpec, train_runs
 
 class Kill:  # in the second seed's second epoch, after the first seed is written
     def on_steps_end(self, run, epoch, steps):
@@ -503,11 +503,11 @@ def test_killed_job_of_several_seeds_resumes_each_to_its_model_alone(splits, tmp
 
 
 def test_training_equals_keras_fit_on_the_same_batches(splits, tmp_path):
-    # The training loop before sfcrepro.engine: Keras model.fit on a PyDataset that one-hot
+    # The training loop before sfcrepro.pipeline.engine: Keras model.fit on a PyDataset that one-hot
     # encodes each batch of a seeded permutation (rows sorted in the batch), reshuffled after
     # each epoch, and whose first permutation Keras' loop consumed before the first epoch.
     # Weights after each epoch and the reported losses equal the engine's bit for bit on CPU.
-    from sfcrepro.sequences import one_hot
+    from sfcrepro.data.sequences import one_hot
 
     class Batches(keras.utils.PyDataset):
         def __init__(self, x, y, batch, seed):

@@ -12,8 +12,8 @@ from conftest import GENOME_OVERLAY, TINY
 from conftest import snakemake as run_snakemake
 from genome_fixture import CHROMS, make
 
-from sfcrepro.motifs import default_motif_file
-from sfcrepro.sequences import encode
+from sfcrepro.data.motifs import default_motif_file
+from sfcrepro.data.sequences import encode
 
 DATASETS = {"sim_tf", "sim_access", "invivo_tf", "invivo_access"}
 

@@ -14,8 +14,8 @@ import yaml
 from conftest import TINY, job_counts, snakemake
 from genome_fixture import make
 
-from sfcrepro.datasets import read_dataset, read_table
-from sfcrepro.sequences import decode
+from sfcrepro.data.datasets import read_dataset, read_table
+from sfcrepro.data.sequences import decode
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAY = ROOT / ".test" / "config" / "user_data.yaml"
@@ -136,7 +136,7 @@ def test_trained_scored_and_drawn(run):
 @pytest.mark.slow
 def test_attribution_tracks_open_in_pybigtools(run):
     """One bigWig per variant and task, of 8 sampled test regions' per-base attributions."""
-    from sfcrepro.importance import sample_rows
+    from sfcrepro.explain.importance import sample_rows
 
     pybigtools = pytest.importorskip("pybigtools")
     regions = read_table(run / "results" / "datasets" / "peaks" / "test.h5", "regions")
@@ -176,9 +176,9 @@ def test_region_predictions_open_in_pybedtools(run):
 def test_modisco_inputs_open_in_modisco_lite(run):
     from modiscolite.cli import _load_input
 
-    from sfcrepro.discovery import modisco_hypothetical
-    from sfcrepro.io import read_h5
-    from sfcrepro.sequences import one_hot
+    from sfcrepro.data.io import read_h5
+    from sfcrepro.data.sequences import one_hot
+    from sfcrepro.explain.discovery import modisco_hypothetical
 
     saved = read_h5(run / "results" / "attribution" / "seqs" / "std.h5")
     folder = run / "results" / "discovery" / "seqs" / "std_modisco"

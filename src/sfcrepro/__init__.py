@@ -11,10 +11,10 @@ import importlib
 __version__ = "0.1.0"
 
 _LAZY = {
-    "SeparableFC": "sfcrepro.layers",
-    "CurvatureRegularizer": "sfcrepro.layers",
-    "build_model": "sfcrepro.models",
-    "sfc_units": "sfcrepro.models",
+    "SeparableFC": "sfcrepro.network.layers",
+    "CurvatureRegularizer": "sfcrepro.network.layers",
+    "build_model": "sfcrepro.network.models",
+    "sfc_units": "sfcrepro.network.models",
 }
 
 __all__ = ["__version__", *_LAZY]

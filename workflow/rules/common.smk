@@ -10,10 +10,10 @@ from snakemake.utils import validate
 # dependencies, runs the same code as the virtual environment of `make reproduce`.
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 
-from sfcrepro.runtime import export_package_path
+from sfcrepro.pipeline.runtime import export_package_path
 
 export_package_path(Path(workflow.basedir) / "src")
-from sfcrepro.config import (
+from sfcrepro.pipeline.config import (
     GENOME_TYPES,
     check,
     download_names,
@@ -33,12 +33,12 @@ from sfcrepro.config import (
     training_settings,
     url_problems,
 )
-from sfcrepro.sweeps import SWEEPS
-from sfcrepro.sweeps import figure_name as sweep_figure_name
-from sfcrepro.sweeps import history as sweep_history_path
-from sfcrepro.sweeps import runs as sweep_runs
-from sfcrepro.sweeps import spec_settings as sweep_spec_settings
-from sfcrepro.sweeps import value_text as sweep_value_text
+from sfcrepro.pipeline.sweeps import SWEEPS
+from sfcrepro.pipeline.sweeps import figure_name as sweep_figure_name
+from sfcrepro.pipeline.sweeps import history as sweep_history_path
+from sfcrepro.pipeline.sweeps import runs as sweep_runs
+from sfcrepro.pipeline.sweeps import spec_settings as sweep_spec_settings
+from sfcrepro.pipeline.sweeps import value_text as sweep_value_text
 
 # Keys given twice (YAML keeps the last silently) and unsupported URL schemes, then the schema,
 # then the cross-checks: all before any job runs.
@@ -61,7 +61,7 @@ DATASETS = enabled_datasets(config)
 
 
 def of_type(kind):
-    """The enabled datasets of one type (sfcrepro.dataset_types), in config order."""
+    """The enabled datasets of one type (sfcrepro.data.dataset_types), in config order."""
     return [name for name, ds in DATASETS.items() if ds["type"] == kind]
 
 
@@ -330,7 +330,7 @@ def enabled_figure(name):
     )
 
 
-# The sweeps (learning rate, training-set size; sfcrepro.sweeps.SWEEPS) that are enabled, by
+# The sweeps (learning rate, training-set size; sfcrepro.pipeline.sweeps.SWEEPS) that are enabled, by
 # their key under `figures:`.
 SWEEP_PLANS = {key: FIGURES[key] for key in SWEEPS if enabled_figure(key)}
 

@@ -144,7 +144,7 @@ if enabled_figure("positional_weights"):
             "../scripts/fig5_positional_weights.py"
 
 
-# One figure per enabled sweep (sfcrepro.sweeps): validation scores of every run, the figure,
+# One figure per enabled sweep (sfcrepro.pipeline.sweeps): validation scores of every run, the figure,
 # the table of runs and its summary per value (workflow/scripts/sweep_figure.py).
 for key, plan in SWEEP_PLANS.items():
     sweep = SWEEPS[key]

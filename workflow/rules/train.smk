@@ -22,7 +22,7 @@ rule check_gpu:
 
 
 # The kinds of training: the main run (every enabled variant at the config's seeds), and each
-# enabled sweep (sfcrepro.sweeps: learning rate for figS1, training-set size) with its own seeds.
+# enabled sweep (sfcrepro.pipeline.sweeps: learning rate for figS1, training-set size) with its own seeds.
 # Runs of a sweep identical to a main-run model are not repeated (see sweep_history).
 # kind -> (sweep key or None, files under results/, wildcards there, seeds, constraints, priority)
 TRAINING = {

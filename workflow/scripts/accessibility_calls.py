@@ -1,8 +1,8 @@
 """Snakemake script: 0/1 accessibility per peak and cell type from the counts matrix."""
 
-from sfcrepro.invivo import calls_from_counts
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.invivo import calls_from_counts
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):

@@ -2,13 +2,13 @@
 scored against the planted motifs: fresh simulated sequences (rule attribution_simulated_tf) or
 regions of a simulated-accessibility split (rule attribution_regions, input ``data``)."""
 
-from sfcrepro.io import write_h5, write_tsv
-from sfcrepro.runtime import configure, job_logging
+from sfcrepro.data.io import write_h5, write_tsv
+from sfcrepro.pipeline.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
-    from sfcrepro.ground_truth import region_attribution, simulated_attribution
+    from sfcrepro.explain.ground_truth import region_attribution, simulated_attribution
 
     settings = sm.params.attribution
     columns = {"dataset": sm.wildcards.dataset, "variant": sm.wildcards.variant}

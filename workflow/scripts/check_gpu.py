@@ -1,7 +1,7 @@
 """Snakemake script: log the devices the Keras backend sees; fail when a GPU is required and absent."""
 
-from sfcrepro.io import atomic_path
-from sfcrepro.runtime import device_report, job_logging
+from sfcrepro.data.io import atomic_path
+from sfcrepro.pipeline.runtime import device_report, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

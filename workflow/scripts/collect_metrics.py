@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -1,7 +1,7 @@
 """Snakemake script: fetch one source (retries, checksum, ledger)."""
 
-from sfcrepro.download import fetch
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.download import fetch
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):

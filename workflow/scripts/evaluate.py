@@ -1,13 +1,13 @@
 """Snakemake script: score every seed's model of one variant on the validation and test splits
 (and, for genome-derived data, write every region's predictions as a BED-like table)."""
 
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import configure, job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads)
-    from sfcrepro.evaluate import evaluate_models, write_region_predictions
+    from sfcrepro.pipeline.evaluate import evaluate_models, write_region_predictions
 
     models = dict(zip(sm.params.seeds, sm.input.models, strict=False))
     splits = {"valid": sm.input.valid, "test": sm.input.test}

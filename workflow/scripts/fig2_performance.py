@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from sfcrepro.figures import performance, save
-from sfcrepro.runtime import job_logging
+from sfcrepro.pipeline.figures import performance, save
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -3,10 +3,10 @@ its table of symmetry and smoothness scores."""
 
 import pandas as pd
 
-from sfcrepro.figures import importance_curves, save
-from sfcrepro.importance import importance_scores
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.explain.importance import importance_scores
+from sfcrepro.pipeline.figures import importance_curves, save
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

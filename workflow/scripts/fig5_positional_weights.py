@@ -3,16 +3,16 @@
 import numpy as np
 import pandas as pd
 
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import configure, job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads)
-    from sfcrepro.evaluate import best_seed
-    from sfcrepro.figures import positional_weights, save
-    from sfcrepro.kernels import cluster_order, normalise_rows, positional_kernel
-    from sfcrepro.models import load_model
+    from sfcrepro.network.kernels import cluster_order, normalise_rows, positional_kernel
+    from sfcrepro.network.models import load_model
+    from sfcrepro.pipeline.evaluate import best_seed
+    from sfcrepro.pipeline.figures import positional_weights, save
 
     seeds = sm.params.seeds
     kernels, rows = {}, []

@@ -2,15 +2,15 @@
 
 import pandas as pd
 
-from sfcrepro.datasets import read_dataset
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import configure, job_logging
+from sfcrepro.data.datasets import read_dataset
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
-    from sfcrepro.importance import sample_rows
-    from sfcrepro.interpretation import best_seed_importance
+    from sfcrepro.explain.importance import sample_rows
+    from sfcrepro.pipeline.interpretation import best_seed_importance
 
     plan = sm.params.plan
     sequences, _, tasks = read_dataset(sm.input.data)

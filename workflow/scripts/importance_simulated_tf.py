@@ -2,14 +2,14 @@
 
 import pandas as pd
 
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import configure, job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     configure(backend=sm.params.backend, threads=sm.threads, require_gpu=sm.config["require_gpu"])
-    from sfcrepro.interpretation import best_seed_importance
-    from sfcrepro.simulate import simulated_tf_split
+    from sfcrepro.data.simulate import simulated_tf_split
+    from sfcrepro.pipeline.interpretation import best_seed_importance
 
     options = sm.params.importance
     n = options["sequences"]

@@ -1,8 +1,8 @@
 """Snakemake script: merge, pad, tile and label windows from each cell type's peaks."""
 
-from sfcrepro.io import write_tsv
-from sfcrepro.regions import windows_from_files
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.data.regions import windows_from_files
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):

@@ -6,11 +6,15 @@ import os
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 os.environ["NUMBA_NUM_THREADS"] = str(sm.threads)  # before numba is imported
 
-from sfcrepro.io import write_tsv  # noqa: E402
-from sfcrepro.runtime import job_logging  # noqa: E402
+from sfcrepro.data.io import write_tsv  # noqa: E402
+from sfcrepro.pipeline.runtime import job_logging  # noqa: E402
 
 with job_logging(sm.log[0]) as log:
-    from sfcrepro.discovery import discover_from_attributions, export_modisco_inputs, plot_logos
+    from sfcrepro.explain.discovery import (
+        discover_from_attributions,
+        export_modisco_inputs,
+        plot_logos,
+    )
 
     # The same pooled scores as modisco-lite's command line reads them, for your own runs.
     export_modisco_inputs(sm.input.h5, os.path.dirname(sm.output.ohe))

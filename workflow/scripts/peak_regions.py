@@ -1,9 +1,9 @@
 """Snakemake script: labelled regions of a peaks dataset (one peak file per task) with GC-matched
 background negatives, outside the blacklist."""
 
-from sfcrepro.io import write_tsv
-from sfcrepro.peak_datasets import peak_dataset_regions
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.data.peak_datasets import peak_dataset_regions
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -1,7 +1,7 @@
 """Snakemake script: decompress the genome FASTA and index it with pyfaidx."""
 
-from sfcrepro.download import prepare_fasta
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.download import prepare_fasta
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):

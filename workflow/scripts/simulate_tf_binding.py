@@ -1,7 +1,7 @@
 """Snakemake script: simulate one split of a simulated TF-binding dataset."""
 
-from sfcrepro.runtime import job_logging
-from sfcrepro.simulate import write_simulated_tf_split
+from sfcrepro.data.simulate import write_simulated_tf_split
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -3,9 +3,9 @@ baseline."""
 
 import pandas as pd
 
-from sfcrepro.evaluate import summarize
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.evaluate import summarize
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -1,13 +1,13 @@
-"""Snakemake script: the figure of a sweep (sfcrepro.sweeps: learning rate, training size), from
+"""Snakemake script: the figure of a sweep (sfcrepro.pipeline.sweeps: learning rate, training size), from
 the validation scores of each run's kept (best) epoch; also writes the table of runs and their
 summary per value (spread over seeds, failed seeds, tests against the baseline:
-sfcrepro.evaluate.summarize_runs)."""
+sfcrepro.pipeline.evaluate.summarize_runs)."""
 
-from sfcrepro import figures
-from sfcrepro.evaluate import best_epoch_scores, summarize_runs
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
-from sfcrepro.sweeps import SWEEPS
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline import figures
+from sfcrepro.pipeline.evaluate import best_epoch_scores, summarize_runs
+from sfcrepro.pipeline.runtime import job_logging
+from sfcrepro.pipeline.sweeps import SWEEPS
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

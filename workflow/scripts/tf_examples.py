@@ -1,8 +1,8 @@
 """Snakemake script: one TF's positive and negative regions (in vivo TF binding)."""
 
-from sfcrepro.invivo import tf_examples_from_files
-from sfcrepro.io import write_tsv
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.invivo import tf_examples_from_files
+from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from sfcrepro.io import write_tsv
-from sfcrepro.regions import summits_from_files
-from sfcrepro.runtime import job_logging
+from sfcrepro.data.io import write_tsv
+from sfcrepro.data.regions import summits_from_files
+from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):

@@ -7,7 +7,7 @@ every seed's model is written.
 
 from pathlib import Path
 
-from sfcrepro.runtime import configure, describe_devices, job_logging
+from sfcrepro.pipeline.runtime import configure, describe_devices, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
@@ -24,8 +24,8 @@ with job_logging(sm.log[0]) as log:
         sm.threads,
         ", ".join(describe_devices()),
     )
-    from sfcrepro.config import TrainingSpec
-    from sfcrepro.train import Execution, RunFiles, train_runs
+    from sfcrepro.pipeline.config import TrainingSpec
+    from sfcrepro.pipeline.train import Execution, RunFiles, train_runs
 
     runs = [
         RunFiles(TrainingSpec(**spec), model, history, Path(model).with_name("resume.npz"))
