@@ -77,6 +77,44 @@ def served(tmp_path_factory):
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
 GENOME_OVERLAY = ROOT / ".test" / "config" / "genome.yaml"
+# The 16 hematopoietic cell types of the paper (in config/config.yaml's order) and their samples
+# in the real Corces matrix (tests/data/GSE74912_sample_columns.tsv).
+PAPER_CELL_TYPES = [
+    "HSC",
+    "MPP",
+    "LMPP",
+    "CMP",
+    "GMP",
+    "MEP",
+    "Mono",
+    "CD4",
+    "CD8",
+    "NK",
+    "B",
+    "CLP",
+    "Ery",
+    "pHSC",
+    "LSC",
+    "Blast",
+]
+EXPECTED_SAMPLES = {
+    "HSC": 7,
+    "MPP": 6,
+    "LMPP": 3,
+    "CMP": 8,
+    "GMP": 7,
+    "MEP": 7,
+    "Mono": 6,
+    "CD4": 5,
+    "CD8": 5,
+    "NK": 6,
+    "B": 4,
+    "CLP": 5,
+    "Ery": 8,
+    "pHSC": 19,
+    "LSC": 8,
+    "Blast": 25,
+}
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile")]
 
 

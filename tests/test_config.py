@@ -5,7 +5,7 @@ import copy
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import EXPECTED_SAMPLES, PAPER_CELL_TYPES, ROOT
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
@@ -231,42 +231,6 @@ def test_url_schemes_and_genome_reference(config):
 # otherwise than the paper (and our config) does.
 CORCES_COLUMNS = pd.read_csv(ROOT / "tests/data/GSE74912_sample_columns.tsv", sep="\t")
 TABLE_NAMES = {"CD4Tcell": "CD4", "CD8Tcell": "CD8", "NKcell": "NK", "Bcell": "B"}
-PAPER_CELL_TYPES = [
-    "HSC",
-    "MPP",
-    "LMPP",
-    "CMP",
-    "GMP",
-    "MEP",
-    "Mono",
-    "CD4",
-    "CD8",
-    "NK",
-    "B",
-    "CLP",
-    "Ery",
-    "pHSC",
-    "LSC",
-    "Blast",
-]
-EXPECTED_SAMPLES = {
-    "HSC": 7,
-    "MPP": 6,
-    "LMPP": 3,
-    "CMP": 8,
-    "GMP": 7,
-    "MEP": 7,
-    "Mono": 6,
-    "CD4": 5,
-    "CD8": 5,
-    "NK": 6,
-    "B": 4,
-    "CLP": 5,
-    "Ery": 8,
-    "pHSC": 19,
-    "LSC": 8,
-    "Blast": 25,
-}  # the counts of tests/data/GSE74912_sample_columns.tsv
 
 
 def paper_sample_patterns():

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import PAPER_CELL_TYPES
 
 from sfcrepro.data.invivo import (
     accessibility_calls,
@@ -426,25 +427,5 @@ def test_counts_matrix_with_the_real_columns_gives_16_cell_types(tmp_path, root)
     calls = calls_from_counts(
         write_counts(tmp_path, "\n".join(lines) + "\n"), patterns, min_cpm=2.0, min_fraction=0.5
     )
-    assert list(calls.columns) == [
-        "chrom",
-        "start",
-        "end",
-        "HSC",
-        "MPP",
-        "LMPP",
-        "CMP",
-        "GMP",
-        "MEP",
-        "Mono",
-        "CD4",
-        "CD8",
-        "NK",
-        "B",
-        "CLP",
-        "Ery",
-        "pHSC",
-        "LSC",
-        "Blast",
-    ]
+    assert list(calls.columns) == ["chrom", "start", "end", *PAPER_CELL_TYPES]
     assert len(calls) == 4

@@ -155,6 +155,8 @@ def test_explicit_units_and_curvature():
 def test_builder_errors_name_the_choices():
     with pytest.raises(ValueError, match="std, sep, symm, gap"):
         simulated_tf("dense")
+    with pytest.raises(TypeError, match="basset\\(\\) got unknown options unitz; the head options"):
+        basset("sep", unitz=3)
     with pytest.raises(ValueError, match=r"positional weights \(sep, symm\)"):
         basset("std", curvature=1.0)
     with pytest.raises(ValueError, match=r"\(sep, symm\), not 'gap'"):

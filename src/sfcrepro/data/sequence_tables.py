@@ -509,14 +509,26 @@ def read_sequences(
     else:
         names = np.char.add("row", lines.astype(str))
     codes = _encode_sequences(frame[sequence_column].to_numpy(dtype=str), path, lines)
-    label_values = _parse_labels(frame, columns, path, lines)
-    splits = _parse_splits(frame, split_column, path, lines) if split_column else None
-    motifs = (
-        _parse_embeddings(frame[embeddings_column].to_numpy(dtype=str), codes, path, lines)
-        if embeddings_column
-        else None
+
+    def motifs():
+        if not embeddings_column:
+            return None
+        return _parse_embeddings(frame[embeddings_column].to_numpy(dtype=str), codes, path, lines)
+
+    return _sequence_data(
+        names, codes, frame, lines, columns, task_names, split_column, path, str(path), motifs
     )
-    log.info("%s: %d sequences of %d bp, tasks %s", path, len(codes), codes.shape[1], task_names)
+
+
+def _sequence_data(
+    names, codes, frame, lines, columns, task_names, split_column, label_path, source, motifs
+) -> SequenceData:
+    """The labels and splits of ``frame`` (rows of ``label_path`` at ``lines``) with the
+    sequences and ``motifs()`` (read after them): a reader's result, logged."""
+    label_values = _parse_labels(frame, columns, label_path, lines)
+    splits = _parse_splits(frame, split_column, label_path, lines) if split_column else None
+    motifs = motifs()
+    log.info("%s: %d sequences of %d bp, tasks %s", source, len(codes), codes.shape[1], task_names)
     return SequenceData(
         names=[str(n) for n in names],
         codes=codes,
@@ -524,8 +536,8 @@ def read_sequences(
         tasks=task_names,
         splits=splits,
         motifs=motifs,
-        source=str(path),
-        split_source=f"{path} column {split_column!r}" if split_column else None,
+        source=source,
+        split_source=f"{label_path} column {split_column!r}" if split_column else None,
     )
 
 
@@ -589,19 +601,17 @@ def _read_fasta_with_labels(path: Path, label_path: Path, name_column, tasks, sp
         )
     codes = _encode_sequences(np.asarray(sequences, dtype=object), path, header_lines)
     frame, lines = frame.iloc[position].reset_index(drop=True), lines[position]
-    label_values = _parse_labels(frame, columns, label_path, lines)
-    splits = _parse_splits(frame, split_column, label_path, lines) if split_column else None
-    source = f"{path} + {label_path}"
-    log.info("%s: %d sequences of %d bp, tasks %s", source, len(codes), codes.shape[1], task_names)
-    return SequenceData(
-        names=[str(n) for n in ids],
-        codes=codes,
-        labels=label_values,
-        tasks=task_names,
-        splits=splits,
-        motifs=None,
-        source=source,
-        split_source=f"{label_path} column {split_column!r}" if split_column else None,
+    return _sequence_data(
+        ids,
+        codes,
+        frame,
+        lines,
+        columns,
+        task_names,
+        split_column,
+        label_path,
+        f"{path} + {label_path}",
+        lambda: None,
     )
 
 

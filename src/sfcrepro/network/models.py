@@ -216,15 +216,62 @@ def _conv_bn_relu(x, index: int, filters: int, width: int, padding: str = "valid
     return layers.Activation("relu", name=f"relu{index}")(x)
 
 
-def simulated_tf(
-    head: str = "std",
-    length: int = 200,
-    tasks: int = 3,
+def _build(
+    architecture: str,
+    trunk,
+    top,
+    next_width,
+    head: str,
+    length: int,
+    tasks: int,
     curvature: float = 0.0,
     units: int | str | None = None,
     initializer: str = "paper",
     curvature_norm: str = "l1",
+    **unknown,
 ) -> keras.Model:
+    """One of the architectures: ``trunk`` (the convolutional stack) -> the head -> ``top`` (the
+    layers after the head, ending in the output). ``next_width`` is the width of the dense layer
+    that follows the head (an int, or a function of ``tasks``). The head options:
+
+    curvature : float, default 0
+        Curvature strength on the SFC positional weights.
+    units : int, "matched" or None, default None
+        SFC unit count: None = the paper's (:data:`PAPER_UNITS`), "matched" = the largest
+        parameter-matched count (:func:`sfc_units`), or a positive int.
+    initializer : {"paper", "variance_matched"}
+        SFC initialisation, see :func:`sfcrepro.network.layers.init_bound`.
+    curvature_norm : {"l1", "l2"}, default "l1"
+        Penalty on the second differences (:class:`~sfcrepro.network.layers.CurvatureRegularizer`):
+        absolute values (the paper) or squares (the authors' code default).
+    """
+    if unknown:
+        raise TypeError(
+            f"{architecture}() got unknown options {', '.join(sorted(unknown))}; the head "
+            "options are curvature, units, initializer and curvature_norm."
+        )
+    _check_head(head, curvature, curvature_norm)
+    inputs = keras.Input((length, 4), name="sequence")
+    width = next_width(tasks) if callable(next_width) else next_width
+    x = _head(
+        trunk(inputs), head, width, curvature, units, initializer, architecture, curvature_norm
+    )
+    return keras.Model(inputs, top(x, tasks), name=f"{architecture}_{head}")
+
+
+def _simulated_tf_trunk(x):
+    x = layers.Conv1D(50, 11, activation="relu", name="conv1")(x)
+    x = layers.Conv1D(50, 11, activation="relu", name="conv2")(x)
+    return layers.MaxPooling1D(10, strides=5, name="pool")(x)
+
+
+def _simulated_tf_top(x, tasks):
+    x = layers.Dense(50, activation="relu", name="fc")(x)
+    x = layers.Dropout(0.5, name="dropout")(x)
+    return _output(x, tasks)
+
+
+def simulated_tf(head: str = "std", length: int = 200, tasks: int = 3, **head_options):
     """The simulated TF-binding model of the paper (section 2.4).
 
     Conv1D(50, 11, relu) -> Conv1D(50, 11, relu) -> MaxPool(10, stride 5) -> [head] ->
@@ -239,37 +286,28 @@ def simulated_tf(
     length : int, default 200
         Input length in bp.
     tasks : int, default 3
-    curvature : float, default 0
-        Curvature strength on the SFC positional weights.
-    units : int, "matched" or None, default None
-        SFC unit count: None = the paper's (:data:`PAPER_UNITS`), "matched" = the largest
-        parameter-matched count (:func:`sfc_units`), or a positive int.
-    initializer : {"paper", "variance_matched"}
-        SFC initialisation, see :func:`sfcrepro.network.layers.init_bound`.
-    curvature_norm : {"l1", "l2"}, default "l1"
-        Penalty on the second differences (:class:`~sfcrepro.network.layers.CurvatureRegularizer`):
-        absolute values (the paper) or squares (the authors' code default).
+    **head_options
+        ``curvature``, ``units``, ``initializer``, ``curvature_norm``: see :func:`_build`.
     """
-    _check_head(head, curvature, curvature_norm)
-    inputs = keras.Input((length, 4), name="sequence")
-    x = layers.Conv1D(50, 11, activation="relu", name="conv1")(inputs)
-    x = layers.Conv1D(50, 11, activation="relu", name="conv2")(x)
-    x = layers.MaxPooling1D(10, strides=5, name="pool")(x)
-    x = _head(x, head, 50, curvature, units, initializer, "simulated_tf", curvature_norm)
-    x = layers.Dense(50, activation="relu", name="fc")(x)
-    x = layers.Dropout(0.5, name="dropout")(x)
-    return keras.Model(inputs, _output(x, tasks), name=f"simulated_tf_{head}")
+    return _build(
+        "simulated_tf",
+        _simulated_tf_trunk,
+        _simulated_tf_top,
+        50,
+        head,
+        length,
+        tasks,
+        **head_options,
+    )
 
 
-def tf_binding(
-    head: str = "std",
-    length: int = 1000,
-    tasks: int = 1,
-    curvature: float = 0.0,
-    units: int | str | None = None,
-    initializer: str = "paper",
-    curvature_norm: str = "l1",
-) -> keras.Model:
+def _tf_binding_trunk(x):
+    for i, width in enumerate((15, 14, 14), start=1):
+        x = _conv_bn_relu(x, i, 16, width)
+    return layers.MaxPooling1D(40, strides=20, name="pool")(x)
+
+
+def tf_binding(head: str = "std", length: int = 1000, tasks: int = 1, **head_options):
     """The in vivo TF-binding model (Shrikumar et al. 2017b, section 3.4.2).
 
     Three blocks of Conv1D(16 filters; widths 15, 14, 14; valid) -> BatchNorm -> ReLU, then
@@ -279,25 +317,35 @@ def tf_binding(
     (the paper's number) and 11 for a non-symmetric one (18 sep units have 1,152 weights, more
     than the std head's 752). Parameters as in :func:`simulated_tf`.
     """
-    _check_head(head, curvature, curvature_norm)
-    inputs = keras.Input((length, 4), name="sequence")
-    x = inputs
-    for i, width in enumerate((15, 14, 14), start=1):
-        x = _conv_bn_relu(x, i, 16, width)
-    x = layers.MaxPooling1D(40, strides=20, name="pool")(x)
-    x = _head(x, head, tasks, curvature, units, initializer, "tf_binding", curvature_norm)
-    return keras.Model(inputs, _output(x, tasks), name=f"tf_binding_{head}")
+    return _build(
+        "tf_binding",
+        _tf_binding_trunk,
+        _output,
+        lambda tasks: tasks,
+        head,
+        length,
+        tasks,
+        **head_options,
+    )
 
 
-def basset(
-    head: str = "std",
-    length: int = 1000,
-    tasks: int = 2,
-    curvature: float = 0.0,
-    units: int | str | None = None,
-    initializer: str = "paper",
-    curvature_norm: str = "l1",
-) -> keras.Model:
+def _basset_trunk(x):
+    for i, (filters, width, pool) in enumerate(((300, 19, 3), (200, 11, 4), (200, 7, 4)), start=1):
+        x = _conv_bn_relu(x, i, filters, width, padding="same")
+        x = layers.MaxPooling1D(pool, strides=pool, padding="same", name=f"pool{i}")(x)
+    return x
+
+
+def _basset_top(x, tasks):
+    for i in (1, 2):
+        x = layers.Dense(1000, name=f"fc{i}")(x)
+        x = layers.BatchNormalization(name=f"fc_bn{i}")(x)
+        x = layers.Activation("relu", name=f"fc_relu{i}")(x)
+        x = layers.Dropout(0.3, name=f"dropout{i}")(x)
+    return _output(x, tasks)
+
+
+def basset(head: str = "std", length: int = 1000, tasks: int = 2, **head_options):
     """Basset (Kelley et al. 2016) at ``length`` bp, as used for the accessibility datasets.
 
     Conv(300, 19) -> BN -> ReLU -> MaxPool 3; Conv(200, 11) -> BN -> ReLU -> MaxPool 4;
@@ -307,19 +355,7 @@ def basset(
     ``units="matched"`` gives the parameter-matched count instead (3,439 sep, 3,468 symm at
     1000 bp). Other parameters as in :func:`simulated_tf`.
     """
-    _check_head(head, curvature, curvature_norm)
-    inputs = keras.Input((length, 4), name="sequence")
-    x = inputs
-    for i, (filters, width, pool) in enumerate(((300, 19, 3), (200, 11, 4), (200, 7, 4)), start=1):
-        x = _conv_bn_relu(x, i, filters, width, padding="same")
-        x = layers.MaxPooling1D(pool, strides=pool, padding="same", name=f"pool{i}")(x)
-    x = _head(x, head, 1000, curvature, units, initializer, "basset", curvature_norm)
-    for i in (1, 2):
-        x = layers.Dense(1000, name=f"fc{i}")(x)
-        x = layers.BatchNormalization(name=f"fc_bn{i}")(x)
-        x = layers.Activation("relu", name=f"fc_relu{i}")(x)
-        x = layers.Dropout(0.3, name=f"dropout{i}")(x)
-    return keras.Model(inputs, _output(x, tasks), name=f"basset_{head}")
+    return _build("basset", _basset_trunk, _basset_top, 1000, head, length, tasks, **head_options)
 
 
 ARCHITECTURES = {"simulated_tf": simulated_tf, "tf_binding": tf_binding, "basset": basset}
