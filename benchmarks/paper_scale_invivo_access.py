@@ -41,6 +41,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import gzip
 import json
@@ -69,39 +70,19 @@ TASK_OF = {
     "CD34bm": None,
     "CD34cb": None,
 }
-# Samples per cell type of the real matrix (tests/data/GSE74912_sample_columns.tsv), for made-up names without --columns.
-SAMPLES_PER_TYPE = {
-    "HSC": 7,
-    "MPP": 6,
-    "LMPP": 3,
-    "CMP": 8,
-    "GMP": 7,
-    "MEP": 7,
-    "Mono": 6,
-    "CD4": 5,
-    "CD8": 5,
-    "NK": 6,
-    "B": 4,
-    "CLP": 5,
-    "Ery": 8,
-    "pHSC": 19,
-    "LSC": 8,
-    "Blast": 25,
-    None: 3,
-}
 
 
 def sample_columns(path: Path | None) -> list[tuple[str, str | None]]:
-    """``(column, task)`` of each sample column, in matrix order (task None: no cell type)."""
+    """``(column, task)`` of each sample column, in matrix order (task None: no cell type): the
+    real names of ``path``; without it, made-up names with the real matrix's samples per type."""
+    with open(COLUMNS if path is None or not Path(path).exists() else path, newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter="\t"))
+    columns = [(row["column"], TASK_OF.get(row["cell_type"], row["cell_type"])) for row in rows]
     if path is not None and Path(path).exists():
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh, delimiter="\t"))
-        return [(row["column"], TASK_OF.get(row["cell_type"], row["cell_type"])) for row in rows]
-    return [
-        (f"{task or 'CD34'}-{k + 1}", task)
-        for task, n in SAMPLES_PER_TYPE.items()
-        for k in range(n)
-    ]
+        return columns
+    # Made-up names, as many samples per cell type as the real matrix has (COLUMNS).
+    per_task = collections.Counter(task for _, task in columns)
+    return [(f"{task or 'CD34'}-{k + 1}", task) for task, n in per_task.items() for k in range(n)]
 
 
 def place_peaks(sizes: dict[str, int], n: int, width: int, rng: np.random.Generator):
