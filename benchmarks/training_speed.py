@@ -32,6 +32,7 @@ Prints one JSON object per measurement (and writes them all to `--json`).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -84,21 +85,39 @@ def make_data(folder: Path, architecture: str, examples: int) -> tuple[Path, Pat
     return paths
 
 
+# The modules the worker uses, by subpackage (an older checkout, --before-src, has them flat).
+SUBPACKAGE = {
+    "runtime": "pipeline",
+    "config": "pipeline",
+    "train": "pipeline",
+    "datasets": "data",
+    "models": "network",
+}
+
+
+def module(name: str):
+    """``sfcrepro.<subpackage>.<name>`` of the code under test, or ``sfcrepro.<name>`` in an older,
+    flat checkout."""
+    try:
+        return importlib.import_module(f"sfcrepro.{SUBPACKAGE[name]}.{name}")
+    except ModuleNotFoundError:
+        return importlib.import_module(f"sfcrepro.{name}")
+
+
 def worker(args) -> None:
     """One measurement in this process: prints a JSON line."""
     if args.cpus:
         os.sched_setaffinity(0, [int(c) for c in args.cpus.split(",")])
-    from sfcrepro.pipeline.runtime import configure
-
-    configure(backend=args.backend, threads=args.threads, seed=0)
+    module("runtime").configure(backend=args.backend, threads=args.threads, seed=0)
     import tempfile
 
     import keras
 
-    from sfcrepro.data.datasets import read_dataset
-    from sfcrepro.network.models import build_model, training_flops_per_example
-    from sfcrepro.pipeline.config import TrainingSpec
-    from sfcrepro.pipeline.train import train
+    read_dataset = module("datasets").read_dataset
+    build_model = module("models").build_model
+    training_flops_per_example = module("models").training_flops_per_example
+    TrainingSpec = module("config").TrainingSpec
+    train = module("train").train
 
     train_path, valid_path = Path(args.train), Path(args.valid)
     settings = dict(
@@ -118,7 +137,8 @@ def worker(args) -> None:
     out = Path(tempfile.mkdtemp(dir=train_path.parent))
     start = time.perf_counter()
     if new_code:
-        from sfcrepro.pipeline.train import Execution, RunFiles, train_runs
+        Execution, RunFiles = module("train").Execution, module("train").RunFiles
+        train_runs = module("train").train_runs
 
         specs = [TrainingSpec(**{**settings, "seed": seed}) for seed in range(args.seeds)]
         runs = [
