@@ -17,6 +17,8 @@ import yaml
 from conftest import HANG_GUARD, ROOT, TINY, rule_kind, snakemake_command
 from slurm_cluster import SlurmCluster
 
+from sfcrepro.pipeline.sweeps import SWEEPS
+
 PROFILE = ROOT / "profiles" / "slurm" / "config.yaml"
 LOCAL_RULES = {
     "download",
@@ -74,6 +76,11 @@ def test_profile_names_real_rules_and_sends_gpu_rules_to_the_gpu_partition():
 
 def test_downloads_and_figures_are_local_rules():
     local = {name for name, body in rule_bodies().items() if "localrule: True" in body}
+    # The sweeps' figure rules are made in one loop over the registry (figures.smk), named there.
+    figures = (ROOT / "workflow" / "rules" / "figures.smk").read_text()
+    loop = figures[figures.index("for key, plan in SWEEP_PLANS.items():") :]
+    assert "name:\n            sweep.figure_rule" in loop and "localrule: True" in loop
+    local |= {sweep.figure_rule for sweep in SWEEPS.values()}
     assert local == LOCAL_RULES
 
 
