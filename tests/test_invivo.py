@@ -10,14 +10,12 @@ from conftest import PAPER_CELL_TYPES
 
 from sfcrepro.data.invivo import (
     accessibility_calls,
-    centre_on_summits,
     map_samples,
-    one_summit_per_peak,
     read_counts,
     tf_examples,
     tf_examples_from_files,
-    top_by_signal,
 )
+from sfcrepro.data.regions import centre_on_summits, one_summit_per_peak, top_by_signal
 
 SIZES = {"chr1": 10_000, "chr2": 10_000}
 
@@ -211,7 +209,7 @@ def test_peak_regions_centre_label_and_drop_at_chromosome_ends(caplog):
             ("chr1", 500, 1001, 0, 1),  # centre 750: region 250..1250 fits
         ]
     )
-    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
+    with caplog.at_level("INFO", logger="sfcrepro.data"):
         regions = peak_regions(calls, ["HSC", "MPP"], SIZES, length=1000)
     assert list(regions.columns) == ["chrom", "start", "end", "HSC", "MPP"]
     assert regions.values.tolist() == [
@@ -237,7 +235,7 @@ def test_peak_regions_same_region_twice_is_kept_once_with_or_of_labels(caplog):
             ("chr1", 900, 1300, 0, 1),  # and again
         ]
     )
-    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
+    with caplog.at_level("INFO", logger="sfcrepro.data"):
         regions = peak_regions(calls, ["HSC", "MPP"], SIZES, length=1000)
     assert regions.values.tolist() == [["chr1", 600, 1600, 1, 1], ["chr1", 4750, 5750, 1, 0]]
     assert (regions[["HSC", "MPP"]].dtypes == np.uint8).all()
@@ -258,7 +256,7 @@ def test_windows_from_calls_default_recipe_is_one_region_per_peak(tmp_path, capl
             ("chr2", 1000, 1501, 0, 0),
         ]
     )
-    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
+    with caplog.at_level("INFO", logger="sfcrepro.data"):
         regions = windows_from_calls(
             calls,
             ["HSC", "MPP"],

@@ -3,7 +3,7 @@
 TF binding (Shrikumar et al. 2017b): for each TF, positives are ``length`` bp regions centred on
 its ChIP-seq summits; negatives are DNase peaks (GM12878, E116) with no overlap with the TF's top
 ``top`` relaxed ChIP-seq peaks (ranked by signal value), centred on their DNase summits. A peak that
-a MACS2 file lists once per summit is used once, at its strongest summit (:func:`one_summit_per_peak`).
+a MACS2 file lists once per summit is used once, at its strongest summit (:func:`sfcrepro.data.regions.one_summit_per_peak`).
 
 Hematopoiesis accessibility (Corces et al. 2016): the GEO counts matrix (``Chr Start End`` then
 one column per sample) is turned into a 0/1 call per peak and cell type. Sample columns are assigned
@@ -38,74 +38,26 @@ import pandas as pd
 
 from sfcrepro.data.io import open_text
 from sfcrepro.data.negatives import free_of
+from sfcrepro.data.regions import (
+    centre_on_summits,
+    centred_regions,
+    read_summit_peaks,
+    top_by_signal,
+)
 
 __all__ = [
     "RECIPES",
     "accessibility_calls",
     "calls_from_counts",
     "windows_from_calls",
-    "centre_on_summits",
-    "centred_regions",
     "map_samples",
-    "one_summit_per_peak",
     "peak_regions",
     "read_counts",
     "tf_examples",
     "tf_examples_from_files",
-    "top_by_signal",
 ]
 
 log = logging.getLogger("sfcrepro.data.invivo")
-
-
-def centred_regions(
-    chroms, centres, length: int, chrom_sizes: dict[str, int], labels: dict | None = None
-) -> pd.DataFrame:
-    """``length`` bp regions centred on ``centres``, one per peak (``chrom, start, end``, then the
-    ``labels`` columns), dropping (and counting in the log) those leaving their chromosome."""
-    start = np.asarray(centres, dtype=np.int64) - length // 2
-    regions = pd.DataFrame({"chrom": np.asarray(chroms), "start": start, "end": start + length})
-    for name, values in (labels or {}).items():
-        regions[name] = values
-    inside = (regions["start"] >= 0) & (regions["end"] <= regions["chrom"].map(chrom_sizes))
-    if (~inside).any():
-        log.info(
-            "dropped %d of %d peaks whose %d bp region leaves the chromosome",
-            int((~inside).sum()),
-            len(regions),
-            length,
-        )
-    return regions[inside].reset_index(drop=True)
-
-
-def centre_on_summits(
-    peaks: pd.DataFrame, length: int, chrom_sizes: dict[str, int]
-) -> pd.DataFrame:
-    """``length`` bp regions centred on each peak's ``summit``, dropping those leaving the chromosome."""
-    return centred_regions(peaks["chrom"].to_numpy(), peaks["summit"], length, chrom_sizes)
-
-
-def one_summit_per_peak(peaks: pd.DataFrame) -> pd.DataFrame:
-    """Each peak (``chrom, start, end``) once, with its strongest summit.
-
-    MACS2 narrowPeak files list a peak with several summits once per summit (same interval,
-    different column 10 and signal): the Roadmap DNase files and the ENCODE H1 DNase IDR file
-    (ENCSR000EMU; 69,237 of its 131,354 lines belong to 28,471 such peaks). Centred on every
-    summit, one peak would give several nearly identical regions. The row with the highest
-    ``signal`` (narrowPeak column 7) is kept; on a tie, the first in file order. Peaks keep their
-    file order.
-    """
-    if peaks.empty:
-        return peaks
-    order = np.argsort(-peaks["signal"].to_numpy(), kind="stable")
-    strongest = peaks.iloc[order].drop_duplicates(["chrom", "start", "end"], keep="first")
-    return peaks.loc[np.sort(strongest.index.to_numpy())].reset_index(drop=True)
-
-
-def top_by_signal(peaks: pd.DataFrame, n: int) -> pd.DataFrame:
-    """The ``n`` peaks with the highest ``signal`` (ties kept in file order)."""
-    order = np.argsort(-peaks["signal"].to_numpy(), kind="stable")
-    return peaks.iloc[order[:n]].reset_index(drop=True)
 
 
 def tf_examples(
@@ -156,30 +108,6 @@ def tf_examples(
     return sort_regions(examples, chrom_sizes)
 
 
-def read_summit_peaks(
-    path, sizes: dict[str, int], chromosomes: str | None = None, policy: str = "fail", label=None
-) -> pd.DataFrame:
-    """A narrowPeak file's peaks with summits (:func:`sfcrepro.data.regions.read_used_peaks`), each
-    peak once at its strongest summit (:func:`one_summit_per_peak`; the lines dropped are logged).
-    """
-    from sfcrepro.data.regions import read_used_peaks
-
-    label = label or str(path)
-    peaks = read_used_peaks(
-        path, sizes, chromosomes, policy, label=label, summits=True, signal=True
-    )
-    kept = one_summit_per_peak(peaks)
-    if len(kept) < len(peaks):
-        log.info(
-            "%s: %d lines are further summits of a listed peak; kept each peak once, with its "
-            "strongest summit (%d peaks)",
-            label,
-            len(peaks) - len(kept),
-            len(kept),
-        )
-    return kept
-
-
 def tf_examples_from_files(
     tf: str,
     chip,
@@ -200,7 +128,7 @@ def tf_examples_from_files(
         The TF's ChIP-seq peaks, narrowPeak with summits (column 10): the positives.
     dnase : path-like
         DNase peaks, narrowPeak with summits: candidate negatives. In both files a peak listed
-        once per summit is used once, at its strongest summit (:func:`one_summit_per_peak`).
+        once per summit is used once, at its strongest summit (:func:`sfcrepro.data.regions.one_summit_per_peak`).
     fai : path-like
         Genome index (``.fai``); peaks on names absent from it are bad lines.
     relaxed : path-like, optional

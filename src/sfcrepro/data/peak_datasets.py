@@ -9,14 +9,14 @@ columns) or narrowPeak. :func:`peak_dataset_regions` turns them into the regions
    chromosomes outside the ``chromosomes`` pattern are dropped). A file whose first data line has
    exactly 10 columns is narrowPeak: its peaks are centred on their summit (column 10; ``-1`` means
    the midpoint), and a peak listed once per summit (MACS2) is used once, at its strongest summit
-   (:func:`sfcrepro.data.invivo.one_summit_per_peak`). Any other file (BED3-9, BED12) is centred on the
+   (:func:`sfcrepro.data.regions.one_summit_per_peak`). Any other file (BED3-9, BED12) is centred on the
    peak midpoint ``(start + end) // 2``.
 2. **Blacklist** (optional BED): peaks overlapping a blacklist interval are dropped (counted per
    task in the log).
 3. **Positive regions**, by ``windows["recipe"]``:
 
    * ``peaks`` (the default): one ``length`` bp region centred on each peak of every task
-     (:func:`sfcrepro.data.invivo.centred_regions`). A region is labelled 1 for task ``t`` when its
+     (:func:`sfcrepro.data.regions.centred_regions`). A region is labelled 1 for task ``t`` when its
      centre lies in a peak of ``t``, ends included (``start <= centre <= end``), so that every
      peak is positive for its own task (a summit may sit on the peak's end) and a peak of one task
      whose centre falls in another task's peak is positive for both. Identical regions are kept
@@ -66,10 +66,12 @@ from sfcrepro.data.io import open_text
 from sfcrepro.data.negatives import count_gc_and_n, gc_matched_background
 from sfcrepro.data.regions import (
     PeakError,
+    centred_regions,
     chrom_hint,
     chromosome_filter,
     label_windows,
     read_chrom_sizes,
+    read_summit_peaks,
     read_used_peaks,
     sort_regions,
 )
@@ -159,8 +161,6 @@ def read_task_peaks(
     """
     label = label or str(path)
     if _is_narrowpeak(path):
-        from sfcrepro.data.invivo import read_summit_peaks
-
         kept = read_summit_peaks(path, sizes, chromosomes, policy, label=label)
         centre = kept["summit"].to_numpy(np.int64) if len(kept) else np.zeros(0, np.int64)
         kept = kept[["chrom", "start", "end"]].assign(centre=centre)
@@ -264,8 +264,6 @@ def _peak_regions(
     """The ``peaks`` recipe: a region centred on each peak of ``peaks``, labelled by whose peaks
     of ``labels_from`` (default ``peaks``; the workflow passes every peak, blacklisted ones
     included) hold its centre."""
-    from sfcrepro.data.invivo import centred_regions
-
     labels_from = peaks if labels_from is None else labels_from
 
     tasks = list(peaks)
