@@ -39,9 +39,16 @@ import pandas as pd
 from sfcrepro.data.io import open_text
 from sfcrepro.data.negatives import free_of
 from sfcrepro.data.regions import (
+    PeakError,
     centre_on_summits,
     centred_regions,
+    chromosome_filter,
+    label_windows,
+    peak_line_problem,
+    read_chrom_sizes,
     read_summit_peaks,
+    read_used_peaks,
+    sort_regions,
     top_by_signal,
 )
 
@@ -88,7 +95,6 @@ def tf_examples(
     positive and a negative (a DNase summit exactly at a ChIP summit whose peak is not among the top
     relaxed peaks), it is kept as a positive.
     """
-    from sfcrepro.data.regions import sort_regions
 
     dnase = dnase.reset_index(drop=True)
     kept = free_of(dnase, top_by_signal(relaxed, top))
@@ -140,7 +146,6 @@ def tf_examples_from_files(
     **options
         ``length`` and ``top``, passed to :func:`tf_examples` (its defaults apply).
     """
-    from sfcrepro.data.regions import chromosome_filter, read_chrom_sizes, read_used_peaks
 
     sizes = read_chrom_sizes(fai)
     keep = chromosome_filter(chromosomes)
@@ -310,7 +315,6 @@ def peak_regions(
     Two peaks whose regions coincide (the same centred interval) give one region whose label is
     the OR (maximum) of theirs; the number merged is logged.
     """
-    from sfcrepro.data.regions import sort_regions
 
     centre = (calls["start"].to_numpy(np.int64) + calls["end"].to_numpy(np.int64)) // 2
     labels = {cell: calls[cell].to_numpy().astype(np.uint8) for cell in cells}
@@ -375,13 +379,6 @@ def windows_from_calls(
     sfcrepro.data.regions.PeakError
         A peak with bad coordinates (its line and the reason).
     """
-    from sfcrepro.data.regions import (
-        PeakError,
-        chromosome_filter,
-        label_windows,
-        peak_line_problem,
-        read_chrom_sizes,
-    )
 
     if recipe not in RECIPES:
         raise ValueError(f"unknown region recipe {recipe!r}; choose one of {', '.join(RECIPES)}.")

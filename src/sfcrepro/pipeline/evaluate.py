@@ -9,6 +9,8 @@ import pandas as pd
 from scipy.stats import levene, wilcoxon
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from sfcrepro.data.datasets import read_dataset, read_table
+from sfcrepro.data.exports import write_prediction_bed
 from sfcrepro.data.sequences import one_hot
 
 __all__ = [
@@ -249,7 +251,6 @@ def evaluate_models(
     ``predictions`` receives each split's predictions per seed: ``predictions[split][seed]``, an
     ``(N, T)`` array of probabilities.
     """
-    from sfcrepro.data.datasets import read_dataset
     from sfcrepro.network.models import load_model
 
     data = {split: read_dataset(path) for split, path in splits.items()}
@@ -284,8 +285,6 @@ def write_region_predictions(path, splits: dict[str, str], predictions: dict) ->
     ``<split>_<row>``; columns ``<task>_seed<seed>`` (probabilities), then ``<task>_label``
     (:func:`sfcrepro.data.exports.write_prediction_bed`).
     """
-    from sfcrepro.data.datasets import read_dataset, read_table
-    from sfcrepro.data.exports import write_prediction_bed
 
     parts = {"chrom": [], "start": [], "end": [], "name": []}
     columns: dict[str, list] = {}

@@ -14,6 +14,7 @@ import pandas as pd  # noqa: E402
 
 from sfcrepro.data.io import atomic_path  # noqa: E402
 from sfcrepro.explain.importance import smoothness_score, symmetry_score  # noqa: E402
+from sfcrepro.network.kernels import cluster_order, normalise_rows
 
 __all__ = [
     "attribution_accuracy",
@@ -189,7 +190,6 @@ def positional_weights(
     seed : int, default 0
         k-means seed.
     """
-    from sfcrepro.network.kernels import cluster_order, normalise_rows
 
     prepared = {}
     for label, matrix in kernels.items():

@@ -18,6 +18,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sfcrepro.data.datasets import read_dataset, read_table
+from sfcrepro.data.exports import write_bigwig
+from sfcrepro.data.regions import read_chrom_sizes
+from sfcrepro.data.sequences import one_hot
+from sfcrepro.explain.ground_truth import method_options
+from sfcrepro.pipeline.evaluate import best_seed
+
 __all__ = ["attribution_tracks"]
 
 log = logging.getLogger("sfcrepro.pipeline.tracks")
@@ -55,15 +62,9 @@ def attribution_tracks(
     dict
         Task name -> bigWig path.
     """
-    from sfcrepro.data.datasets import read_dataset, read_table
-    from sfcrepro.data.exports import write_bigwig
-    from sfcrepro.data.regions import read_chrom_sizes
-    from sfcrepro.data.sequences import one_hot
     from sfcrepro.explain.attribution import attribute
-    from sfcrepro.explain.ground_truth import method_options
     from sfcrepro.explain.importance import sample_rows
     from sfcrepro.network.models import load_model
-    from sfcrepro.pipeline.evaluate import best_seed
 
     sequences, _, tasks = read_dataset(data)
     regions = read_table(data, "regions")
