@@ -21,10 +21,10 @@ from sfcrepro.explain.discovery import (  # noqa: E402
     benjamini_hochberg,
     discover_patterns,
     match_patterns,
-    plot_logos,
     recovered,
     trim_pattern,
 )
+from sfcrepro.pipeline.figures import plot_logos  # noqa: E402
 
 N_SEQUENCES, LENGTH = 300, 200
 

@@ -10,11 +10,8 @@ from sfcrepro.data.io import write_tsv  # noqa: E402
 from sfcrepro.pipeline.runtime import job_logging  # noqa: E402
 
 with job_logging(sm.log[0]) as log:
-    from sfcrepro.explain.discovery import (
-        discover_from_attributions,
-        export_modisco_inputs,
-        plot_logos,
-    )
+    from sfcrepro.explain.discovery import discover_from_attributions, export_modisco_inputs
+    from sfcrepro.pipeline.figures import plot_logos
 
     # The same pooled scores as modisco-lite's command line reads them, for your own runs.
     export_modisco_inputs(sm.input.h5, os.path.dirname(sm.output.ohe))

@@ -14,7 +14,8 @@ Three steps, each a function:
 :func:`recovered`
     Says, for each planted motif, whether any pattern matched it.
 
-:func:`plot_logos` draws the patterns' contribution-weighted logos with ``logomaker``.
+:func:`sfcrepro.pipeline.figures.plot_logos` draws the patterns' contribution-weighted logos
+with ``logomaker``.
 
 Array layouts. Inputs are ``(N, L, 4)`` (sequence, position, base A/C/G/T), which is what
 ``TFMoDISco`` expects; pattern matrices are ``(W, 4)`` like :class:`sfcrepro.data.motifs.PWM`;
@@ -40,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from sfcrepro.data.exports import write_modisco_inputs
-from sfcrepro.data.io import atomic_path, read_h5
+from sfcrepro.data.io import read_h5
 from sfcrepro.data.motifs import PWM, default_motif_file, read_motifs
 from sfcrepro.data.sequences import one_hot
 
@@ -55,7 +56,6 @@ __all__ = [
     "information",
     "match_patterns",
     "modisco_hypothetical",
-    "plot_logos",
     "recovered",
     "trim_pattern",
 ]
@@ -517,69 +517,6 @@ def recovered(table: pd.DataFrame, planted) -> pd.DataFrame:
     out.attrs["n_unmatched"] = int((~table["matched"].astype(bool)).sum())
     out.attrs["n_patterns"] = len(table)
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# Logos
-
-
-def plot_logos(patterns: list[Pattern], path, *, kind: str = "contrib", width: float = 8.0):
-    """Draw one sequence logo per pattern, one row each, and save to ``path``.
-
-    Parameters
-    ----------
-    patterns : list of Pattern
-        From :func:`discover_patterns`; an empty list gives a figure saying so.
-    path : path-like
-        Output file; the format follows the suffix (``.pdf``, ``.png``, ``.svg``).
-    kind : {"contrib", "hypothetical", "sequence"}
-        ``contrib``: contribution-weighted logo (the CWM, letter heights are the mean
-        contributions); ``hypothetical``: the hypothetical CWM; ``sequence``: information-content
-        logo of the base frequencies.
-    width : float
-        Figure width in inches; each row is 1.6 inches high.
-
-    Returns
-    -------
-    Path
-        The file written.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import logomaker
-    import matplotlib.pyplot as plt
-
-    if kind not in ("contrib", "hypothetical", "sequence"):
-        raise ValueError(f"kind must be contrib, hypothetical or sequence, got {kind!r}.")
-    path = Path(path)
-    n = max(len(patterns), 1)
-    fig, axes = plt.subplots(n, 1, figsize=(width, 1.6 * n), squeeze=False)
-    try:
-        if not patterns:
-            axes[0, 0].text(0.5, 0.5, "No patterns found", ha="center", va="center")
-            axes[0, 0].set_axis_off()
-        for ax, pattern in zip(axes[:, 0], patterns, strict=False):
-            if kind == "sequence":
-                matrix = logomaker.transform_matrix(
-                    pd.DataFrame(pattern.sequence, columns=list(BASES)),
-                    from_type="probability",
-                    to_type="information",
-                )
-            else:
-                values = pattern.contrib if kind == "contrib" else pattern.hypothetical
-                matrix = pd.DataFrame(values, columns=list(BASES))
-            logomaker.Logo(matrix, ax=ax)
-            ax.axhline(0, color="black", linewidth=0.5)
-            ax.set_title(f"{pattern.name} ({pattern.n_seqlets} seqlets)", fontsize=9)
-            ax.set_ylabel({"sequence": "bits"}.get(kind, "contribution"), fontsize=8)
-            ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or None)
-    finally:
-        plt.close(fig)
-    return path
 
 
 def modisco_hypothetical(one_hot, attributions, hypothetical=None) -> np.ndarray:

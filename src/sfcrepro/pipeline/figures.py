@@ -13,6 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sfcrepro.data.io import atomic_path  # noqa: E402
+from sfcrepro.explain.discovery import BASES, Pattern  # noqa: E402
 from sfcrepro.explain.importance import smoothness_score, symmetry_score  # noqa: E402
 from sfcrepro.network.kernels import cluster_order, normalise_rows
 
@@ -23,6 +24,7 @@ __all__ = [
     "learning_curves",
     "lr_robustness",
     "performance",
+    "plot_logos",
     "positional_weights",
     "save",
     "training_size",
@@ -344,3 +346,58 @@ def importance_over_seeds(curves: pd.DataFrame, best: dict[str, int], title: str
     )
     fig.tight_layout()
     return fig
+
+
+def plot_logos(patterns: list[Pattern], path, *, kind: str = "contrib", width: float = 8.0):
+    """Draw one sequence logo per pattern, one row each, and save to ``path``.
+
+    Parameters
+    ----------
+    patterns : list of Pattern
+        From :func:`sfcrepro.explain.discovery.discover_patterns`; an empty list gives a figure saying so.
+    path : path-like
+        Output file; the format follows the suffix (``.pdf``, ``.png``, ``.svg``).
+    kind : {"contrib", "hypothetical", "sequence"}
+        ``contrib``: contribution-weighted logo (the CWM, letter heights are the mean
+        contributions); ``hypothetical``: the hypothetical CWM; ``sequence``: information-content
+        logo of the base frequencies.
+    width : float
+        Figure width in inches; each row is 1.6 inches high.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    import logomaker
+
+    if kind not in ("contrib", "hypothetical", "sequence"):
+        raise ValueError(f"kind must be contrib, hypothetical or sequence, got {kind!r}.")
+    path = Path(path)
+    n = max(len(patterns), 1)
+    fig, axes = plt.subplots(n, 1, figsize=(width, 1.6 * n), squeeze=False)
+    try:
+        if not patterns:
+            axes[0, 0].text(0.5, 0.5, "No patterns found", ha="center", va="center")
+            axes[0, 0].set_axis_off()
+        for ax, pattern in zip(axes[:, 0], patterns, strict=False):
+            if kind == "sequence":
+                matrix = logomaker.transform_matrix(
+                    pd.DataFrame(pattern.sequence, columns=list(BASES)),
+                    from_type="probability",
+                    to_type="information",
+                )
+            else:
+                values = pattern.contrib if kind == "contrib" else pattern.hypothetical
+                matrix = pd.DataFrame(values, columns=list(BASES))
+            logomaker.Logo(matrix, ax=ax)
+            ax.axhline(0, color="black", linewidth=0.5)
+            ax.set_title(f"{pattern.name} ({pattern.n_seqlets} seqlets)", fontsize=9)
+            ax.set_ylabel({"sequence": "bits"}.get(kind, "contribution"), fontsize=8)
+            ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or None)
+    finally:
+        plt.close(fig)
+    return path
