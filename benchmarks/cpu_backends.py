@@ -101,7 +101,7 @@ def worker(args) -> None:
 
     from sfcrepro.data.datasets import read_dataset
     from sfcrepro.network.models import training_flops_per_example
-    from sfcrepro.pipeline.config import TrainingSpec
+    from sfcrepro.pipeline.settings import TrainingSpec
     from sfcrepro.pipeline.train import spec_model, train
 
     folder = Path(args.data)

@@ -88,20 +88,20 @@ def make_data(folder: Path, architecture: str, examples: int) -> tuple[Path, Pat
 # The modules the worker uses, by subpackage (an older checkout, --before-src, has them flat).
 SUBPACKAGE = {
     "runtime": "pipeline",
-    "config": "pipeline",
+    "settings": "pipeline",
     "train": "pipeline",
     "datasets": "data",
     "models": "network",
 }
 
 
-def module(name: str):
-    """``sfcrepro.<subpackage>.<name>`` of the code under test, or ``sfcrepro.<name>`` in an older,
-    flat checkout."""
+def module(name: str, flat: str | None = None):
+    """``sfcrepro.<subpackage>.<name>`` of the code under test, or ``sfcrepro.<flat or name>`` in
+    an older, flat checkout."""
     try:
         return importlib.import_module(f"sfcrepro.{SUBPACKAGE[name]}.{name}")
     except ModuleNotFoundError:
-        return importlib.import_module(f"sfcrepro.{name}")
+        return importlib.import_module(f"sfcrepro.{flat or name}")
 
 
 def worker(args) -> None:
@@ -116,7 +116,7 @@ def worker(args) -> None:
     read_dataset = module("datasets").read_dataset
     build_model = module("models").build_model
     training_flops_per_example = module("models").training_flops_per_example
-    TrainingSpec = module("config").TrainingSpec
+    TrainingSpec = module("settings", flat="config").TrainingSpec
     train = module("train").train
 
     train_path, valid_path = Path(args.train), Path(args.valid)

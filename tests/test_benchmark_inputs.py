@@ -57,7 +57,7 @@ def test_gpu_paper_scale_overlay_trains_the_four_variants_over_three_seeds(tmp_p
     # (its three seeds in one process), bfloat16 training at batch 1024.
     from conftest import job_counts, snakemake
 
-    from sfcrepro.pipeline.config import training_settings
+    from sfcrepro.pipeline.settings import training_settings
 
     paper_scale.make_inputs(
         tmp_path, scale=1e-3, cell_types=2, peaks=150_000, tfs=2, summits=30_000, seed=0

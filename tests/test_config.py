@@ -10,7 +10,6 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from sfcrepro.pipeline.config import (
-    EXECUTION_DEFAULTS,
     check,
     download_names,
     duplicate_keys,
@@ -19,6 +18,7 @@ from sfcrepro.pipeline.config import (
     tasks_of,
     url_problems,
 )
+from sfcrepro.pipeline.settings import EXECUTION_DEFAULTS
 from sfcrepro.pipeline.train import Execution
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -605,7 +605,7 @@ def user_config(**dataset):
 
 
 def test_sequence_format_from_the_file_name():
-    from sfcrepro.pipeline.config import sequence_format
+    from sfcrepro.data.dataset_types import sequence_format
 
     assert sequence_format("a/sequences.simdata.gz") == "simdata"
     assert sequence_format("x.FA.gz") == sequence_format("x.fasta") == "fasta"

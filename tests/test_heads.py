@@ -16,7 +16,8 @@ from sfcrepro.data.simulate import write_simulated_tf_split
 from sfcrepro.explain.attribution import completeness_gap, deeplift_shap, shuffled_references
 from sfcrepro.explain.ism import ism
 from sfcrepro.network import heads, models
-from sfcrepro.pipeline.config import check, training_settings
+from sfcrepro.pipeline.config import check
+from sfcrepro.pipeline.settings import training_settings
 from sfcrepro.pipeline.train import TrainingSpec, train
 
 pytestmark = pytest.mark.usefixtures("keras_runtime")

@@ -7,7 +7,7 @@ import yaml
 from conftest import ROOT
 
 from sfcrepro.pipeline import figures, sweeps
-from sfcrepro.pipeline.config import TrainingSpec, training_settings
+from sfcrepro.pipeline.settings import TrainingSpec, training_settings
 
 DATASET = {
     "architecture": "simulated_tf",

@@ -12,9 +12,9 @@ from sfcrepro.data.datasets import read_dataset, write_dataset
 from sfcrepro.data.motifs import read_motifs
 from sfcrepro.data.simulate import simulate_tf_binding, split_rng
 from sfcrepro.network.models import load_model
-from sfcrepro.pipeline.config import training_settings
 from sfcrepro.pipeline.engine import one_hot_batch
 from sfcrepro.pipeline.evaluate import binary_crossentropy, predict
+from sfcrepro.pipeline.settings import training_settings
 from sfcrepro.pipeline.train import (
     HISTORY_COLUMNS,
     Execution,

@@ -21,18 +21,18 @@ from sfcrepro.pipeline.config import (
     enabled_datasets,
     expected_sha256,
     importance_figures,
-    local_path,
     planted_motifs,
     resolve_backend,
-    sequence_format,
     sources_of,
     split_training_set,
     tasks_of,
     title_of,
     training_sets,
-    training_settings,
     url_problems,
 )
+from sfcrepro.pipeline.settings import training_settings
+from sfcrepro.data.dataset_types import sequence_format
+from sfcrepro.data.download import local_path
 from sfcrepro.pipeline.sweeps import SWEEPS
 from sfcrepro.pipeline.sweeps import figure_name as sweep_figure_name
 from sfcrepro.pipeline.sweeps import history as sweep_history_path

@@ -24,7 +24,7 @@ with job_logging(sm.log[0]) as log:
         sm.threads,
         ", ".join(describe_devices()),
     )
-    from sfcrepro.pipeline.config import TrainingSpec
+    from sfcrepro.pipeline.settings import TrainingSpec
     from sfcrepro.pipeline.train import Execution, RunFiles, train_runs
 
     runs = [

@@ -10,7 +10,6 @@ import hashlib
 import os
 import posixpath
 import urllib.parse
-from dataclasses import MISSING, dataclass, fields
 
 from sfcrepro.data.dataset_types import (
     PEAK_TABLE_COLUMNS,
@@ -22,16 +21,10 @@ from sfcrepro.data.download import URL_SCHEMES, local_path
 from sfcrepro.network import heads
 
 __all__ = [
-    "TRAINING_KEYS",
-    "TrainingSpec",
     "BACKENDS",
-    "EXECUTION_DEFAULTS",
-    "PRECISIONS",
     "IMPORTANCE_FIGURES",
     "GENOME_TYPES",
-    "PEAK_TABLE_COLUMNS",
     "TRACK_TYPES",
-    "URL_SCHEMES",
     "USER_TYPES",
     "check",
     "download_names",
@@ -39,42 +32,17 @@ __all__ = [
     "enabled_datasets",
     "expected_sha256",
     "importance_figures",
-    "local_path",
     "resolve_backend",
-    "sequence_format",
     "sources_of",
     "planted_motifs",
     "split_training_set",
     "tasks_of",
     "title_of",
     "training_sets",
-    "training_settings",
     "url_problems",
 ]
 
 BACKENDS = ("tensorflow", "torch", "jax")
-# The keys of a dataset's `training` block; their defaults are those of TrainingSpec.
-TRAINING_KEYS = (
-    "learning_rate",
-    "batch_size",
-    "max_epochs",
-    "patience",
-    "reverse_complement",
-    "class_weight",
-)
-#: Training precisions: float32, or bfloat16 compute with float32 weights (``training.precision``).
-PRECISIONS = ("float32", "mixed_bfloat16")
-#: How training jobs run (the config's ``execution`` block; the schema has the same defaults):
-#: seeds of a variant per job (process), whether a job's models step together in one compiled
-#: program, training steps per compiled call, XLA / torch.compile. See sfcrepro.pipeline.train.Execution.
-EXECUTION_DEFAULTS = {
-    "seeds_per_job": 1,
-    "together": "auto",
-    "steps_per_execution": 1,
-    "jit_compile": "auto",
-}
-
-
 #: Dataset types of your own data (sequences or peak files), next to the paper's four.
 USER_TYPES = types_where(user=True)
 #: Dataset types whose regions have genome coordinates (``tables/regions`` in their split files).
@@ -82,41 +50,6 @@ GENOME_TYPES = types_where(genome=True)
 #: Those whose sequences are the genome's (simulated accessibility shuffles them), so that
 #: attributions can be shown at their coordinates (``tracks``).
 TRACK_TYPES = types_where(tracks=True)
-
-
-@dataclass
-class TrainingSpec:
-    """Everything that defines one training run (a variant at one seed)."""
-
-    architecture: str
-    head: str
-    seed: int
-    learning_rate: float = 1e-3
-    batch_size: int = 100
-    max_epochs: int = 50
-    patience: int = 5
-    units: int | str | None = (
-        None  # None: the paper's count; "matched": see sfcrepro.network.models
-    )
-    curvature: float = 0.0
-    initializer: str = "paper"
-    reverse_complement: bool = False
-    # "balanced" or {"positive": w}: see sfcrepro.pipeline.train.example_class_weights()
-    class_weight: str | dict | None = None
-    name: str = "model"  # for messages: dataset/variant
-    curvature_norm: str = (
-        "l1"  # "l1" (the paper) or "l2"; see sfcrepro.network.layers.CurvatureRegularizer
-    )
-    # Train on a class-stratified subset of this many sequences per class (None: the whole
-    # split); see sfcrepro.data.datasets.nested_subset, seeded with ``seed``.
-    train_per_class: int | None = None
-    # "float32" or "mixed_bfloat16" (bfloat16 compute, float32 weights); see PRECISIONS.
-    precision: str = "float32"
-
-
-def _spec_defaults() -> dict:
-    """TrainingSpec's field defaults: the one place each training default is set."""
-    return {f.name: f.default for f in fields(TrainingSpec) if f.default is not MISSING}
 
 
 # Figure 4 panels: config key under `figures` -> output file name (results/figures/<name>.{png,pdf,tsv}).
@@ -300,40 +233,6 @@ def importance_figures(config: dict) -> dict[str, dict]:
                 "title": title_of(name, ds),
             }
     return plans
-
-
-def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict:
-    """Keyword arguments of :class:`TrainingSpec` for one variant and seed.
-
-    A variant's own ``learning_rate``/``batch_size`` override the dataset's ``training`` block.
-    Only what affects training is included, so that Snakemake reruns a model exactly when
-    one of these settings changes. ``units`` is passed as given (None: the paper's count for
-    the architecture; ``"matched"``: parameter-matched; see :mod:`sfcrepro.network.models`).
-    ``curvature_norm`` is included only when it is not the default ``"l1"``, so that adding the
-    key left the settings, and thus the models, of every existing L1 variant unchanged; a
-    variant set to ``"l2"`` gets other settings and is retrained. ``precision`` likewise, only
-    when it is not ``"float32"``.
-    """
-    options = dataset["variants"][variant]
-    defaults = _spec_defaults()
-    settings = {key: defaults[key] for key in TRAINING_KEYS} | dataset.get("training", {})
-    for key in ("learning_rate", "batch_size"):
-        if key in options:
-            settings[key] = options[key]
-    norm = options.get("curvature_norm", defaults["curvature_norm"])
-    if settings.get("precision", defaults["precision"]) == defaults["precision"]:
-        settings.pop("precision", None)  # as curvature_norm: float32 runs keep their settings
-    return {
-        "architecture": dataset["architecture"],
-        "head": options["head"],
-        "seed": int(seed),
-        "units": options.get("units", defaults["units"]),
-        "curvature": float(options.get("curvature", defaults["curvature"])),
-        **({"curvature_norm": norm} if norm != defaults["curvature_norm"] else {}),
-        "initializer": options.get("initializer", defaults["initializer"]),
-        "name": name,
-        **settings,
-    }
 
 
 def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[dict]:

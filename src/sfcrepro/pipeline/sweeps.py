@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sfcrepro.pipeline.config import training_settings
+from sfcrepro.pipeline.settings import training_settings
 
 __all__ = ["SWEEPS", "Sweep", "figure_name", "history", "label", "runs", "spec_settings"]
 
@@ -31,7 +31,7 @@ class Sweep:
     column : str
         The column that holds the value in its tables (runs and summary).
     setting : str
-        The :class:`sfcrepro.pipeline.config.TrainingSpec` field that the value sets.
+        The :class:`sfcrepro.pipeline.settings.TrainingSpec` field that the value sets.
     prefix : str
         What precedes the value in paths (``lr0.001``, ``n100``).
     folder : str
@@ -159,7 +159,7 @@ def history(
 
 
 def spec_settings(sweep: Sweep, dataset: dict, trainset: str, variant: str, seed: int, value):
-    """The :class:`sfcrepro.pipeline.config.TrainingSpec` settings of one run of a sweep: the main run's
+    """The :class:`sfcrepro.pipeline.settings.TrainingSpec` settings of one run of a sweep: the main run's
     for that variant and seed, with the swept setting at ``value``."""
     name = f"{trainset}/{variant}/{label(sweep, value)}"
     settings = training_settings(dataset, variant, seed, name)

@@ -35,9 +35,9 @@ import pandas as pd
 from sfcrepro.data.datasets import nested_subset, read_dataset
 from sfcrepro.data.io import atomic_path, write_tsv
 from sfcrepro.network.models import build_model, training_flops_per_example
-from sfcrepro.pipeline.config import EXECUTION_DEFAULTS, PRECISIONS, TrainingSpec
 from sfcrepro.pipeline.engine import MIN_PREDICT_CHUNK, Engine, device_kind, global_rng_state
 from sfcrepro.pipeline.evaluate import binary_crossentropy, task_metrics
+from sfcrepro.pipeline.settings import EXECUTION_DEFAULTS, PRECISIONS, TrainingSpec
 
 __all__ = [
     "Checkpoint",
