@@ -102,6 +102,9 @@ def cluster_profile(tmp_path, cpus):
         rule: min(n, cpus) for rule, n in profile.get("set-threads", {}).items()
     }
     profile["jobs"] = 4
+    # The one-node test cluster answers at once: poll it every few seconds rather than the
+    # shipped profile's 20 s (kind to a shared slurmctld), which left the run mostly waiting.
+    profile["slurm-init-seconds-before-status-checks"] = 3
     folder = tmp_path / "profile"
     folder.mkdir()
     (folder / "config.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
