@@ -232,18 +232,8 @@ def _build(
 ) -> keras.Model:
     """One of the architectures: ``trunk`` (the convolutional stack) -> the head -> ``top`` (the
     layers after the head, ending in the output). ``next_width`` is the width of the dense layer
-    that follows the head (an int, or a function of ``tasks``). The head options:
-
-    curvature : float, default 0
-        Curvature strength on the SFC positional weights.
-    units : int, "matched" or None, default None
-        SFC unit count: None = the paper's (:data:`PAPER_UNITS`), "matched" = the largest
-        parameter-matched count (:func:`sfc_units`), or a positive int.
-    initializer : {"paper", "variance_matched"}
-        SFC initialisation, see :func:`sfcrepro.network.layers.init_bound`.
-    curvature_norm : {"l1", "l2"}, default "l1"
-        Penalty on the second differences (:class:`~sfcrepro.network.layers.CurvatureRegularizer`):
-        absolute values (the paper) or squares (the authors' code default).
+    that follows the head (an int, or a function of ``tasks``). The head options are those of
+    :func:`simulated_tf`.
     """
     if unknown:
         raise TypeError(
@@ -286,8 +276,17 @@ def simulated_tf(head: str = "std", length: int = 200, tasks: int = 3, **head_op
     length : int, default 200
         Input length in bp.
     tasks : int, default 3
-    **head_options
-        ``curvature``, ``units``, ``initializer``, ``curvature_norm``: see :func:`_build`.
+    curvature : float, default 0
+        Curvature strength on the SFC positional weights.
+    units : int, "matched" or None, default None
+        SFC unit count: None = the paper's (:data:`PAPER_UNITS`), "matched" = the largest
+        parameter-matched count (:func:`sfc_units`), or a positive int.
+    initializer : {"paper", "variance_matched"}
+        SFC initialisation, see :func:`sfcrepro.network.layers.init_bound`.
+    curvature_norm : {"l1", "l2"}, default "l1"
+        Penalty on the second differences (:class:`~sfcrepro.network.layers.CurvatureRegularizer`):
+        absolute values (the paper) or squares (the authors' code default).
+        These four are the head options, given by keyword; any other keyword is a TypeError.
     """
     return _build(
         "simulated_tf",

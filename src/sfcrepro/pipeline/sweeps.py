@@ -115,7 +115,8 @@ SWEEPS: dict[str, Sweep] = {
 
 def value_text(sweep: Sweep, value) -> str:
     """A value as paths write it (a learning rate 1e-4 as 0.0001, a size as an integer)."""
-    return f"{sweep.parse(value):g}" if sweep.parse is float else str(sweep.parse(value))
+    parsed = sweep.parse(value)
+    return f"{parsed:g}" if isinstance(parsed, float) else str(parsed)
 
 
 def label(sweep: Sweep, value) -> str:
