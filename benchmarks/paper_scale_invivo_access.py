@@ -197,8 +197,11 @@ def write_config(
         "chromosomes": config["genomes"]["hg19"].get("chromosomes"),
     }
     groups: dict[str, list[str]] = {}
+    unused = []  # the CD34+ columns: no task
     for name, task in sample_columns(columns):
-        if task is not None:
+        if task is None:
+            unused.append(name)
+        else:
             groups.setdefault(task, []).append(name)
     samples = {
         task: {"pattern": "^(?:" + "|".join(re.escape(n) for n in names) + ")$"}
@@ -210,6 +213,7 @@ def write_config(
         "genome": "synthetic",
         "counts": {"url": str(out / "counts.txt.gz")},
         "samples": samples,
+        "unused_samples": unused,
         "calls": {
             **paper.get("calls", {}),
             "min_cpm": paper.get("calls", {}).get("min_cpm", 2.0) / scale,

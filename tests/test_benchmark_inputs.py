@@ -136,7 +136,10 @@ def test_invivo_access_inputs_have_the_counts_matrix_shape_and_a_valid_config(tm
         )  # 2 CPM / scale: the calls per peak do not depend on the scale
     # Its own patterns give each cell type exactly its columns (the three CD34+ columns none).
     patterns = {cell: entry["pattern"] for cell, entry in dataset["samples"].items()}
-    calls = calls_from_counts(tmp_path / "counts.txt.gz", patterns, **dataset["calls"])
+    assert len(dataset["unused_samples"]) == 3
+    calls = calls_from_counts(
+        tmp_path / "counts.txt.gz", patterns, **dataset["calls"], unused=dataset["unused_samples"]
+    )
     assert len(calls) == 591 and list(calls.columns[3:]) == list(patterns)
     accessible = calls.iloc[:, 3:].sum(axis=1) > 0
     assert 0.5 < accessible.mean() <= 1 and 0.1 < calls.iloc[:, 3:].to_numpy().mean() < 0.9

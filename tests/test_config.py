@@ -262,16 +262,13 @@ def test_paper_pattern_takes_exactly_the_samples_of_its_cell_type(cell):
 def test_paper_patterns_map_every_column_once_and_leave_the_cd34_columns():
     from sfcrepro.data.invivo import map_samples
 
-    groups = map_samples(
-        CORCES_COLUMNS["column"].tolist(), paper_sample_patterns()
-    )  # raises on a double match
-    used = {column for columns in groups.values() for column in columns}
-    assert sorted(set(CORCES_COLUMNS["column"]) - used) == [
-        "BM-CD34-1",
-        "BM-CD34-2",
-        "CB102-CD34-150627",
-    ]
     config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    unused = config["datasets"]["invivo_access"]["unused_samples"]
+    assert unused == ["BM-CD34-1", "BM-CD34-2", "CB102-CD34-150627"]
+    # raises on a double match and on an unclaimed column unused_samples does not list
+    groups = map_samples(CORCES_COLUMNS["column"].tolist(), paper_sample_patterns(), unused)
+    used = {column for columns in groups.values() for column in columns}
+    assert sorted(set(CORCES_COLUMNS["column"]) - used) == unused
     assert set(config["datasets"]["invivo_access"]["variants"]) >= {
         "std",
         "sep",
@@ -663,3 +660,34 @@ def test_peaks_dataset_needs_peak_files_and_genome():
     config["datasets"]["mine"]["type"] = "peaks"
     with pytest.raises(WorkflowError, match="peaks|genome"):
         validate(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "overlays",
+    [
+        ["offline.yaml", "seeds30.yaml"],
+        ["offline.yaml", "training_size5.yaml"],
+        ["offline.yaml", "training_size5.yaml", "fixed_epochs.yaml"],
+    ],
+)
+def test_effect_size_overlays_stack_on_the_offline_default(overlays):
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((ROOT / "config/config.yaml").read_text())
+    for name in overlays:
+        update_config(config, yaml.safe_load((ROOT / "config" / name).read_text()))
+    validate(config, SCHEMA)
+    assert check(config) == []
+    assert list(enabled_datasets(config)) == ["sim_tf"]
+    training = config["datasets"]["sim_tf"]["training"]
+    if "seeds30.yaml" in overlays:
+        assert config["seeds"] == list(range(30))  # the main run's 10 seeds among them
+    if "training_size5.yaml" in overlays:
+        sweep = config["figures"]["training_size"]
+        assert sweep["seeds"] == [0, 1, 2, 3, 4] and max(sweep["per_class"]) < 1600
+    if "fixed_epochs.yaml" in overlays:
+        # no early stopping: the patience outlasts the epochs; the other settings stay
+        assert training["patience"] >= training["max_epochs"] == 50
+        assert training["learning_rate"] == 0.001 and training["batch_size"] == 100
+    else:
+        assert training["patience"] == 5

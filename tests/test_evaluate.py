@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from scipy.stats import wilcoxon
 
+from sfcrepro.pipeline.effects import Bootstrap
 from sfcrepro.pipeline.evaluate import (
     METRIC_COLUMNS,
     best_seed,
@@ -35,6 +36,9 @@ def test_binary_crossentropy_formula():
     assert binary_crossentropy(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.7)) / 2)
 
 
+BOOTSTRAP = Bootstrap(resamples=2000, confidence=0.95, seed=0)
+
+
 def metrics_table(values):
     """values: variant -> list of per-seed task-averaged auROC (two tasks with +-0.01 around it)."""
     rows = []
@@ -49,13 +53,22 @@ def test_summarize_median_min_max_and_wilcoxon():
     std = [0.80, 0.82, 0.79, 0.85, 0.81, 0.83]
     sep = [0.86, 0.84, 0.88, 0.87, 0.83, 0.89]
     summary = summarize(
-        metrics_table({"std": std, "sep": sep}), baseline={"ds": "std"}, failed_below=0.6
+        metrics_table({"std": std, "sep": sep}),
+        baseline={"ds": "std"},
+        failed_below=0.6,
+        bootstrap=BOOTSTRAP,
     )
     row = summary.query("variant == 'sep' and metric == 'auroc'").iloc[0]
     assert row["median"] == pytest.approx(np.median(sep))
     assert (row["min"], row["max"]) == (pytest.approx(min(sep)), pytest.approx(max(sep)))
     assert row["n_seeds"] == 6 and row["baseline"] == "std"
     assert row["wilcoxon_p"] == pytest.approx(wilcoxon(sep, std).pvalue)
+    # the effect: median of the seed-for-seed differences, its interval beside the p-value
+    assert row["median_difference"] == pytest.approx(np.median(np.subtract(sep, std)))
+    assert 0 < row["ci_low"] <= row["median_difference"] <= row["ci_high"]
+    columns = list(summary.columns)
+    assert columns.index("ci_high") + 1 == columns.index("wilcoxon_p")
+    assert summary.query("variant == 'std'")[["median_difference", "ci_low"]].isna().all().all()
     assert np.isnan(summary.query("variant == 'std' and metric == 'auroc'")["wilcoxon_p"].iloc[0])
     auprc = summary.query("variant == 'sep' and metric == 'auprc'").iloc[0]
     assert auprc["median"] == pytest.approx(np.median(sep) / 2)
@@ -67,7 +80,10 @@ def test_spread_failed_seeds_and_brown_forsythe_on_hand_made_scores():
     steady = [0.90, 0.91, 0.89, 0.90, 0.92, 0.91]
     shaky = [0.95, 0.55, 0.93, 0.50, 0.94, 0.58]  # three seeds below 0.6: failed to learn
     summary = summarize(
-        metrics_table({"std": shaky, "sep": steady}), baseline={"ds": "std"}, failed_below=0.6
+        metrics_table({"std": shaky, "sep": steady}),
+        baseline={"ds": "std"},
+        failed_below=0.6,
+        bootstrap=BOOTSTRAP,
     )
     auroc = summary.query("metric == 'auroc'").set_index("variant")
     assert auroc.loc["std", "failed_seeds"] == 3 and auroc.loc["sep", "failed_seeds"] == 0
@@ -78,7 +94,9 @@ def test_spread_failed_seeds_and_brown_forsythe_on_hand_made_scores():
     assert np.isnan(auroc.loc["std", "brown_forsythe_p"])  # the baseline itself
     # the failed count is the variant's, on each of its rows; a lower threshold counts fewer
     assert set(summary.query("variant == 'std'")["failed_seeds"]) == {3}
-    lenient = summarize(metrics_table({"std": shaky}), {"ds": "std"}, failed_below=0.52)
+    lenient = summarize(
+        metrics_table({"std": shaky}), {"ds": "std"}, failed_below=0.52, bootstrap=BOOTSTRAP
+    )
     assert set(lenient["failed_seeds"]) == {1}
 
 
@@ -106,9 +124,11 @@ def test_summarize_ties_and_custom_baseline():
         metrics_table({"slow": [0.8, 0.9], "fast": [0.8, 0.9]}),
         baseline={"ds": "slow"},
         failed_below=0.6,
+        bootstrap=BOOTSTRAP,
     )
     fast = summary.query("variant == 'fast' and metric == 'auroc'").iloc[0]
     assert fast["baseline"] == "slow" and np.isnan(fast["wilcoxon_p"])  # every pair tied
+    assert fast["median_difference"] == fast["ci_low"] == fast["ci_high"] == 0
 
 
 def test_best_seed_uses_validation_mean():
@@ -149,7 +169,9 @@ def test_summarize_runs_per_setting_on_hand_made_scores(tmp_path):
                         "val_auprc": auroc - 0.1,
                     }
                 )
-    summary = summarize_runs(pd.DataFrame(rows), "per_class", {"ds": "std"}, failed_below=0.6)
+    summary = summarize_runs(
+        pd.DataFrame(rows), "per_class", {"ds": "std"}, failed_below=0.6, bootstrap=BOOTSTRAP
+    )
     assert list(summary.columns[:4]) == ["dataset", "per_class", "variant", "metric"]
     assert len(summary) == 2 * 2 * 2
     small = summary.query("per_class == 100 and metric == 'auroc'").set_index("variant")
@@ -157,6 +179,9 @@ def test_summarize_runs_per_setting_on_hand_made_scores(tmp_path):
     assert small.loc["std", "min"] == 0.52 and small.loc["symm", "median"] == 0.86
     assert small.loc["symm", "wilcoxon_p"] == pytest.approx(wilcoxon(symm_small, std_small).pvalue)
     assert np.isnan(small.loc["std", "wilcoxon_p"])
+    assert small.loc["symm", "median_difference"] == pytest.approx(
+        np.median(np.subtract(symm_small, std_small))
+    )
     large = summary.query("per_class == 1600 and metric == 'auprc'").set_index("variant")
     assert large.loc["symm", "median"] == pytest.approx(0.862)
     assert (summary.query("per_class == 1600")["failed_seeds"] == 0).all()

@@ -1,6 +1,7 @@
 """sfcrepro.data.invivo on hand-made peaks and a tiny counts matrix."""
 
 import gzip
+import re
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,26 @@ def test_map_samples_errors_list_unmatched_and_doubly_matched(tmp_path):
     message = str(error.value)
     assert "Blast: pattern 'Leuk' matches no sample column" in message
     assert f"column {HSC_A!r} matches HSC, Any" in message
+
+
+def test_a_column_no_cell_type_claims_stops_unless_listed_as_unused(caplog):
+    normal = r"^(Donor)?\d+-([A-Za-z][A-Za-z0-9]*-)?{}[A-Z]?(-\d+)?$"
+    patterns = {"HSC": normal.format(1), "MPP": normal.format(2)}
+    # a header with a suffix the pattern does not expect: the sample would silently leave HSC
+    columns = [HSC_A, f"{HSC_B}_rerun", MPP_A, "BM-CD34-1"]
+    with pytest.raises(ValueError) as error:
+        map_samples(columns, patterns, unused=["BM-CD34-1"])
+    message = str(error.value)
+    assert f"column '{HSC_B}_rerun' is claimed by no cell type" in message
+    assert "unused_samples" in message and "'BM-CD34-1'" not in message.split("Columns:")[0]
+    with pytest.raises(ValueError, match="'BM-CD34-1' is claimed by no cell type"):
+        map_samples([HSC_A, MPP_A, "BM-CD34-1"], patterns)  # nothing listed: stops too
+    with caplog.at_level("INFO", logger="sfcrepro.data.invivo"):
+        groups = map_samples([HSC_A, MPP_A, "BM-CD34-1"], patterns, unused=["BM-CD34-1", "x"])
+    assert groups == {"HSC": [HSC_A], "MPP": [MPP_A]}
+    assert "unused_samples lists columns the counts matrix does not have: x" in caplog.text
+    with pytest.raises(ValueError, match=f"{MPP_A!r} is listed under unused_samples but MPP"):
+        map_samples([HSC_A, MPP_A], patterns, unused=[MPP_A])
 
 
 def test_accessibility_calls_cpm_and_replicate_fraction(tmp_path):
@@ -422,8 +443,14 @@ def test_counts_matrix_with_the_real_columns_gives_16_cell_types(tmp_path, root)
         f"chr1\t{1000 * i}\t{1000 * i + 501}\t" + "\t".join(map(str, row))
         for i, row in enumerate(counts)
     ]
-    calls = calls_from_counts(
-        write_counts(tmp_path, "\n".join(lines) + "\n"), patterns, min_cpm=2.0, min_fraction=0.5
-    )
+    unused = config["datasets"]["invivo_access"]["unused_samples"]
+    path = write_counts(tmp_path, "\n".join(lines) + "\n")
+    calls = calls_from_counts(path, patterns, min_cpm=2.0, min_fraction=0.5, unused=unused)
     assert list(calls.columns) == ["chrom", "start", "end", *PAPER_CELL_TYPES]
     assert len(calls) == 4
+    # one real header changed slightly (a trailing space): the run stops, naming file and column
+    lines[0] = lines[0].replace("\t4983-1A\t", "\t4983-1A \t")
+    path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    named = f"(?s){re.escape(str(path))}: .*column '4983-1A ' is claimed by no cell type"
+    with pytest.raises(ValueError, match=named):
+        calls_from_counts(path, patterns, unused=unused)

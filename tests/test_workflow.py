@@ -14,6 +14,7 @@ from conftest import ROOT, TINY, job_counts, rule_kind, snakemake
 
 FIGURES = [
     "fig2_performance",
+    "effect_sizes",
     "fig3_learning_curves",
     "fig4a_importance_sim_tf",
     "figS1_lr_robustness",
@@ -67,6 +68,15 @@ def test_every_output_is_produced(run):
     }
     assert {"iqr", "brown_forsythe_p", "failed_seeds"} <= set(summary.columns)
     assert summary["failed_seeds"].between(0, 2).all() and (summary["iqr"] >= 0).all()
+    # effect sizes: the SFC variants' paired difference from std, inside its bootstrap interval
+    sfc = summary[summary["variant"] != "std"]
+    assert sfc[["median_difference", "ci_low", "ci_high"]].notna().all().all()
+    assert (sfc["ci_low"] <= sfc["median_difference"]).all()
+    assert (sfc["median_difference"] <= sfc["ci_high"]).all()
+    effects = pd.read_csv(results / "figures" / "effect_sizes.tsv", sep="\t")
+    assert set(effects["group"]) == {"performance", "attribution"}
+    assert set(effects["variant"]) == {"sep", "symm"}
+    assert len(effects) == 2 * (2 * 2 + 4 * 2)  # variants x (splits x metrics + methods x metrics)
     for name in FIGURES:
         for suffix in ("png", "pdf"):
             assert (results / "figures" / f"{name}.{suffix}").stat().st_size > 1000
@@ -93,6 +103,7 @@ def test_attribution_scored_for_every_seed_and_method(run):
     summary = pd.read_csv(results / "attribution" / "sim_tf_summary.tsv", sep="\t")
     assert len(summary) == 3 * 4 * 2  # variants x methods x metrics
     assert summary.query("variant == 'std'")["wilcoxon_p"].isna().all()
+    assert summary.query("variant != 'std'")["ci_low"].notna().all()
     curves = pd.read_csv(results / "attribution" / "sim_tf_curves.tsv", sep="\t")
     assert (
         set(curves["metric"]) == {"symmetry", "smoothness"}
@@ -193,7 +204,9 @@ def test_training_size_runs_nested_subsets_and_reuses_main_models(run):
     assert list(summary.columns[:4]) == ["dataset", "per_class", "variant", "metric"]
     assert len(summary) == 2 * 2 * 2  # sizes x variants x metrics
     assert summary.loc[summary["variant"] == "std", "wilcoxon_p"].isna().all()
-    assert {"iqr", "brown_forsythe_p", "failed_seeds"} <= set(summary.columns)
+    assert {"iqr", "median_difference", "ci_low", "ci_high", "brown_forsythe_p"} <= set(
+        summary.columns
+    )
     lr = pd.read_csv(results / "figures" / "figS1_lr_robustness_summary.tsv", sep="\t")
     assert list(lr.columns[:4]) == ["dataset", "learning_rate", "variant", "metric"]
     assert len(lr) == 2 * 2 * 2 and (lr["n_seeds"] == 2).all()

@@ -85,6 +85,7 @@ rule attribution_summary:
         ENV
     params:
         baseline=dataset_option("baseline"),
+        effect_sizes=config["effect_sizes"],
         title=lambda wc: dataset_title(wc.dataset),
     script:
         "../scripts/attribution_summary.py"

@@ -368,6 +368,7 @@ def all_outputs():
             variant=variants(TRAINING_SETS[trainset]),
         )
     targets += figure_files("fig2_performance")
+    targets += figure_files("effect_sizes") + ["results/figures/effect_sizes.tsv"]
     if enabled_figure("learning_curves"):
         targets += figure_files("fig3_learning_curves")
     for name in IMPORTANCE:

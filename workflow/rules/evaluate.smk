@@ -70,5 +70,6 @@ rule summary:
     params:
         baseline={name: ds["baseline"] for name, ds in DATASETS.items()},
         failed_auroc=config["failed_auroc"],
+        effect_sizes=config["effect_sizes"],
     script:
         "../scripts/summary.py"

@@ -25,6 +25,41 @@ rule fig2_performance:
         "../scripts/fig2_performance.py"
 
 
+# Beyond the paper: the forest plot of every effect (variant - baseline, median over seeds, with
+# its bootstrap interval) of performance and, where scored, attribution accuracy.
+rule effect_sizes:
+    input:
+        summary="results/summary.tsv",
+        attribution=expand(
+            "results/attribution/{dataset}_summary.tsv", dataset=ATTRIBUTION
+        ),
+    output:
+        png=reported(
+            "results/figures/effect_sizes.png",
+            "effect_sizes",
+            "All datasets",
+            "Effect sizes",
+        ),
+        pdf="results/figures/effect_sizes.pdf",
+        table=reported(
+            "results/figures/effect_sizes.tsv",
+            "effect_sizes",
+            "All datasets",
+            "Effect sizes",
+        ),
+    log:
+        "logs/figures/effect_sizes.log",
+    localrule: True
+    conda:
+        ENV
+    params:
+        datasets=ATTRIBUTION,
+        titles={name: dataset_title(name) for name in DATASETS},
+        confidence=config["effect_sizes"]["confidence"],
+    script:
+        "../scripts/effect_sizes.py"
+
+
 if enabled_figure("learning_curves"):
 
     rule fig3_learning_curves:
@@ -187,6 +222,7 @@ for key, plan in SWEEP_PLANS.items():
             dataset=plan["dataset"],
             baseline=DATASETS[plan["dataset"]]["baseline"],
             failed_auroc=config["failed_auroc"],
+            effect_sizes=config["effect_sizes"],
             title=category,
         script:
             "../scripts/sweep_figure.py"

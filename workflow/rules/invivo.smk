@@ -20,6 +20,7 @@ rule accessibility_calls:
             for cell, entry in DATASETS[wc.dataset]["samples"].items()
         },
         calls=dataset_option("calls"),
+        unused=dataset_option("unused_samples"),
         n_cells=lambda wc: len(tasks_of(DATASETS[wc.dataset])),
         cell_list=lambda wc: ", ".join(tasks_of(DATASETS[wc.dataset])),
     message:

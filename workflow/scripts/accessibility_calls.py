@@ -6,5 +6,7 @@ from sfcrepro.pipeline.runtime import job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]):
-    calls = calls_from_counts(sm.input[0], sm.params.patterns, **sm.params.calls)
+    calls = calls_from_counts(
+        sm.input[0], sm.params.patterns, **sm.params.calls, unused=sm.params.unused
+    )
     write_tsv(calls, sm.output[0])

@@ -4,6 +4,7 @@ figure) and Figure 4a's scores for every seed."""
 import pandas as pd
 
 from sfcrepro.data.io import write_tsv
+from sfcrepro.pipeline.effects import Bootstrap
 from sfcrepro.pipeline.figures import attribution_accuracy, importance_over_seeds, save
 from sfcrepro.pipeline.interpretation import summarize_attribution
 from sfcrepro.pipeline.runtime import job_logging
@@ -14,7 +15,7 @@ with job_logging(sm.log[0]) as log:
     curves = pd.concat([pd.read_csv(path, sep="\t") for path in sm.input.curves])
     metrics = pd.concat([pd.read_csv(path, sep="\t") for path in sm.input.metrics])
     summary, curve_summary, best = summarize_attribution(
-        scores, curves, metrics, sm.params.baseline
+        scores, curves, metrics, sm.params.baseline, Bootstrap(**sm.params.effect_sizes)
     )
     log.info("attribution accuracy:\n%s", summary.to_string(index=False))
     write_tsv(scores, sm.output.scores, float_format="%.6g")

@@ -1,10 +1,11 @@
 """Snakemake script: the figure of a sweep (sfcrepro.pipeline.sweeps: learning rate, training size), from
 the validation scores of each run's kept (best) epoch; also writes the table of runs and their
-summary per value (spread over seeds, failed seeds, tests against the baseline:
+summary per value (spread over seeds, failed seeds, effect sizes and tests against the baseline:
 sfcrepro.pipeline.evaluate.summarize_runs)."""
 
 from sfcrepro.data.io import write_tsv
 from sfcrepro.pipeline import figures
+from sfcrepro.pipeline.effects import Bootstrap
 from sfcrepro.pipeline.evaluate import best_epoch_scores, summarize_runs
 from sfcrepro.pipeline.runtime import job_logging
 from sfcrepro.pipeline.sweeps import SWEEPS
@@ -27,6 +28,7 @@ with job_logging(sm.log[0]) as log:
         setting,
         {sm.params.dataset: sm.params.baseline},
         sm.params.failed_auroc,
+        Bootstrap(**sm.params.effect_sizes),
     )
     write_tsv(scores, sm.output.table, float_format="%.6g")
     write_tsv(summary, sm.output.summary, float_format="%.6g")

@@ -199,14 +199,28 @@ def read_counts(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return peaks, counts
 
 
-def map_samples(columns, patterns: dict[str, str]) -> dict[str, list[str]]:
+def map_samples(columns, patterns: dict[str, str], unused=()) -> dict[str, list[str]]:
     """Sample columns of each cell type, by regular expression (``re.search``).
+
+    Parameters
+    ----------
+    columns : list of str
+        The counts matrix's sample columns.
+    patterns : dict
+        Cell type -> regular expression of its columns.
+    unused : list of str
+        The columns that no cell type is meant to claim (the config's ``unused_samples``; in the
+        Corces matrix the three CD34+ columns), by exact name. Any other column that no pattern
+        matches stops the run: a header that differs slightly from what a pattern expects (a
+        space, a suffix) would otherwise drop a sample from its cell type without a word.
 
     Raises
     ------
     ValueError
-        Listing the cell types whose pattern matched no column and the columns matched by more
-        than one cell type. Columns no pattern matches are logged (they are not used).
+        Listing the cell types whose pattern matched no column, the columns matched by more
+        than one cell type, the columns no cell type claims that ``unused`` does not list, and
+        the listed ones that a cell type claims. Listed columns missing from the matrix are
+        logged as a warning.
     """
     groups = {
         cell: [c for c in columns if re.search(pattern, str(c))]
@@ -226,18 +240,37 @@ def map_samples(columns, patterns: dict[str, str]) -> dict[str, list[str]]:
         for column, cells in owners.items()
         if len(cells) > 1
     ]
+    unused = [str(c) for c in unused]
+    problems += [
+        f"column {column!r} is claimed by no cell type: fix the pattern of the cell type it "
+        "belongs to, or list it under unused_samples if no cell type should use it"
+        for column in columns
+        if column not in owners and str(column) not in unused
+    ]
+    problems += [
+        f"column {column!r} is listed under unused_samples but {', '.join(owners[column])} "
+        "claims it: remove it from one of them"
+        for column in unused
+        if column in owners
+    ]
     if problems:
         raise ValueError(
             "Cannot map samples to cell types:\n  - "
             + "\n  - ".join(problems)
             + f"\nColumns: {', '.join(map(str, columns))}"
         )
-    unused = [c for c in columns if c not in owners]
-    if unused:
+    left = [c for c in columns if c not in owners]
+    if left:
         log.info(
-            "%d sample columns belong to no configured cell type: %s",
-            len(unused),
-            ", ".join(map(str, unused)),
+            "%d sample columns belong to no cell type, as unused_samples says: %s",
+            len(left),
+            ", ".join(map(str, left)),
+        )
+    missing = [c for c in unused if c not in set(map(str, columns))]
+    if missing:
+        log.warning(
+            "unused_samples lists columns the counts matrix does not have: %s",
+            ", ".join(missing),
         )
     return groups
 
@@ -266,11 +299,19 @@ def accessibility_calls(
 
 
 def calls_from_counts(
-    path, patterns: dict[str, str], min_cpm: float = 2.0, min_fraction: float = 0.5
+    path,
+    patterns: dict[str, str],
+    min_cpm: float = 2.0,
+    min_fraction: float = 0.5,
+    unused=(),
 ) -> pd.DataFrame:
-    """``chrom, start, end`` of every counts-matrix peak and its 0/1 call per cell type."""
+    """``chrom, start, end`` of every counts-matrix peak and its 0/1 call per cell type
+    (columns mapped by :func:`map_samples`, ``unused`` the columns no cell type claims)."""
     peaks, counts = read_counts(path)
-    groups = map_samples(list(counts.columns), patterns)
+    try:
+        groups = map_samples(list(counts.columns), patterns, unused)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     for cell, columns in groups.items():
         log.info("%s: %d samples (%s)", cell, len(columns), ", ".join(map(str, columns)))
     calls = accessibility_calls(counts, groups, min_cpm=min_cpm, min_fraction=min_fraction)

@@ -12,6 +12,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sfcrepro.data.datasets import read_dataset, read_table
 from sfcrepro.data.exports import write_prediction_bed
 from sfcrepro.data.sequences import one_hot
+from sfcrepro.pipeline.effects import EFFECT_COLUMNS, Bootstrap, paired_difference
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -89,8 +90,11 @@ def spread_test(values, base) -> float:
     return float(levene(values, base, center="median").pvalue)
 
 
-def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str]) -> pd.DataFrame:
-    """Median, min, max and spread over seeds per variant, and tests against the baseline.
+def compare_seeds(
+    per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str], bootstrap: Bootstrap
+) -> pd.DataFrame:
+    """Median, min, max and spread over seeds per variant, the effect against the baseline with
+    its interval, and tests against the baseline.
 
     Parameters
     ----------
@@ -100,12 +104,17 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
         The columns that define one comparison (e.g. dataset, split, metric).
     baseline : dict
         Per dataset, the variant the others are tested against (the config's ``baseline``).
+    bootstrap : Bootstrap
+        How the effect's interval is drawn (the config's ``effect_sizes``).
 
     Returns
     -------
     DataFrame
         Columns ``by``, variant, median, min, max, iqr (interquartile range over seeds, linear
-        interpolation), n_seeds, baseline, wilcoxon_p: the two-sided paired Wilcoxon signed-rank
+        interpolation), n_seeds, baseline; median_difference, ci_low, ci_high: the median over
+        the seeds both have of (variant - baseline) and its bootstrap interval
+        (:func:`sfcrepro.pipeline.effects.paired_difference`; NaN for the baseline itself);
+        wilcoxon_p: the two-sided paired Wilcoxon signed-rank
         p-value of the variant against the baseline over the seeds both have (NaN for the
         baseline itself, with fewer than two pairs, or when every pair is tied), and
         brown_forsythe_p: the p-value of equal spread over seeds against the baseline
@@ -121,7 +130,10 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
         base = by_variant.get(base_name)
         for variant, values in by_variant.items():
             p = spread = np.nan
+            effect = dict.fromkeys(EFFECT_COLUMNS, np.nan)
             if base is not None and variant != base_name:
+                found = paired_difference(values, base, bootstrap)
+                effect = {key: found[key] for key in EFFECT_COLUMNS}
                 paired = pd.concat([values, base], axis=1, join="inner").dropna()
                 diff = paired.iloc[:, 0] - paired.iloc[:, 1]
                 if len(paired) >= 2 and np.any(diff != 0):
@@ -137,6 +149,7 @@ def compare_seeds(per_seed: pd.DataFrame, by: list[str], baseline: dict[str, str
                     "iqr": values.quantile(0.75) - values.quantile(0.25),
                     "n_seeds": int(values.notna().sum()),
                     "baseline": base_name,
+                    **effect,
                     "wilcoxon_p": p,
                     "brown_forsythe_p": spread,
                 }
@@ -161,7 +174,9 @@ def failed_seeds(metrics: pd.DataFrame, failed_below: float) -> pd.DataFrame:
     return failed.astype(int).rename("failed_seeds").reset_index()
 
 
-def summarize(metrics: pd.DataFrame, baseline: dict[str, str], failed_below: float) -> pd.DataFrame:
+def summarize(
+    metrics: pd.DataFrame, baseline: dict[str, str], failed_below: float, bootstrap: Bootstrap
+) -> pd.DataFrame:
     """Median, min, max and spread over seeds of the task-averaged auROC and auPRC.
 
     Parameters
@@ -173,6 +188,8 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str], failed_below: flo
     failed_below : float
         A seed whose validation auROC is below this failed to learn (:func:`failed_seeds`; the
         config's ``failed_auroc``).
+    bootstrap : Bootstrap
+        How the effects' intervals are drawn (the config's ``effect_sizes``).
 
     Returns
     -------
@@ -186,14 +203,18 @@ def summarize(metrics: pd.DataFrame, baseline: dict[str, str], failed_below: flo
         .reset_index()
         .melt(id_vars=["dataset", "split", "variant", "seed"], var_name="metric")
     )
-    summary = compare_seeds(per_seed, ["dataset", "split", "metric"], baseline)
+    summary = compare_seeds(per_seed, ["dataset", "split", "metric"], baseline, bootstrap)
     summary = summary.merge(failed_seeds(metrics, failed_below), on=["dataset", "variant"])
     columns = ["dataset", "split", "variant", "metric"]
     return summary[columns + [c for c in summary.columns if c not in columns]]
 
 
 def summarize_runs(
-    runs: pd.DataFrame, setting: str, baseline: dict[str, str], failed_below: float
+    runs: pd.DataFrame,
+    setting: str,
+    baseline: dict[str, str],
+    failed_below: float,
+    bootstrap: Bootstrap,
 ) -> pd.DataFrame:
     """Spread over seeds and tests against the baseline per value of a training setting.
 
@@ -210,6 +231,8 @@ def summarize_runs(
         Per dataset, the variant the others are tested against.
     failed_below : float
         A run whose validation auROC is below this failed to learn.
+    bootstrap : Bootstrap
+        How the effects' intervals are drawn (the config's ``effect_sizes``).
 
     Returns
     -------
@@ -223,7 +246,7 @@ def summarize_runs(
         value_vars=["auroc", "auprc"],
         var_name="metric",
     )
-    summary = compare_seeds(per_seed, ["dataset", setting, "metric"], baseline)
+    summary = compare_seeds(per_seed, ["dataset", setting, "metric"], baseline, bootstrap)
     failed = (
         (runs["val_auroc"] < failed_below)
         .groupby([runs["dataset"], runs[setting], runs["variant"]], sort=False)

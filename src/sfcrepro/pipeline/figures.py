@@ -19,6 +19,7 @@ from sfcrepro.network.kernels import cluster_order, normalise_rows
 
 __all__ = [
     "attribution_accuracy",
+    "effect_sizes",
     "importance_curves",
     "importance_over_seeds",
     "learning_curves",
@@ -322,6 +323,75 @@ def attribution_accuracy(scores: pd.DataFrame, title: str, metric: str = "auroc"
         ax.set_title(method.replace("_", " "), fontsize=10)
     task = ", ".join(dict.fromkeys(scores["task"]))
     fig.suptitle(f"{title}: attribution accuracy, task {task} (a point per seed)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def effect_sizes(rows: pd.DataFrame, confidence: float = 0.95, title: str = "Effect sizes"):
+    """Forest plot: each variant's median paired difference from its baseline over seeds, with
+    its bootstrap interval, per dataset and measure; one panel per group (performance,
+    attribution: their scales differ), a line at zero.
+
+    ``rows`` are :func:`sfcrepro.pipeline.effects.forest_rows`. A filled marker is an interval
+    that excludes zero (the sign is resolved by the seeds), an open one an interval that includes
+    it.
+    """
+    groups = list(dict.fromkeys(rows["group"]))
+    variants = list(dict.fromkeys(rows["variant"]))
+    colors = {v: VARIANT_COLORS[i % len(VARIANT_COLORS)] for i, v in enumerate(variants)}
+    heights = [
+        max(1, rows.loc[rows["group"] == g, ["dataset", "measure"]].drop_duplicates().shape[0])
+        for g in groups
+    ]
+    fig, axes = plt.subplots(
+        1,
+        max(1, len(groups)),
+        figsize=(5.2 * max(1, len(groups)), 1.2 + 0.42 * max(heights, default=1)),
+        squeeze=False,
+    )
+    axes = list(axes.flat)
+    if rows.empty:
+        axes[0].text(0.5, 0.5, "no paired comparisons", ha="center", va="center")
+        axes[0].set_axis_off()
+        return fig
+    step = 0.7 / max(1, len(variants))
+    for ax, group in zip(axes, groups, strict=True):
+        part = rows[rows["group"] == group]
+        lines = list(dict.fromkeys(zip(part["dataset"], part["measure"], strict=True)))
+        for y, (dataset, measure) in enumerate(lines):
+            here = part[(part["dataset"] == dataset) & (part["measure"] == measure)]
+            for i, variant in enumerate(variants):
+                row = here[here["variant"] == variant]
+                if row.empty:
+                    continue
+                row = row.iloc[0]
+                at = y + (i - (len(variants) - 1) / 2) * step
+                excludes = row["ci_low"] > 0 or row["ci_high"] < 0
+                ax.plot([row["ci_low"], row["ci_high"]], [at, at], color=colors[variant], lw=1.6)
+                ax.plot(
+                    row["median_difference"],
+                    at,
+                    "o",
+                    color=colors[variant],
+                    markerfacecolor=colors[variant] if excludes else "white",
+                    markersize=5,
+                    label=f"{variant} - {row['baseline']}",
+                )
+        ax.axvline(0, color="black", lw=0.8)
+        ax.set_yticks(range(len(lines)), [f"{d}: {m}" for d, m in lines], fontsize=8)
+        ax.set_ylim(len(lines) - 0.5, -0.5)
+        ax.set_title(group, fontsize=10)
+        ax.set_xlabel(
+            f"variant - baseline (median over seeds, {confidence:.0%} bootstrap interval)",
+            fontsize=8,
+        )
+        ax.grid(axis="x", alpha=0.3)
+    unique = {}
+    for ax in axes:
+        handles, labels = ax.get_legend_handles_labels()
+        unique.update(zip(labels, handles, strict=True))
+    fig.legend(unique.values(), unique.keys(), loc="upper right", fontsize=8, frameon=False)
+    fig.suptitle(f"{title} (filled: interval excludes 0)", fontsize=11)
     fig.tight_layout()
     return fig
 

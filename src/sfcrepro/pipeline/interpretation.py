@@ -11,6 +11,7 @@ import pandas as pd
 
 from sfcrepro.explain.importance import gradient_x_input, importance_table
 from sfcrepro.network.models import load_model
+from sfcrepro.pipeline.effects import Bootstrap
 from sfcrepro.pipeline.evaluate import best_seed, compare_seeds
 
 __all__ = ["best_seed_importance", "summarize_attribution"]
@@ -42,7 +43,11 @@ def best_seed_importance(
 
 
 def summarize_attribution(
-    scores: pd.DataFrame, curves: pd.DataFrame, metrics: pd.DataFrame, baseline: str
+    scores: pd.DataFrame,
+    curves: pd.DataFrame,
+    metrics: pd.DataFrame,
+    baseline: str,
+    bootstrap: Bootstrap,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Attribution accuracy and Figure 4a's scores over seeds, each variant against the baseline.
 
@@ -57,7 +62,8 @@ def summarize_attribution(
         seed of each variant (highest mean validation auROC, the seed Figure 4a shows).
     baseline : str
         The variant the others are tested against.
-
+    bootstrap : Bootstrap
+        How the effects' intervals are drawn (the config's ``effect_sizes``).
     Returns
     -------
     summary : DataFrame
@@ -74,14 +80,18 @@ def summarize_attribution(
         value_vars=["auroc", "auprc"],
         var_name="metric",
     )
-    summary = compare_seeds(per_seed, ["dataset", "task", "method", "metric"], {dataset: baseline})
+    summary = compare_seeds(
+        per_seed, ["dataset", "task", "method", "metric"], {dataset: baseline}, bootstrap
+    )
     best = {variant: best_seed(rows) for variant, rows in metrics.groupby("variant", sort=False)}
     per_seed = curves.melt(
         id_vars=["dataset", "task", "variant", "seed"],
         value_vars=["symmetry", "smoothness"],
         var_name="metric",
     )
-    curve_summary = compare_seeds(per_seed, ["dataset", "task", "metric"], {dataset: baseline})
+    curve_summary = compare_seeds(
+        per_seed, ["dataset", "task", "metric"], {dataset: baseline}, bootstrap
+    )
     curve_summary["best_seed"] = curve_summary["variant"].map(best)
     lookup = per_seed.set_index(["variant", "seed", "metric"])["value"]
     curve_summary["best_value"] = [
