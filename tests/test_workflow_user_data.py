@@ -220,7 +220,7 @@ def test_bad_table_stops_with_file_line_and_fix(sources, tmp_path):
     overlay = _overlay(tmp_path / "bad.yaml", base, {"sim_tf": {"enabled": False}, "bad": dataset})
     proc = snakemake(tmp_path, [TINY, overlay], "--cores", "1")
     assert proc.returncode != 0
-    log = (tmp_path / "logs" / "build_sequences" / "bad.log").read_text()
+    log = (tmp_path / "logs" / "build_dataset" / "bad.log").read_text()
     assert "bad.tsv, line 3" in log and "Fix:" in log
     assert not list((tmp_path / "results" / "datasets").glob("bad/*"))
 
@@ -230,7 +230,7 @@ def test_bad_table_stops_with_file_line_and_fix(sources, tmp_path):
     [
         (
             "deeplift_simdata.yaml",
-            {"download": 1, "build_sequences": 1, "train": 3, "attribution_regions": 3},
+            {"download": 1, "build_dataset": 1, "train": 6, "attribution_regions": 3},
         ),
         # hg38, two CTCF peak files (one shared by both datasets) and the blacklist
         (

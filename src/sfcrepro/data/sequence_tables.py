@@ -48,6 +48,7 @@ __all__ = [
     "SequenceData",
     "SequenceTableError",
     "assign_splits",
+    "build_from_config",
     "read_sequences",
     "write_sequence_splits",
 ]
@@ -737,3 +738,40 @@ def write_sequence_splits(
             "%s %s: %d sequences; positives per task: %s", data.source, split, len(rows), positives
         )
     return counts
+
+
+def build_from_config(dataset: dict, sources: dict[str, str], outputs: dict[str, str]) -> dict:
+    """Build a ``sequences`` dataset's split files from its configuration (the builder of its
+    entry in :data:`sfcrepro.data.dataset_types.DATASET_TYPES`).
+
+    Parameters
+    ----------
+    dataset : dict
+        The dataset's configuration keys that the type's ``build_keys`` name: ``sequences``,
+        ``labels``, ``format``, ``columns``, ``tasks``, ``split_fractions``, ``seed``.
+    sources : dict
+        Local file of each source entry by its key: ``sequences`` and, if given, ``labels``.
+    outputs : dict
+        Path of each split's ``.h5`` file.
+
+    Returns
+    -------
+    dict
+        Sequences per split.
+    """
+    columns = dataset["columns"]
+    data = read_sequences(
+        sources["sequences"],
+        format=sequence_format(dataset["sequences"]["url"], dataset["format"]),
+        labels=sources.get("labels"),
+        sequence_column=columns["sequence"],
+        name_column=columns["name"],
+        tasks=dataset["tasks"],
+        split_column=columns["split"],
+    )
+    return write_sequence_splits(
+        data,
+        outputs=outputs,
+        seed=dataset["seed"],
+        fractions=None if columns["split"] else dataset["split_fractions"],
+    )

@@ -12,6 +12,7 @@ import posixpath
 import urllib.parse
 
 from sfcrepro.data.dataset_types import (
+    DATASET_TYPES,
     PEAK_TABLE_COLUMNS,
     dataset_type,
     sequence_format,
@@ -33,6 +34,7 @@ __all__ = [
     "expected_sha256",
     "importance_figures",
     "resolve_backend",
+    "source_blocks",
     "sources_of",
     "planted_motifs",
     "split_training_set",
@@ -235,6 +237,22 @@ def importance_figures(config: dict) -> dict[str, dict]:
     return plans
 
 
+def source_blocks(ds: dict, prefix: str = "") -> dict[str, dict]:
+    """Every source entry (a mapping with a ``url``) in a dataset's configuration, at any depth,
+    by its key path (``sequences``, ``tfs.CTCF``, ``tfs.CTCF.relaxed``), in configuration order.
+
+    Any key of any dataset type holding ``{url: ...}`` is a download: a new type's sources need no
+    list of key names here."""
+    found = {}
+    for key, value in ds.items():
+        if isinstance(value, dict):
+            path = f"{prefix}{key}"
+            if value.get("url") is not None:
+                found[path] = value
+            found.update(source_blocks(value, f"{path}."))
+    return found
+
+
 def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[dict]:
     """Every source entry (``url``, optional ``sha256``) the given datasets need, genomes included."""
     datasets = enabled_datasets(config) if datasets is None else datasets
@@ -242,20 +260,7 @@ def sources_of(config: dict, datasets: dict[str, dict] | None = None) -> list[di
     for ds in datasets.values():
         if "genome" in ds:
             found.append(config["genomes"][ds["genome"]])
-        found += list(ds.get("cell_types", {}).values()) + list(ds.get("tfs", {}).values())
-        found += list(ds.get("peaks", {}).values())
-        found += [tf["relaxed"] for tf in ds.get("tfs", {}).values() if tf.get("relaxed")]
-        for entry in (
-            ds.get("motif_file"),
-            ds.get("simulation", {}).get("motif_file"),
-            ds.get("counts"),
-            ds.get("dnase"),
-            ds.get("sequences"),
-            ds.get("labels"),
-            ds.get("blacklist"),
-        ):
-            if entry:
-                found.append(entry)
+        found += list(source_blocks(ds).values())
     return found
 
 
@@ -440,6 +445,14 @@ def _user_data_problems(where: str, ds: dict) -> list[str]:
 
 def check(config: dict) -> list[str]:
     """Problems the schema cannot see, each as a sentence naming the key and the fix."""
+    unknown = [
+        f"datasets.{name}.type is {ds['type']!r}; the types are {', '.join(DATASET_TYPES)} "
+        "(sfcrepro.data.dataset_types)."
+        for name, ds in config["datasets"].items()
+        if ds["type"] not in DATASET_TYPES
+    ]
+    if unknown:
+        return unknown  # the other checks read the type's table entry
     problems = _case_clashes("datasets", config["datasets"]) + _case_clashes(
         "genomes", config.get("genomes", {})
     )
