@@ -286,7 +286,7 @@ def test_paper_config_dry_run_matches_the_readme(tmp_path):
     assert counts["tf_examples"] == counts["build_invivo_tf"] == 3
     assert counts["evaluate"] + counts["evaluate_regions"] == 26  # 4 sim_tf + 22 genome-derived
     assert counts["attribution_tracks"] == counts["evaluate_regions"] - 4  # not sim_access
-    assert counts.pop("total") == 226
+    assert counts.pop("total") == 227
     assert counts["check_gpu"] == 1
     assert readme_job_counts() == counts
 
