@@ -25,6 +25,7 @@ LOCAL_RULES = {
     "collect_metrics",
     "summary",
     "fig2_performance",
+    "effect_sizes",
     "fig3_learning_curves",
     "fig4_importance",
     "fig5_positional_weights",
