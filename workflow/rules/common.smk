@@ -32,7 +32,7 @@ from sfcrepro.pipeline.config import (
     url_problems,
 )
 from sfcrepro.pipeline.settings import training_settings
-from sfcrepro.data.dataset_types import dataset_type
+from sfcrepro.data.dataset_types import build_settings, dataset_type
 from sfcrepro.data.download import local_path
 from sfcrepro.pipeline.sweeps import SWEEPS
 from sfcrepro.pipeline.sweeps import figure_name as sweep_figure_name
@@ -202,8 +202,7 @@ def dataset_build_inputs(wc):
 
 def dataset_build_settings(wc):
     """The configuration keys the dataset type's builder reads (its build_keys)."""
-    ds = DATASETS[wc.dataset]
-    return {key: ds.get(key) for key in ("type", *dataset_type(ds).build_keys)}
+    return build_settings(DATASETS[wc.dataset])
 
 
 def dataset_motifs(wc):

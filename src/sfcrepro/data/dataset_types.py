@@ -23,6 +23,7 @@ __all__ = [
     "DatasetType",
     "SEQUENCE_FORMATS",
     "build",
+    "build_settings",
     "dataset_type",
     "sequence_format",
     "types_where",
@@ -242,5 +243,11 @@ def build(ds: dict, sources: dict[str, str], outputs: dict[str, str]) -> dict:
     kind = dataset_type(ds)
     if kind.builder is None:
         raise ValueError(f"Dataset type {kind.name!r} has no builder: its own rules build it.")
-    settings = {key: ds.get(key) for key in ("type", *kind.build_keys)}
-    return pkgutil.resolve_name(kind.builder)(settings, sources, outputs)
+    return pkgutil.resolve_name(kind.builder)(build_settings(ds), sources, outputs)
+
+
+def build_settings(ds: dict) -> dict:
+    """The keys of a dataset's configuration that its type's builder reads: ``type`` and the
+    type's ``build_keys`` (the ``build_dataset`` rule's params: a change to any other key does
+    not rebuild the dataset)."""
+    return {key: ds.get(key) for key in ("type", *dataset_type(ds).build_keys)}
