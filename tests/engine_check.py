@@ -130,4 +130,33 @@ for a, b, before in zip(ours, model.get_weights(), saved_weights, strict=True):
     moved += not np.array_equal(a, before)
 assert moved >= 4, "the step left the weights where they were"
 print(f"backend {backend}: engine step = Keras step")
+
+# A group of two models, the second frozen (a seed that stopped early): the first takes the step
+# it takes alone, the second keeps its weights, optimizer state and random state.
+restore()
+keras.utils.set_random_seed(1)
+other = simulated_tf("symm", length=60, tasks=1, units=16, curvature=1.0)
+other.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+other.optimizer.build(other.trainable_variables)
+other_before = [
+    keras.ops.convert_to_numpy(v) for v in (*other.variables, *other.optimizer.variables)
+]
+pair = Engine(
+    [model, other],
+    tokens,
+    labels,
+    class_weights=[class_weight, class_weight],
+    reverse_complement=True,
+    rng_states=[saved_rng, global_rng_state()],
+)
+pair.train([0, 1], np.stack([rows[None], rows[None]]), active=[True, False])
+pair.sync()
+for a, b in zip(model.get_weights(), ours, strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+other_after = [
+    keras.ops.convert_to_numpy(v) for v in (*other.variables, *other.optimizer.variables)
+]
+for a, b in zip(other_before, other_after, strict=True):
+    np.testing.assert_array_equal(a, b)
+print(f"backend {backend}: a frozen member keeps its state")
 sys.exit(0)

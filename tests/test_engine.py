@@ -2,6 +2,7 @@
 Keras' own step under every backend, predictions, and the split kept in host memory."""
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,27 @@ def test_compiled_step_equals_the_keras_step_under_backend(backend):
     assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
     assert f"backend {backend}: engine step = Keras step" in proc.stdout
     assert "10 gradients equal" in proc.stdout
+    assert f"backend {backend}: a frozen member keeps its state" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("together", ["true", "false"])
+def test_a_jax_job_compiles_each_program_once_per_shape(tmp_path, together):
+    # Four seeds that stop at different epochs, stepped together (a stopped seed frozen in its
+    # place) or one after another (one template's program for every seed): the train step is
+    # compiled once for the full batches and once for the last, shorter one, the prediction
+    # once (its chunks padded to one shape), by JAX's own compile log.
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "jax_compile_check.py"), str(tmp_path), together],
+        env={**os.environ, "KERAS_BACKEND": "jax"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+    summary = json.loads(proc.stdout.split("SUMMARY ")[-1])
+    assert len(set(summary["epochs"])) > 1, f"the seeds must stop apart: {summary['epochs']}"
+    assert summary["compiles"] == {"train_step": [1, 1], "predict_chunk": [1]}, proc.stdout
 
 
 def small_model(seed=0):

@@ -251,24 +251,33 @@ def test_class_weight_changes_training(splits, tmp_path):
 # given point; the test then reruns it in this process from its checkpoint.
 KILLED_RUN = """
 import os, signal, sys
+from sfcrepro.pipeline import train as training
 from sfcrepro.pipeline.runtime import configure
 configure(seed=0)
-from sfcrepro.pipeline.train import TrainingSpec, train
+from sfcrepro.pipeline.train import Execution, TrainingSpec, train
+
+clock = [0.0]  # "an older checkpoint": epoch e starts at 100 e s, checkpoints every 150 s
+training.checkpoint_clock = lambda: clock[0]
 
 class Kill:
+    def on_epoch_begin(self, run, epoch):
+        clock[0] = 100.0 * (epoch + 1)
     def on_steps_end(self, run, epoch, steps):  # after the first of the epoch's two steps
-        if {where!r} == "mid-epoch" and epoch == 2 and steps == 1:
+        if {where!r}.startswith("mid-epoch") and epoch == {kill_epoch} and steps == 1:
             os.kill(os.getpid(), signal.SIGKILL)
     def on_train_end(self, run):  # before the model is written
         if {where!r} == "after the last epoch":
             os.kill(os.getpid(), signal.SIGKILL)
 
 train(TrainingSpec(**{spec!r}), {train!r}, {valid!r}, {out!r} + "/model.keras", {out!r} + "/history.tsv",
-      checkpoint_path={out!r} + "/resume.npz", callbacks=[Kill()])
+      checkpoint_path={out!r} + "/resume.npz", callbacks=[Kill()],
+      execution=Execution(steps_per_execution=1, checkpoint_every={every}))
 """
 
 
-@pytest.mark.parametrize("where", ["mid-epoch", "after the last epoch"])
+@pytest.mark.parametrize(
+    "where", ["mid-epoch", "after the last epoch", "mid-epoch, an older checkpoint"]
+)
 def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, where, caplog):
     import dataclasses
     import signal
@@ -288,8 +297,14 @@ def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, wh
     )
     out = tmp_path / "killed"
     out.mkdir()
+    # every epoch's checkpoint, or one every 150 s of the fake clock: after epoch 2 (at 200 s),
+    # not after epoch 3 (300 s), killed in epoch 4
+    older = where.endswith("older checkpoint")
+    assert len(reference) >= 4
     script = KILLED_RUN.format(
         where=where,
+        kill_epoch=3 if older else 2,
+        every=150 if older else 0,
         spec=dataclasses.asdict(spec),
         train=str(splits["train"]),
         valid=str(splits["valid"]),
@@ -308,7 +323,7 @@ def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, wh
             out / "history.tsv",
             checkpoint_path=out / "resume.npz",
         )
-    done = 2 if where == "mid-epoch" else len(reference)
+    done = 2 if where.startswith("mid-epoch") else len(reference)
     assert (
         f"sim/sep seed 3: resuming after epoch {done} from {out / 'resume.npz'}" in caplog.messages
     )
@@ -322,6 +337,52 @@ def test_killed_run_resumes_to_the_same_weights_and_history(splits, tmp_path, wh
         strict=False,
     ):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("every,saved", [(0, [1, 2, 3, 4]), (250, [3, 4]), (3600, [4])])
+def test_checkpoints_at_the_interval_and_at_the_last_epoch(
+    splits, tmp_path, monkeypatch, every, saved
+):
+    # epoch e ends at 100 (e + 1) s of a fake clock: with 250 s between checkpoints the first is
+    # after the third epoch; the last epoch's is always written (the run's final state)
+    from sfcrepro.pipeline import train as training
+
+    clock, epochs = [0.0], []
+    monkeypatch.setattr(training, "checkpoint_clock", lambda: clock[0])
+    save = training.Checkpoint.save
+    monkeypatch.setattr(
+        training.Checkpoint,
+        "save",
+        lambda self, run: (epochs.append(run.epochs_done), save(self, run)),
+    )
+
+    class Tick:
+        def on_steps_end(self, run, epoch, steps):
+            clock[0] = 100.0 * (epoch + 1)
+
+    spec = TrainingSpec(**{**SPEC, "head": "sep", "max_epochs": 4, "patience": 10})
+    history = train(
+        spec,
+        splits["train"],
+        splits["valid"],
+        tmp_path / "m.keras",
+        tmp_path / "h.tsv",
+        checkpoint_path=tmp_path / "resume.npz",
+        callbacks=[Tick()],
+        execution=Execution(checkpoint_every=every),
+    )
+    assert len(history) == 4 and epochs == saved
+    assert not (tmp_path / "resume.npz").exists()
+
+
+def test_steps_per_execution_auto_is_an_epoch_for_small_models_and_one_step_for_large():
+    from sfcrepro.network.models import build_model
+
+    small = build_model("simulated_tf", head="sep", length=200, tasks=2)
+    large = build_model("basset", head="sep", length=1000, tasks=3)
+    assert Execution().resolve(small)["steps"] is None  # None: the whole epoch in one call
+    assert Execution().resolve(large)["steps"] == 1
+    assert Execution(steps_per_execution=7).resolve(small)["steps"] == 7
 
 
 def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
@@ -437,8 +498,11 @@ def test_runs_of_one_process_may_differ_only_in_seed(splits, tmp_path):
     [
         ({"together": "yes"}, "execution.together must be auto, true or false"),
         ({"jit_compile": 1}, "execution.jit_compile must be auto, true or false"),
-        ({"steps_per_execution": 0}, "execution.steps_per_execution must be an integer >= 1"),
+        ({"steps_per_execution": 0}, "execution.steps_per_execution must be auto or an integer"),
         ({"steps_per_execution": 1.5}, "execution.steps_per_execution"),
+        ({"steps_per_execution": "epoch"}, "execution.steps_per_execution"),
+        ({"checkpoint_every": -1}, "execution.checkpoint_every must be a number of seconds >= 0"),
+        ({"checkpoint_every": "5m"}, "execution.checkpoint_every"),
         ({"seeds_per_job": 2, "stack": True}, "Unknown execution keys: stack"),
     ],
 )
@@ -463,7 +527,7 @@ import os, signal
 from pathlib import Path
 from sfcrepro.pipeline.runtime import configure
 configure(seed=0)
-from sfcrepro.pipeline.train import RunFiles, TrainingSpec, train_runs
+from sfcrepro.pipeline.train import Execution, RunFiles, TrainingSpec, train_runs
 
 class Kill:  # in the second seed's second epoch, after the first seed is written
     def on_steps_end(self, run, epoch, steps):
@@ -471,7 +535,7 @@ class Kill:  # in the second seed's second epoch, after the first seed is writte
             os.kill(os.getpid(), signal.SIGKILL)
 
 runs = [RunFiles(TrainingSpec(**spec), *paths) for spec, paths in {runs!r}]
-train_runs(runs, {train!r}, {valid!r}, callbacks=[Kill()])
+train_runs(runs, {train!r}, {valid!r}, callbacks=[Kill()], execution=Execution(checkpoint_every=0))
 """
 
 

@@ -10,6 +10,7 @@ from dataclasses import MISSING, dataclass, fields
 __all__ = [
     "EXECUTION_DEFAULTS",
     "PRECISIONS",
+    "QUIET_DEFAULTS",
     "TRAINING_KEYS",
     "TrainingSpec",
     "training_settings",
@@ -24,16 +25,21 @@ TRAINING_KEYS = (
     "reverse_complement",
     "class_weight",
 )
+#: Keys of a dataset's `training` block that enter a run's settings only when they differ from
+#: TrainingSpec's default, so that adding them retrained no existing model.
+QUIET_DEFAULTS = ("precision", "deterministic", "float32_matmul")
 #: Training precisions: float32, or bfloat16 compute with float32 weights (``training.precision``).
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: How training jobs run (the config's ``execution`` block; the schema has the same defaults):
 #: seeds of a variant per job (process), whether a job's models step together in one compiled
-#: program, training steps per compiled call, XLA / torch.compile. See sfcrepro.pipeline.train.Execution.
+#: program, training steps per compiled call, XLA / torch.compile, seconds between checkpoints. See
+#: sfcrepro.pipeline.train.Execution.
 EXECUTION_DEFAULTS = {
     "seeds_per_job": 1,
     "together": "auto",
-    "steps_per_execution": 1,
+    "steps_per_execution": "auto",
     "jit_compile": "auto",
+    "checkpoint_every": 300,
 }
 
 
@@ -65,6 +71,16 @@ class TrainingSpec:
     train_per_class: int | None = None
     # "float32" or "mixed_bfloat16" (bfloat16 compute, float32 weights); see PRECISIONS.
     precision: str = "float32"
+    # Deterministic kernels: "auto" (on a CPU yes, on a GPU no), True or False; and float32
+    # matmuls on a GPU: "high" (TF32 allowed) or "highest" (full float32). The job applies them
+    # (sfcrepro.pipeline.runtime.device_policy); on a CPU the defaults change nothing.
+    deterministic: str | bool = "auto"
+    float32_matmul: str = "high"
+
+
+def _same(value, default) -> bool:
+    """Equal and of the same type (True is not "auto", 1 is not True)."""
+    return type(value) is type(default) and value == default
 
 
 def _spec_defaults() -> dict:
@@ -81,8 +97,9 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
     the architecture; ``"matched"``: parameter-matched; see :mod:`sfcrepro.network.models`).
     ``curvature_norm`` is included only when it is not the default ``"l1"``, so that adding the
     key left the settings, and thus the models, of every existing L1 variant unchanged; a
-    variant set to ``"l2"`` gets other settings and is retrained. ``precision`` likewise, only
-    when it is not ``"float32"``.
+    variant set to ``"l2"`` gets other settings and is retrained. ``precision``,
+    ``deterministic`` and ``float32_matmul`` likewise, only when they differ from their
+    defaults (``"float32"``, ``"auto"``, ``"high"``).
     """
     options = dataset["variants"][variant]
     defaults = _spec_defaults()
@@ -91,8 +108,9 @@ def training_settings(dataset: dict, variant: str, seed: int, name: str) -> dict
         if key in options:
             settings[key] = options[key]
     norm = options.get("curvature_norm", defaults["curvature_norm"])
-    if settings.get("precision", defaults["precision"]) == defaults["precision"]:
-        settings.pop("precision", None)  # as curvature_norm: float32 runs keep their settings
+    for key in QUIET_DEFAULTS:  # as curvature_norm: runs at the defaults keep their settings
+        if key in settings and _same(settings[key], defaults[key]):
+            settings.pop(key)
     return {
         "architecture": dataset["architecture"],
         "head": options["head"],

@@ -25,7 +25,7 @@ import logging
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import keras
@@ -57,11 +57,14 @@ __all__ = [
 
 log = logging.getLogger("sfcrepro.pipeline.train")
 HISTORY_COLUMNS = ["epoch", "loss", "val_loss", "val_auroc", "val_auprc", "seconds"]
-#: Models cheaper than this many training FLOPs per example train together on a GPU
-#: (``together: auto``); larger ones (Basset: 1.6 GFLOP) fill the device alone.
+#: Models cheaper than this many training FLOPs per example are "small": they train together on
+#: a GPU (``together: auto``) and a whole epoch per compiled call (``steps_per_execution: auto``);
+#: larger ones (Basset: 1.6 GFLOP) fill the device alone, one step per call.
 TOGETHER_MAX_FLOPS = 5e8
 # A progress line at most this often within a long epoch (seconds).
 PROGRESS_EVERY = 60.0
+# The clock of the checkpoint interval (tests replace it).
+checkpoint_clock = time.monotonic
 
 
 @contextmanager
@@ -168,15 +171,24 @@ class Execution:
         ``auto``: together on a GPU when a model costs under :data:`TOGETHER_MAX_FLOPS` training
         FLOPs per example (small models, which alone leave the GPU idle), else one after another
         (on a CPU the cores are busy either way).
-    steps_per_execution : int
-        Training steps per compiled call (TensorFlow, JAX).
+    steps_per_execution : "auto", int
+        Training steps per compiled call (TensorFlow, JAX). ``auto``: a whole epoch per call for
+        models under :data:`TOGETHER_MAX_FLOPS` (their steps are short, so the host's work per
+        call would count), one step per call for larger ones (their steps keep the device busy
+        while the host prepares the next, and progress lines come within an epoch).
     jit_compile : "auto", bool
         TensorFlow: XLA; PyTorch: ``torch.compile``; ``auto``: on a GPU. JAX always compiles.
+    checkpoint_every : float
+        Seconds between checkpoints of a run (with a checkpoint path): one is written at the end
+        of the first epoch that ends this long after the last one (or the start), and always at
+        the run's last epoch; 0: after every epoch. A Basset checkpoint is about 100 MB, and on
+        a GPU an epoch of a small dataset takes seconds.
     """
 
     together: str | bool = EXECUTION_DEFAULTS["together"]
-    steps_per_execution: int = EXECUTION_DEFAULTS["steps_per_execution"]
+    steps_per_execution: str | int = EXECUTION_DEFAULTS["steps_per_execution"]
     jit_compile: str | bool = EXECUTION_DEFAULTS["jit_compile"]
+    checkpoint_every: float = EXECUTION_DEFAULTS["checkpoint_every"]
 
     def __post_init__(self):
         for key in ("together", "jit_compile"):
@@ -186,25 +198,37 @@ class Execution:
                     f"execution.{key} must be auto, true or false; got {getattr(self, key)!r}."
                 )
         spe = self.steps_per_execution
-        if isinstance(spe, bool) or not isinstance(spe, int) or spe < 1:
-            raise ValueError(f"execution.steps_per_execution must be an integer >= 1; got {spe!r}.")
+        if spe != "auto" and (isinstance(spe, bool) or not isinstance(spe, int) or spe < 1):
+            raise ValueError(
+                f"execution.steps_per_execution must be auto or an integer >= 1; got {spe!r}."
+            )
+        every = self.checkpoint_every
+        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every >= 0:
+            raise ValueError(
+                f"execution.checkpoint_every must be a number of seconds >= 0; got {every!r}."
+            )
 
     @classmethod
     def from_config(cls, execution: dict | None) -> Execution:
         """From the config's ``execution`` block (``seeds_per_job`` is the workflow's)."""
         execution = dict(execution or {})
         execution.pop("seeds_per_job", None)
-        unknown = set(execution) - {"together", "steps_per_execution", "jit_compile"}
+        unknown = set(execution) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"Unknown execution keys: {', '.join(sorted(unknown))}.")
         return cls(**execution)
 
     def resolve(self, model: keras.Model) -> dict:
-        """The concrete choices for ``model`` on this device: together, jit_compile, steps."""
+        """The concrete choices for ``model`` on this device: together, jit_compile, steps (None:
+        a whole epoch per call)."""
         gpu = device_kind() == "gpu"
+        small = training_flops_per_example(model) < TOGETHER_MAX_FLOPS
         together = self.together
         if together == "auto":
-            together = gpu and training_flops_per_example(model) < TOGETHER_MAX_FLOPS
+            together = gpu and small
+        steps = self.steps_per_execution
+        if steps == "auto":
+            steps = None if small else 1
         jit = gpu if self.jit_compile == "auto" else self.jit_compile
         if keras.backend.backend() == "tensorflow" and jit and _op_determinism():
             log.warning(
@@ -212,11 +236,7 @@ class Execution:
                 "max-pooling gradient; training without XLA."
             )
             jit = False
-        return {
-            "together": bool(together),
-            "jit_compile": bool(jit),
-            "steps": self.steps_per_execution,
-        }
+        return {"together": bool(together), "jit_compile": bool(jit), "steps": steps}
 
 
 def _op_determinism() -> bool:
@@ -471,14 +491,15 @@ def train_runs(runs, train_path, valid_path, execution: Execution | None = None,
         rng_states=[r.rng_state for r in states],
     )
     log.info(
-        "%d run(s) on %s (%s backend): %s, jit_compile %s, %d step(s) per call, training split "
-        "in %s memory",
+        "%d run(s) on %s (%s backend): %s, jit_compile %s, %s per call, checkpoints every %g s, "
+        "training split in %s memory",
         len(states),
         engine.kind,
         engine.backend,
         "together" if choice["together"] else "one after another",
         choice["jit_compile"],
-        choice["steps"],
+        "an epoch" if choice["steps"] is None else f"{choice['steps']} step(s)",
+        execution.checkpoint_every,
         "device" if engine.on_device and engine.kind == "gpu" else "host",
     )
     pending = [i for i, r in enumerate(states) if not r.finished]
@@ -489,11 +510,13 @@ def train_runs(runs, train_path, valid_path, execution: Execution | None = None,
         groups = [cohorts[k] for k in sorted(cohorts)]
     else:
         groups = [[i] for i in pending]
-    context = _EpochContext(engine, states, valid_x, valid_y, n_train, spec, callbacks)
-    for group in groups:
+    context = _EpochContext(
+        engine, states, valid_x, valid_y, n_train, spec, callbacks, execution.checkpoint_every
+    )
+    for group in groups:  # a group keeps its width: a run that stops is frozen in it
         active = list(group)
         while active:
-            active = context.epoch(active)
+            active = context.epoch(group, active)
 
     histories = [_finish_run(run, callbacks, train_x.shape[1], len(tasks)) for run in states]
     for run in states:  # only now: see the docstring
@@ -597,27 +620,37 @@ class _EpochContext:
     """One epoch of a group of runs stepped together: training, validation, early stopping,
     history, checkpoints, progress."""
 
-    def __init__(self, engine, states, valid_x, valid_y, n_train, spec, callbacks):
+    def __init__(self, engine, states, valid_x, valid_y, n_train, spec, callbacks, every):
         self.engine, self.states, self.callbacks = engine, states, list(callbacks)
         self.valid_x, self.valid_y = valid_x, np.asarray(valid_y)
         self.n_train, self.spec = n_train, spec
         self.chunk = max(spec.batch_size, MIN_PREDICT_CHUNK)
+        self.checkpoint_every = float(every)
+        # a callback that may change weights between epochs: the engine rereads them
+        self.reload = any(hasattr(c, "on_epoch_begin") for c in self.callbacks)
+        self.last_checkpoint = dict.fromkeys(range(len(states)), checkpoint_clock())
 
     def _call(self, name, run, *args):
         for callback in self.callbacks:
             if hasattr(callback, name):
                 getattr(callback, name)(run, *args)
 
-    def epoch(self, active: list[int]) -> list[int]:
-        """Train ``active`` (indices, all at the same epoch) for one epoch; return those that go on."""
+    def epoch(self, group: list[int], active: list[int]) -> list[int]:
+        """Train the runs ``active`` of ``group`` (indices, all at the same epoch) for one epoch;
+        return those that go on. The group's other runs have stopped: frozen, they keep their
+        place (and so the compiled program) until the group is done."""
         engine, runs = self.engine, [self.states[i] for i in active]
         epoch = runs[0].epochs_done
         for run in runs:
             self._call("on_epoch_begin", run, epoch)
-        engine.reload()
+        if self.reload:
+            engine.reload()
         start = time.perf_counter()
         batch = self.spec.batch_size
-        split = [batch_rows(run.next_order(), batch) for run in runs]
+        split = {i: batch_rows(self.states[i].next_order(), batch) for i in active}
+        # a frozen run's place gets the rows of an active one: computed, then thrown away
+        split = [split.get(i, split[active[0]]) for i in group]
+        flags = [i in active for i in group]
         full = np.stack([s[0] for s in split])
         steps = full.shape[1] + (split[0][1] is not None)
         last_log = start
@@ -638,32 +671,34 @@ class _EpochContext:
                     done * batch * len(runs) / (now - start),
                 )
 
-        # batch losses stay on the device until the epoch's end
+        # batch losses stay on the device until the epoch's end, then are read once
         parts, examples = [], []
         if full.shape[1]:
-            parts.append(engine.train(active, full, after_call))
+            parts.append(engine.train(group, full, after_call, active=flags))
             examples += [full.shape[2]] * full.shape[1]
         if split[0][1] is not None:
             rest = np.stack([s[1] for s in split])[:, None, :]
-            parts.append(engine.train(active, rest))
+            parts.append(engine.train(group, rest, active=flags))
             examples.append(rest.shape[2])
             after_call(steps)
-        step_losses = np.concatenate([keras.ops.convert_to_numpy(p) for p in parts], axis=1)
-        factor = 2 if self.spec.reverse_complement else 1
-        losses = [epoch_loss(row, np.array(examples) * factor) for row in step_losses]
-        engine.sync()
+        step_losses = keras.ops.convert_to_numpy(
+            parts[0] if len(parts) == 1 else keras.ops.concatenate(parts, axis=1)
+        )
         train_seconds = time.perf_counter() - start
-        scores = engine.predict(active, self.valid_x, self.chunk)
+        factor = 2 if self.spec.reverse_complement else 1
+        engine.sync()
+        scores = engine.predict(group, self.valid_x, self.chunk)
         seconds = time.perf_counter() - start
         going_on = []
-        for k, (index, run) in enumerate(zip(active, runs, strict=True)):
-            loss = losses[k]
+        for index, run in zip(active, runs, strict=True):
+            k = group.index(index)
+            loss = epoch_loss(step_losses[k], np.array(examples) * factor)
             if not np.isfinite(loss):
                 raise FloatingPointError(
                     f"{run.spec.name} seed {run.spec.seed}: training loss became {loss} in epoch "
                     f"{epoch + 1}. Lower the learning rate in the config for this variant."
                 )
-            regularization = sum(float(keras.ops.convert_to_numpy(x)) for x in run.model.losses)
+            regularization = sum(float(x) for x in _values(run.model.losses))
             auroc, auprc = task_metrics(self.valid_y, scores[k])
             row = {
                 "epoch": epoch + 1,
@@ -691,11 +726,21 @@ class _EpochContext:
                 self.n_train * len(runs) / train_seconds,
             )
             run.rng_state = engine.rng_states[index]
-            run.checkpoint.save(run)
+            now = checkpoint_clock()
+            if run.finished or now - self.last_checkpoint[index] >= self.checkpoint_every:
+                run.checkpoint.save(run)
+                self.last_checkpoint[index] = now
             self._call("on_epoch_end", run, epoch, row)
             if not run.finished:
                 going_on.append(index)
         return going_on
+
+
+def _values(tensors) -> list:
+    """Scalar tensors as numpy values, read from the device in one transfer."""
+    if not tensors:
+        return []
+    return list(keras.ops.convert_to_numpy(keras.ops.stack(tensors)))
 
 
 def _save_model(model, spec: TrainingSpec, length: int, tasks: int, path) -> None:
