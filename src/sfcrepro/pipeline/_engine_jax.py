@@ -77,9 +77,11 @@ class JaxSteps:
             self._weights[members] = weights
         return self._weights[members]
 
-    def sync(self) -> None:
+    def sync(self, members=None) -> None:
         for group, state in self._states.items():
             for k, member in enumerate(group):
+                if members is not None and member not in members:
+                    continue
                 own = state if len(group) == 1 else _unstack(state, k)
                 model = self.engine.models[member]
                 for variables, values in zip(

@@ -95,7 +95,7 @@ class TensorFlowSteps:
             jit_compile=self.engine.jit_compile,
         )
 
-    def sync(self) -> None:
+    def sync(self, members=None) -> None:
         """The variables are trained in place: nothing to write back."""
 
     def reload(self) -> None:

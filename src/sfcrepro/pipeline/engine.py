@@ -319,11 +319,12 @@ class Engine:
             np.asarray(ops.convert_to_numpy(g)) for g in grads
         ]
 
-    def sync(self) -> None:
+    def sync(self, members=None) -> None:
         """Write the state the compiled step holds back into the models' variables (JAX, and
-        PyTorch's functional step). Call before reading or saving weights; after changing them
-        by hand, call :meth:`reload`."""
-        self.steps.sync()
+        PyTorch's functional step): of every model, or of the models ``members`` (indices).
+        Call before reading or saving weights; after changing them by hand, call
+        :meth:`reload`."""
+        self.steps.sync(None if members is None else {int(m) for m in members})
 
     def reload(self) -> None:
         """Take the models' variables as the state to train from (after :meth:`sync` and changes

@@ -686,11 +686,15 @@ class _EpochContext:
         )
         train_seconds = time.perf_counter() - start
         factor = 2 if self.spec.reverse_complement else 1
-        engine.sync()
+        engine.sync(active)  # a frozen run's variables already hold its state
         scores = engine.predict(group, self.valid_x, self.chunk)
+        # every run's regularisation terms, read in one transfer
+        terms = [list(run.model.losses) for run in runs]
+        values = iter(_values([t for run_terms in terms for t in run_terms]))
+        regularizations = [sum(float(next(values)) for _ in run_terms) for run_terms in terms]
         seconds = time.perf_counter() - start
         going_on = []
-        for index, run in zip(active, runs, strict=True):
+        for index, run, regularization in zip(active, runs, regularizations, strict=True):
             k = group.index(index)
             loss = epoch_loss(step_losses[k], np.array(examples) * factor)
             if not np.isfinite(loss):
@@ -698,7 +702,6 @@ class _EpochContext:
                     f"{run.spec.name} seed {run.spec.seed}: training loss became {loss} in epoch "
                     f"{epoch + 1}. Lower the learning rate in the config for this variant."
                 )
-            regularization = sum(float(x) for x in _values(run.model.losses))
             auroc, auprc = task_metrics(self.valid_y, scores[k])
             row = {
                 "epoch": epoch + 1,
