@@ -1,9 +1,9 @@
 """A throw-away single-node SLURM cluster for tests, from Debian's `slurm-wlm` and `munge`.
 
 :class:`SlurmCluster` writes a minimal configuration for this machine (its CPUs and memory, two
-partitions ``cpu`` and ``gpu``, one schedulable GPU declared on ``/dev/null``), starts ``munged``
-(unless one already answers), ``slurmctld`` and ``slurmd`` in the foreground as child processes,
-and stops exactly those processes by PID. :meth:`SlurmCluster.unavailable` names what is missing
+partitions ``cpu`` and ``gpu``, two schedulable GPUs declared on ``/dev/null`` and ``/dev/zero``),
+starts ``munged`` (unless one already answers), ``slurmctld`` and ``slurmd`` in the foreground as
+child processes, and stops exactly those processes by PID. :meth:`SlurmCluster.unavailable` names what is missing
 where no cluster can be started (not root, packages absent, a real SLURM configured here).
 
 Facts this relies on (Debian 12, SLURM 22.05, no systemd): ``proctrack/linuxproc`` and
@@ -115,12 +115,15 @@ JobAcctGatherType=jobacct_gather/none
 MinJobAge=600
 ReturnToService=2
 GresTypes=gpu
-NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory} Gres=gpu:1 State=UNKNOWN
+NodeName={self.host} NodeAddr=127.0.0.1 CPUs={self.cpus} RealMemory={memory} Gres=gpu:2 State=UNKNOWN
 PartitionName=cpu Nodes={self.host} Default=YES MaxTime=INFINITE State=UP
 PartitionName=gpu Nodes={self.host} MaxTime=INFINITE State=UP
 """,
         )
-        self._write(ETC / "gres.conf", f"{MARKER}\nName=gpu File=/dev/null\n")
+        # Two GPUs for scheduling only (a job of gpus_per_job: 2); the files are never opened.
+        self._write(
+            ETC / "gres.conf", f"{MARKER}\nName=gpu File=/dev/null\nName=gpu File=/dev/zero\n"
+        )
 
     # -- daemons -------------------------------------------------------------------------------
     def _munge_answers(self) -> bool:

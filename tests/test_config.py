@@ -85,6 +85,12 @@ def test_paper_config_has_ten_seeds_and_the_four_heads():
         (("execution", "steps_per_execution"), 2.5, r"\['steps_per_execution'\]"),
         (("execution", "jit_compile"), "xla", r"\['jit_compile'\]"),
         (("execution", "stack"), True, "'stack' was unexpected"),
+        (("execution", "steps_per_execution"), 0, r"\['steps_per_execution'\]"),
+        (("execution", "steps_per_execution"), "all", r"\['steps_per_execution'\]"),
+        (("execution", "checkpoint_every"), -1, r"\['checkpoint_every'\]"),
+        (("jobs_per_gpu",), 0, r"\['jobs_per_gpu'\]"),
+        (("datasets", "sim_tf", "training", "deterministic"), "yes", r"\['deterministic'\]"),
+        (("datasets", "sim_tf", "training", "float32_matmul"), "tf32", r"\['float32_matmul'\]"),
     ],
 )
 def test_schema_rejects_typos_and_bad_values(config, path, value, message):
@@ -95,6 +101,20 @@ def test_schema_rejects_typos_and_bad_values(config, path, value, message):
     node[path[-1]] = value
     with pytest.raises(WorkflowError, match=message):
         validate(bad, SCHEMA)
+
+
+def test_schema_gpu_and_training_precision_settings(config):
+    assert config["jobs_per_gpu"] >= 1  # the default (4) filled in, or the config's
+    good = copy.deepcopy(config)
+    good["jobs_per_gpu"] = 1
+    good["execution"] |= {"steps_per_execution": 8, "checkpoint_every": 0}
+    for deterministic in ("auto", True, False):
+        for matmul in ("high", "highest"):
+            training = good["datasets"]["sim_tf"]["training"]
+            training |= {"deterministic": deterministic, "float32_matmul": matmul}
+            validate(good, SCHEMA)
+    good["execution"]["steps_per_execution"] = "auto"
+    validate(good, SCHEMA)
 
 
 def test_an_unknown_head_is_named_with_the_registered_ones(config):

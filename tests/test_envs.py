@@ -1,6 +1,9 @@
 """The conda environments of the rules (envs/) agree with pyproject.toml and constraints.txt."""
 
+import os
+import platform
 import re
+import sys
 import tomllib
 
 import pytest
@@ -10,6 +13,9 @@ from conftest import ROOT
 ENVS = ["cpu", "gpu"]
 # The workflow runner is not a job dependency: jobs run inside the environment, Snakemake outside.
 RUNNER = {"snakemake"}
+# Backends beyond the pipeline's own dependencies, per environment: the GPU jobs can also run
+# backend: jax (docs/running.md recommends it on GPUs).
+BACKENDS = {"cpu": set(), "gpu": {"jax"}}
 
 
 def _name(requirement):
@@ -40,7 +46,7 @@ def test_env_pins_the_constrained_versions_of_every_dependency(env):
     # The pipeline's jobs need the library, the pipeline extra and motif discovery.
     extras = project["optional-dependencies"]
     needed = project["dependencies"] + extras["pipeline"] + extras["discovery"]
-    wanted = {_name(r) for r in needed} - RUNNER
+    wanted = ({_name(r) for r in needed} - RUNNER) | BACKENDS[env]
     pinned = {_name(r): r.split("==")[1] for r in pip}
     assert set(pinned) == wanted, f"envs/{env}.yaml and pyproject.toml list different packages"
     pins = _constraints()
@@ -52,10 +58,60 @@ def test_env_pins_the_constrained_versions_of_every_dependency(env):
     assert python == "python=3.11" and project["requires-python"] == ">=3.11"
 
 
-def test_gpu_env_is_the_cpu_env_with_the_cuda_build_of_tensorflow():
+def test_gpu_env_is_the_cpu_env_with_the_cuda_builds_of_tensorflow_and_jax():
     cpu, gpu = _pip_section("cpu")[1], _pip_section("gpu")[1]
-    assert [r.replace("tensorflow==", "tensorflow[and-cuda]==") for r in cpu] == gpu
-    assert any(r.startswith("tensorflow[and-cuda]==") for r in gpu)
+    jax = f"jax[cuda12]=={_constraints()['jax']}"  # JAX 0.10.2's extra for CUDA 12 wheels
+    cuda = []
+    for r in cpu:  # tensorflow becomes its CUDA build, and JAX's CUDA build follows it
+        cuda += [r.replace("tensorflow==", "tensorflow[and-cuda]==")]
+        cuda += [jax] if r.startswith("tensorflow==") else []
+    assert gpu == cuda
+
+
+def _pypi_reachable() -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen("https://pypi.org/simple/jax/", timeout=20):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+def test_gpu_env_pip_packages_resolve_together():
+    # TensorFlow's and JAX's CUDA extras each pin NVIDIA libraries: pip must find one set that
+    # satisfies both (and the rest of the list) for Linux x86-64 and Python 3.11, from PyPI alone
+    # (--isolated: no local wheel folders or indexes of this machine's pip configuration).
+    if not _pypi_reachable():
+        pytest.skip("PyPI is not reachable from here")
+    if sys.version_info[:2] != (3, 11) or platform.machine() != "x86_64" or os.name != "posix":
+        pytest.skip("resolves for this interpreter: needs Python 3.11 on Linux x86-64, as the env")
+    import json
+    import subprocess
+    import tempfile
+
+    pip = _pip_section("gpu")[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        report = f"{tmp}/report.json"
+        proc = subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "--isolated", "install", "--dry-run"),
+                *("--ignore-installed", "--quiet", "--report", report, *pip),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=1200,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        installed = {
+            _name(i["metadata"]["name"]): i["metadata"]["version"]
+            for i in json.loads(open(report).read())["install"]
+        }
+    for requirement in pip:
+        name, version = _name(requirement), requirement.split("==")[1]
+        assert installed[name] == version, (name, installed[name])
+    assert installed["jaxlib"] == installed["jax"] and "jax-cuda12-plugin" in installed
 
 
 def test_rules_use_these_envs():

@@ -1,6 +1,6 @@
 """profiles/slurm: the tiny workflow through a real single-node SLURM cluster started by the test.
 
-The cluster (tests/slurm_cluster.py) is this machine with partitions `cpu` and `gpu` and one GPU
+The cluster (tests/slurm_cluster.py) is this machine with partitions `cpu` and `gpu` and two GPUs
 declared for scheduling only. The profile is used as shipped, except for its EDIT placeholders
 (partitions `cpu`/`gpu`, no account) and sizes cut to what this node has. A wrapper first on PATH
 records every `sbatch` call, so the test checks the arguments each rule was submitted with, and
@@ -83,6 +83,73 @@ def test_downloads_and_figures_are_local_rules():
     assert "name:\n            sweep.figure_rule" in loop and "localrule: True" in loop
     local |= {sweep.figure_rule for sweep in SWEEPS.values()}
     assert local == LOCAL_RULES
+
+
+class Resources(dict):
+    """A job's resources as the plugin reads them (``.get`` and attributes)."""
+
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError as err:
+            raise AttributeError(name) from err
+
+
+def profile_job(rule, gpus_per_job):
+    """A stand-in for a Snakemake job of ``rule`` under the shipped profile (placeholders
+    filled): the profile's default and per-rule resources, and the rule's own ``gpu``."""
+    profile = yaml.safe_load(
+        PROFILE.read_text().replace("<cpu-partition>", "cpu").replace("<gpu-partition>", "gpu")
+    )
+    resources = Resources(
+        {**profile["default-resources"], **profile["set-resources"].get(rule, {})}
+    )
+    if rule in GPU_RULES:
+        resources["gpu"] = gpus_per_job
+    threads = profile.get("set-threads", {}).get(rule, 1)
+    return type("Job", (), {"resources": resources, "threads": threads, "name": rule})()
+
+
+@pytest.mark.parametrize("gpus_per_job", [1, 2])
+def test_a_gpu_job_is_one_task_however_many_gpus_it_takes(gpus_per_job):
+    # The plugin's own argument builders (snakemake-executor-plugin-slurm 2.8.0, jobstep 0.6.1):
+    # sbatch asks for the GPUs with no per-GPU task count (which would start the job once per
+    # GPU), and the job step inside the allocation runs one task holding all of them.
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+    from snakemake_executor_plugin_slurm_jobstep import Executor, get_gpu_setting
+
+    params = {
+        "run_uuid": "u",
+        "slurm_logfile": "log",
+        "comment_str": "rule_x",
+        "account": "",
+        "partition": "-p gpu",
+        "workdir": "/w",
+    }
+    for rule in ("check_gpu", "train", "importance_simulated_tf", "attribution_regions"):
+        job = profile_job(rule, gpus_per_job)
+        sbatch = get_submit_command(job, params) + set_gres_string(job)
+        assert f"--gpus={gpus_per_job}" in sbatch, sbatch
+        assert "--ntasks" not in sbatch, sbatch  # neither --ntasks nor --ntasks-per-gpu
+        assert f"--cpus-per-gpu={job.resources['cpus_per_gpu']}" in sbatch, sbatch
+        assert get_gpu_setting(job) == f"--gpus={gpus_per_job}"
+    # the job step: `srun -n1 ... --gpus=N ...`, one task
+    import inspect
+
+    assert 'call = "srun -n1 ' in inspect.getsource(Executor.run_job)
+    job = profile_job("evaluate", gpus_per_job)
+    assert "--ntasks=1" in get_submit_command(job, {**params, "partition": "-p cpu"})
+
+
+def test_profile_asks_for_no_task_per_gpu():
+    # tasks: 0 keeps plugin releases 1.6.0-2.7.0 from adding --ntasks-per-gpu=1 (a job started
+    # once per GPU when gpus_per_job > 1); 2.7.1 and later add it only when asked.
+    profile = yaml.safe_load(PROFILE.read_text())
+    assert profile["default-resources"]["tasks"] == 0
+    for rule, resources in profile["set-resources"].items():
+        assert not {"tasks", "tasks_per_gpu"} & set(resources), rule
 
 
 def cluster_profile(tmp_path, cpus):
@@ -216,3 +283,35 @@ def test_tiny_workflow_runs_on_slurm_with_the_profile(cluster, tmp_path):
     ), job
     job = cluster.job(calls["simulate_tf_binding"][0][0])
     assert job["Partition"] == "cpu" and "gpu" not in job.get("TresPerJob", ""), job
+
+
+@pytest.mark.slow
+def test_a_job_of_two_gpus_runs_once_with_slurms_allocation(cluster, tmp_path):
+    # gpus_per_job: 2 on the two declared GPUs: one sbatch with --gpus=2 and one task; inside,
+    # the job keeps SLURM's allocation (no GPU slots are taken under SLURM).
+    profile_dir, _ = cluster_profile(tmp_path, cluster.cpus)
+    bin_dir, calls_dir = sbatch_recorder(tmp_path)
+    config = yaml.safe_load(TINY.read_text())
+    config["gpus_per_job"] = 2
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    workdir = tmp_path / "run"
+    cmd = [
+        *("timeout", "-k", "20", str(HANG_GUARD)),
+        *snakemake_command(
+            workdir, config_path, "--profile", str(profile_dir), "results/check_gpu.txt"
+        ),
+    ]
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=HANG_GUARD + 60)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:] + cluster.logs()
+    calls = parse_calls(calls_dir)
+    assert list(calls) == ["check_gpu"] and len(calls["check_gpu"]) == 1, calls
+    job_id, args = calls["check_gpu"][0]
+    assert "--gpus=2" in args and "--ntasks" not in args, args
+    job = cluster.job(job_id)
+    assert job["NumTasks"] == "1" and "gpu:2" in job["TresPerJob"], job
+    assert job["JobState"] == "COMPLETED", job
+    log = (workdir / "logs" / "check_gpu.log").read_text()
+    assert log.count("keeping SLURM's GPUs") == 1, log
+    assert not (workdir / ".snakemake" / "gpu-slots").exists()

@@ -2,11 +2,11 @@
 (and, for genome-derived data, write every region's predictions as a BED-like table)."""
 
 from sfcrepro.data.io import write_tsv
-from sfcrepro.pipeline.runtime import configure, job_logging
+from sfcrepro.pipeline.runtime import COMPILATION_CACHE, configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    configure(backend=sm.params.backend, threads=sm.threads)
+    configure(backend=sm.params.backend, threads=sm.threads, compilation_cache=COMPILATION_CACHE)
     from sfcrepro.pipeline.evaluate import evaluate_models, write_region_predictions
 
     models = dict(zip(sm.params.seeds, sm.input.models, strict=False))

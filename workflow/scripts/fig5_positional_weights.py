@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 
 from sfcrepro.data.io import write_tsv
-from sfcrepro.pipeline.runtime import configure, job_logging
+from sfcrepro.pipeline.runtime import COMPILATION_CACHE, configure, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    configure(backend=sm.params.backend, threads=sm.threads)
+    configure(backend=sm.params.backend, threads=sm.threads, compilation_cache=COMPILATION_CACHE)
     from sfcrepro.network.kernels import cluster_order, normalise_rows, positional_kernel
     from sfcrepro.network.models import load_model
     from sfcrepro.pipeline.evaluate import best_seed

@@ -7,16 +7,28 @@ every seed's model is written.
 
 from pathlib import Path
 
-from sfcrepro.pipeline.runtime import configure, describe_devices, job_logging
+from sfcrepro.pipeline.runtime import (
+    COMPILATION_CACHE,
+    configure,
+    describe_devices,
+    job_logging,
+)
+from sfcrepro.pipeline.settings import TrainingSpec
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     specs = sm.params.specs
+    first = TrainingSpec(**specs[0])  # the seeds of a job share all but seed and name
     backend = configure(
         backend=sm.params.backend,
         threads=sm.threads,
-        seed=specs[0]["seed"],
+        seed=first.seed,
+        deterministic=first.deterministic,
         require_gpu=sm.config["require_gpu"],
+        gpus=sm.config["gpus_per_job"],
+        jobs_per_gpu=sm.config["jobs_per_gpu"],
+        float32_matmul=first.float32_matmul,
+        compilation_cache=COMPILATION_CACHE,
     )
     log.info(
         "Keras backend %s, %d threads; devices: %s",
@@ -24,7 +36,6 @@ with job_logging(sm.log[0]) as log:
         sm.threads,
         ", ".join(describe_devices()),
     )
-    from sfcrepro.pipeline.settings import TrainingSpec
     from sfcrepro.pipeline.train import Execution, RunFiles, train_runs
 
     runs = [
