@@ -67,6 +67,7 @@ def longer_training(config):
     ds["training"].update(max_epochs=4, patience=4)
     config["figures"] = {}
     config["seeds"] = [0]  # one seed per job (several: tests/test_train.py)
+    config.setdefault("execution", {})["checkpoint_every"] = 0  # a checkpoint after every epoch
 
 
 @pytest.mark.slow

@@ -385,6 +385,16 @@ def test_steps_per_execution_auto_is_an_epoch_for_small_models_and_one_step_for_
     assert Execution(steps_per_execution=7).resolve(small)["steps"] == 7
 
 
+def test_xla_is_turned_off_when_tensorflow_op_determinism_is_on(caplog):
+    # this test process runs with op determinism (conftest.keras_runtime, as jobs on a CPU)
+    from sfcrepro.network.models import build_model
+
+    model = build_model("simulated_tf", head="sep", length=200, tasks=2)
+    with caplog.at_level(logging.WARNING, logger="sfcrepro.pipeline.train"):
+        assert Execution(jit_compile=True).resolve(model)["jit_compile"] is False
+    assert "XLA has no deterministic max-pooling gradient" in caplog.text
+
+
 def test_checkpoint_of_other_settings_is_not_resumed(splits, tmp_path):
     spec = TrainingSpec(
         architecture="simulated_tf", head="std", seed=1, batch_size=32, max_epochs=1, name="s"

@@ -174,8 +174,10 @@ class Execution:
     steps_per_execution : "auto", int
         Training steps per compiled call (TensorFlow, JAX). ``auto``: a whole epoch per call for
         models under :data:`TOGETHER_MAX_FLOPS` (their steps are short, so the host's work per
-        call would count), one step per call for larger ones (their steps keep the device busy
-        while the host prepares the next, and progress lines come within an epoch).
+        call would count), except under JAX on a CPU, whose XLA runs a loop of convolutions
+        about 20 times slower than the same steps called one by one (measured: docs/benchmarks.md);
+        one step per call for larger models (their steps keep the device busy while the host
+        prepares the next, and progress lines come within an epoch).
     jit_compile : "auto", bool
         TensorFlow: XLA; PyTorch: ``torch.compile``; ``auto``: on a GPU. JAX always compiles.
     checkpoint_every : float
@@ -228,7 +230,8 @@ class Execution:
             together = gpu and small
         steps = self.steps_per_execution
         if steps == "auto":
-            steps = None if small else 1
+            looped = small and (gpu or keras.backend.backend() != "jax")
+            steps = None if looped else 1
         jit = gpu if self.jit_compile == "auto" else self.jit_compile
         if keras.backend.backend() == "tensorflow" and jit and _op_determinism():
             log.warning(
@@ -240,12 +243,10 @@ class Execution:
 
 
 def _op_determinism() -> bool:
-    import tensorflow as tf
+    """Whether TensorFlow's op determinism is on (TensorFlow has no public query of it)."""
+    from tensorflow.python.framework import config
 
-    try:
-        return bool(tf.config.experimental.is_op_determinism_enabled())
-    except AttributeError:  # older TensorFlow
-        return False
+    return bool(config.is_op_determinism_enabled())
 
 
 @dataclass(frozen=True)
