@@ -3,7 +3,7 @@
 One job (train_runs) of four seeds that stop early at different epochs, stepped together and
 then one after another, counted with JAX's own compile log ("Compiling <function> with global
 shapes and types ..."). Prints one line per compiled program and shape, and a summary line the
-test reads. Usage: jax_compile_check.py <folder> <together: true|false>
+test reads. Usage: jax_compile_check.py <folder> <together: true|false> [<steps per call>]
 """
 
 import collections
@@ -39,6 +39,8 @@ logging.getLogger("jax").addHandler(Count())
 logging.getLogger("jax").setLevel(logging.WARNING)
 
 out, together = Path(sys.argv[1]), sys.argv[2] == "true"
+steps = sys.argv[3] if len(sys.argv) > 3 else "auto"
+steps = steps if steps == "auto" else int(steps)  # auto: 1 under JAX on a CPU
 out.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 for split, n in (("train", 90), ("valid", 30)):  # 90 = 2 batches of 32 and one of 26
@@ -61,7 +63,12 @@ runs = [
     )
     for seed in range(4)
 ]
-histories = train_runs(runs, out / "train.h5", out / "valid.h5", Execution(together=together))
+histories = train_runs(
+    runs,
+    out / "train.h5",
+    out / "valid.h5",
+    Execution(together=together, steps_per_execution=steps),
+)
 
 programs = collections.defaultdict(dict)
 for (name, shapes), count in compiles.items():

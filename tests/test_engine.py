@@ -60,14 +60,15 @@ def test_compiled_step_equals_the_keras_step_under_backend(backend):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("together", ["true", "false"])
-def test_a_jax_job_compiles_each_program_once_per_shape(tmp_path, together):
+@pytest.mark.parametrize("together,steps", [("true", "auto"), ("false", "auto"), ("true", "2")])
+def test_a_jax_job_compiles_each_program_once_per_shape(tmp_path, together, steps):
     # Four seeds that stop at different epochs, stepped together (a stopped seed frozen in its
-    # place) or one after another (one template's program for every seed): the train step is
-    # compiled once for the full batches and once for the last, shorter one, the prediction
-    # once (its chunks padded to one shape), by JAX's own compile log.
+    # place) or one after another (one template's program for every seed), one step per call
+    # (auto, under JAX on a CPU) or two (a loop, as on a GPU): the train step is compiled once
+    # for the full batches and once for the last, shorter one, the prediction once (its chunks
+    # padded to one shape), by JAX's own compile log.
     proc = subprocess.run(
-        [sys.executable, str(HERE / "jax_compile_check.py"), str(tmp_path), together],
+        [sys.executable, str(HERE / "jax_compile_check.py"), str(tmp_path), together, steps],
         env={**os.environ, "KERAS_BACKEND": "jax"},
         capture_output=True,
         text=True,
