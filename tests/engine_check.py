@@ -20,6 +20,13 @@ from sfcrepro.pipeline.engine import Engine, global_rng_state
 
 backend = os.environ["KERAS_BACKEND"]
 assert keras.backend.backend() == backend
+# ENGINE_CHECK_JIT=1: the engine's compiled step (PyTorch: torch.compile), with deterministic
+# algorithms on as a CPU job has them (the compiled step then draws the eager dropout masks).
+JIT = os.environ.get("ENGINE_CHECK_JIT") == "1"
+if JIT and backend == "torch":
+    import torch
+
+    torch.use_deterministic_algorithms(True, warn_only=True)
 keras.utils.set_random_seed(0)
 rng = np.random.default_rng(0)
 
@@ -38,6 +45,7 @@ engine = Engine(
     class_weights=[class_weight],
     reverse_complement=True,
     rng_states=[global_rng_state()],
+    jit_compile=JIT,
 )
 
 # The batch as Keras would be given it.
@@ -148,6 +156,7 @@ pair = Engine(
     class_weights=[class_weight, class_weight],
     reverse_complement=True,
     rng_states=[saved_rng, global_rng_state()],
+    jit_compile=JIT,
 )
 pair.train([0, 1], np.stack([rows[None], rows[None]]), active=[True, False])
 pair.sync()

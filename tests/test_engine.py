@@ -141,3 +141,74 @@ def test_engine_rejects_mixed_weighting_and_bad_rows():
         engine.train([0], np.zeros((2, 2), np.int64))
     with pytest.raises(ValueError, match="uint8"):
         Engine([small_model()], tokens.astype(np.int32), labels)
+
+
+def run_torch_check(script, *args):
+    """Run a check script under KERAS_BACKEND=torch; its summary line, parsed."""
+    if importlib.util.find_spec("torch") is None:
+        pytest.fail("torch is not installed: `make test` installs every backend")
+    proc = subprocess.run(
+        [sys.executable, str(HERE / script), *map(str, args)],
+        env={**os.environ, "KERAS_BACKEND": "torch"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+    return proc, json.loads(proc.stdout.split("SUMMARY ")[-1]) if "SUMMARY " in proc.stdout else {}
+
+
+@pytest.mark.slow
+def test_compiled_torch_step_equals_the_keras_step():
+    # engine_check.py with the engine's torch.compile step (deterministic algorithms on, as a
+    # CPU job has them): loss and gradients against Keras' compute_loss, one step against
+    # train_on_batch, a frozen member.
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "engine_check.py")],
+        env={**os.environ, "KERAS_BACKEND": "torch", "ENGINE_CHECK_JIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
+    assert "backend torch: engine step = Keras step" in proc.stdout
+    assert "10 gradients equal" in proc.stdout
+    assert "backend torch: a frozen member keeps its state" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jit", ["false", "true"])
+def test_torch_steps_equal_keras_train_on_batch(jit):
+    # Five steps over three calls with a prediction between two, float32 and mixed_bfloat16, eager
+    # and compiled, against Keras' own train_on_batch loop; compiled, one program per
+    # architecture, and a compiler failure is an error naming execution.jit_compile.
+    proc, summary = run_torch_check("torch_step_check.py", "steps", jit)
+    assert "float32: 5 steps of the engine = 5 of train_on_batch" in proc.stdout
+    assert "mixed_bfloat16: 5 steps of the engine = 5 of train_on_batch" in proc.stdout
+    if jit == "true":
+        assert summary["compiles"]["train_step"] == 2, summary
+        assert summary["compiles"]["predict_chunk"] == 2, summary
+        assert "a failed compile: torch.compile could not compile" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jit", ["false", "true"])
+def test_a_torch_job_compiles_each_program_once_per_shape(tmp_path, jit):
+    # Four seeds that stop at different epochs, stepped together (a stopped seed frozen) and one
+    # after another, with Keras' own eager calls between epochs: the torch.compile step is
+    # compiled once for the full batches and once for the last, shorter one, the prediction
+    # once (its chunks padded to one shape), for every seed; the compiled job's histories equal
+    # the eager job's, and engines built one after another compile their own programs (each
+    # once). Eagerly nothing is compiled.
+    proc, summary = run_torch_check("torch_step_check.py", "seeds", jit, tmp_path)
+    expected = {"train_step": 2, "predict_chunk": 1, "graphs": 3}
+    if jit == "false":
+        expected = dict.fromkeys(expected, 0)
+    assert set(summary["modes"]) == {"together", "apart"}, proc.stdout[-3000:]
+    for mode, counts in summary["modes"].items():
+        assert len(set(counts["epochs"])) > 1, f"{mode}: the seeds must stop apart: {counts}"
+        got = {"graphs": counts["graphs"], **counts["compiles"]}
+        assert {k: got[k] for k in expected} == expected, (mode, counts, proc.stdout[-3000:])
+    if jit == "true":  # 10 engines in one process, past Dynamo's limit of 8 programs per function
+        assert summary["engines"] == 8, summary
+        assert "compiled job = eager job" in proc.stdout

@@ -17,8 +17,11 @@ JAX (:mod:`sfcrepro.pipeline._engine_jax`)
     train one after another or together (then stacked along a leading axis and stepped with
     ``jax.vmap``; the stack stays on the device between calls);
 PyTorch (:mod:`sfcrepro.pipeline._engine_torch`)
-    the functional step of a template model (forward, loss, gradients, Adam), eagerly or under
-    ``torch.compile`` (``jit_compile``).
+    the step of a template model as a function of tensors (Keras' ``stateless_call``, the loss in
+    torch ops, the gradients and Keras' Adam), updating the models' variables in place: eagerly,
+    or with ``jit_compile`` one ``torch.compile`` graph of forward, backward and optimizer,
+    compiled once per shape for every seed (a compile failure is an error); the models of a
+    group are stepped one after another.
 
 **What the compiled programs are keyed by.** The models that train together form a *group* of
 fixed width: a model of the group that stops early is frozen (its update masked out), not
@@ -320,8 +323,9 @@ class Engine:
         ]
 
     def sync(self, members=None) -> None:
-        """Write the state the compiled step holds back into the models' variables (JAX, and
-        PyTorch's functional step): of every model, or of the models ``members`` (indices).
+        """Write the state the compiled step holds back into the models' variables (JAX;
+        PyTorch's step updates them in place): of every model, or of the models ``members``
+        (indices).
         Call before reading or saving weights; after changing them by hand, call
         :meth:`reload`."""
         self.steps.sync(None if members is None else {int(m) for m in members})
@@ -337,8 +341,8 @@ class Engine:
 
         The sequences go to the device once; chunks of ``chunk`` sequences are predicted by one
         compiled call each, and the predictions stay on the device until the split is done. A
-        backend that compiles per shape (JAX) gets every chunk at one size (the last one
-        padded); the others get the last chunk shorter, as
+        backend that compiles per shape (JAX, PyTorch with ``jit_compile``) gets every chunk at
+        one size (the last one padded); the others get the last chunk shorter, as
         :func:`sfcrepro.pipeline.evaluate.predict` has it. The same array object predicted again
         (the validation split after every epoch) is not sent again: do not change it in place
         between calls.
