@@ -1,9 +1,10 @@
 """Run under KERAS_BACKEND=jax by tests/test_engine.py: how often a training job compiles.
 
-One job (train_runs) of four seeds that stop early at different epochs, stepped together and
-then one after another, counted with JAX's own compile log ("Compiling <function> with global
-shapes and types ..."). Prints one line per compiled program and shape, and a summary line the
-test reads. Usage: jax_compile_check.py <folder> <together: true|false> [<steps per call>]
+Three jobs (train_runs) of four seeds that stop early at different epochs: stepped together,
+one after another (both at one step per call, what auto gives under JAX on a CPU), and together
+at two steps per call (a loop, as on a GPU); each counted with JAX's own compile log ("Compiling
+<function> with global shapes and types ..."). Prints one line per compiled program and shape,
+and a summary line the test reads. Usage: jax_compile_check.py <folder>
 """
 
 import collections
@@ -38,50 +39,50 @@ class Count(logging.Handler):
 logging.getLogger("jax").addHandler(Count())
 logging.getLogger("jax").setLevel(logging.WARNING)
 
-out, together = Path(sys.argv[1]), sys.argv[2] == "true"
-steps = sys.argv[3] if len(sys.argv) > 3 else "auto"
-steps = steps if steps == "auto" else int(steps)  # auto: 1 under JAX on a CPU
+out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 for split, n in (("train", 90), ("valid", 30)):  # 90 = 2 batches of 32 and one of 26
     tokens = rng.integers(0, 4, (n, 50), dtype=np.uint8)
     write_dataset(out / f"{split}.h5", tokens, rng.integers(0, 2, (n, 1), dtype=np.uint8), ["a"])
-runs = [
-    RunFiles(
-        TrainingSpec(
-            architecture="simulated_tf",
-            head="sep",
-            seed=seed,
-            units=8,
-            batch_size=32,
-            max_epochs=8,
-            patience=1,
-            learning_rate=0.01,
-        ),
-        out / f"seed{seed}" / "model.keras",
-        out / f"seed{seed}" / "history.tsv",
-    )
-    for seed in range(4)
-]
-histories = train_runs(
-    runs,
-    out / "train.h5",
-    out / "valid.h5",
-    Execution(together=together, steps_per_execution=steps),
-)
 
-programs = collections.defaultdict(dict)
-for (name, shapes), count in compiles.items():
-    function = re.sub(r"^jit[_(]|\)$", "", name)
-    if function in ("train_step", "predict_chunk"):
-        programs[function][shapes] = count
-        print(f"{count} x {function} {shapes[:160]}")
-print(
-    "SUMMARY "
-    + json.dumps(
-        {
-            "epochs": [len(h) for h in histories],
-            "compiles": {f: sorted(c.values()) for f, c in programs.items()},
-        }
-    )
-)
+
+def job(folder, together, steps):
+    runs = [
+        RunFiles(
+            TrainingSpec(
+                architecture="simulated_tf",
+                head="sep",
+                seed=seed,
+                units=8,
+                batch_size=32,
+                max_epochs=8,
+                patience=1,
+                learning_rate=0.01,
+            ),
+            folder / f"seed{seed}" / "model.keras",
+            folder / f"seed{seed}" / "history.tsv",
+        )
+        for seed in range(4)
+    ]
+    execution = Execution(together=together, steps_per_execution=steps)
+    return train_runs(runs, out / "train.h5", out / "valid.h5", execution)
+
+
+# together or one after another; steps per call: auto (1 under JAX on a CPU) or 2 (a loop)
+summary = {}
+for together, steps in ((True, "auto"), (False, "auto"), (True, 2)):
+    name = f"{'together' if together else 'apart'}, steps {steps}"
+    compiles.clear()
+    histories = job(out / name.replace(", ", "_"), together, steps)
+    programs = collections.defaultdict(dict)
+    for (function, shapes), count in compiles.items():
+        function = re.sub(r"^jit[_(]|\)$", "", function)
+        if function in ("train_step", "predict_chunk"):
+            programs[function][shapes] = count
+            print(f"{name}: {count} x {function} {shapes[:160]}")
+    summary[name] = {
+        "epochs": [len(h) for h in histories],
+        "compiles": {f: sorted(c.values()) for f, c in programs.items()},
+    }
+print("SUMMARY " + json.dumps(summary))

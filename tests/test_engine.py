@@ -60,15 +60,14 @@ def test_compiled_step_equals_the_keras_step_under_backend(backend):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("together,steps", [("true", "auto"), ("false", "auto"), ("true", "2")])
-def test_a_jax_job_compiles_each_program_once_per_shape(tmp_path, together, steps):
+def test_a_jax_job_compiles_each_program_once_per_shape(tmp_path):
     # Four seeds that stop at different epochs, stepped together (a stopped seed frozen in its
     # place) or one after another (one template's program for every seed), one step per call
     # (auto, under JAX on a CPU) or two (a loop, as on a GPU): the train step is compiled once
     # for the full batches and once for the last, shorter one, the prediction once (its chunks
     # padded to one shape), by JAX's own compile log.
     proc = subprocess.run(
-        [sys.executable, str(HERE / "jax_compile_check.py"), str(tmp_path), together, steps],
+        [sys.executable, str(HERE / "jax_compile_check.py"), str(tmp_path)],
         env={**os.environ, "KERAS_BACKEND": "jax"},
         capture_output=True,
         text=True,
@@ -76,8 +75,11 @@ def test_a_jax_job_compiles_each_program_once_per_shape(tmp_path, together, step
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-5000:]
     summary = json.loads(proc.stdout.split("SUMMARY ")[-1])
-    assert len(set(summary["epochs"])) > 1, f"the seeds must stop apart: {summary['epochs']}"
-    assert summary["compiles"] == {"train_step": [1, 1], "predict_chunk": [1]}, proc.stdout
+    assert len(summary) == 3, summary
+    for job, counts in summary.items():
+        assert len(set(counts["epochs"])) > 1, f"{job}: the seeds must stop apart: {counts}"
+        expected = {"train_step": [1, 1], "predict_chunk": [1]}
+        assert counts["compiles"] == expected, (job, proc.stdout[-3000:])
 
 
 def small_model(seed=0):
@@ -209,6 +211,6 @@ def test_a_torch_job_compiles_each_program_once_per_shape(tmp_path, jit):
         assert len(set(counts["epochs"])) > 1, f"{mode}: the seeds must stop apart: {counts}"
         got = {"graphs": counts["graphs"], **counts["compiles"]}
         assert {k: got[k] for k in expected} == expected, (mode, counts, proc.stdout[-3000:])
-    if jit == "true":  # 10 engines in one process, past Dynamo's limit of 8 programs per function
-        assert summary["engines"] == 8, summary
+    if jit == "true":  # 5 engines in one process, past Dynamo's recompile limit (set to 2)
+        assert summary["engines"] == 3, summary
         assert "compiled job = eager job" in proc.stdout
