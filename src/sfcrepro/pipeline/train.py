@@ -175,7 +175,7 @@ class Execution:
         Training steps per compiled call (TensorFlow, JAX). ``auto``: a whole epoch per call for
         models under :data:`TOGETHER_MAX_FLOPS` (their steps are short, so the host's work per
         call would count), except under JAX on a CPU, whose XLA runs a loop of convolutions
-        about 20 times slower than the same steps called one by one (measured: docs/benchmarks.md);
+        17-20 times slower than the same steps called one by one (measured: docs/benchmarks.md);
         one step per call for larger models (their steps keep the device busy while the host
         prepares the next, and progress lines come within an epoch).
     jit_compile : "auto", bool
