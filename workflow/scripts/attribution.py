@@ -3,18 +3,11 @@ scored against the planted motifs: fresh simulated sequences (rule attribution_s
 regions of a simulated-accessibility split (rule attribution_regions, input ``data``)."""
 
 from sfcrepro.data.io import write_h5, write_tsv
-from sfcrepro.pipeline.runtime import COMPILATION_CACHE, configure, job_logging
+from sfcrepro.pipeline.runtime import configure_gpu_job, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    configure(
-        backend=sm.params.backend,
-        threads=sm.threads,
-        require_gpu=sm.config["require_gpu"],
-        gpus=sm.config["gpus_per_job"],
-        jobs_per_gpu=sm.config["jobs_per_gpu"],
-        compilation_cache=COMPILATION_CACHE,
-    )
+    configure_gpu_job(sm)
     from sfcrepro.explain.ground_truth import region_attribution, simulated_attribution
 
     settings = sm.params.attribution

@@ -4,18 +4,11 @@ import pandas as pd
 
 from sfcrepro.data.datasets import read_dataset
 from sfcrepro.data.io import write_tsv
-from sfcrepro.pipeline.runtime import COMPILATION_CACHE, configure, job_logging
+from sfcrepro.pipeline.runtime import configure_gpu_job, job_logging
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
-    configure(
-        backend=sm.params.backend,
-        threads=sm.threads,
-        require_gpu=sm.config["require_gpu"],
-        gpus=sm.config["gpus_per_job"],
-        jobs_per_gpu=sm.config["jobs_per_gpu"],
-        compilation_cache=COMPILATION_CACHE,
-    )
+    configure_gpu_job(sm)
     from sfcrepro.explain.importance import sample_rows
     from sfcrepro.pipeline.interpretation import best_seed_importance
 

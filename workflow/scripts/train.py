@@ -1,34 +1,24 @@
 """Snakemake script: train the seeds of one training job (a group of seeds of one variant).
 
-The state after each epoch goes to ``resume.npz`` next to each seed's model, so that a killed
-job, run again, resumes every seed from its last finished epoch; the files are removed once
-every seed's model is written.
+Each seed's state goes to ``resume.npz`` next to its model (every ``execution.checkpoint_every``
+seconds, at the end of an epoch, and at its last epoch), so that a killed job, run again, resumes
+every seed from its checkpoint; the files are removed once every seed's model is written.
 """
 
 from pathlib import Path
 
-from sfcrepro.pipeline.runtime import (
-    COMPILATION_CACHE,
-    configure,
-    describe_devices,
-    job_logging,
-)
+from sfcrepro.pipeline.runtime import configure_gpu_job, describe_devices, job_logging
 from sfcrepro.pipeline.settings import TrainingSpec
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 with job_logging(sm.log[0]) as log:
     specs = sm.params.specs
     first = TrainingSpec(**specs[0])  # the seeds of a job share all but seed and name
-    backend = configure(
-        backend=sm.params.backend,
-        threads=sm.threads,
+    backend = configure_gpu_job(
+        sm,
         seed=first.seed,
         deterministic=first.deterministic,
-        require_gpu=sm.config["require_gpu"],
-        gpus=sm.config["gpus_per_job"],
-        jobs_per_gpu=sm.config["jobs_per_gpu"],
         float32_matmul=first.float32_matmul,
-        compilation_cache=COMPILATION_CACHE,
     )
     log.info(
         "Keras backend %s, %d threads; devices: %s",

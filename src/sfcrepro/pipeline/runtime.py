@@ -22,6 +22,7 @@ __all__ = [
     "FLOAT32_MATMUL",
     "TORCH_CACHE",
     "configure",
+    "configure_gpu_job",
     "describe_devices",
     "device_policy",
     "device_report",
@@ -267,6 +268,22 @@ def configure(
             "or pip install 'tensorflow[and-cuda]'), or set require_gpu: false to train on the CPU."
         )
     return keras.backend.backend()
+
+
+def configure_gpu_job(job, **settings) -> str:
+    """:func:`configure` for a job of a GPU rule (training, importance, attribution), from its
+    Snakemake object: the rule's backend (``params.backend``) and threads, the config's
+    ``require_gpu``, ``gpus_per_job`` and ``jobs_per_gpu``, and the pipeline's compilation cache;
+    ``settings`` (seed, determinism, matmul precision) are passed on."""
+    return configure(
+        backend=job.params.backend,
+        threads=job.threads,
+        require_gpu=job.config["require_gpu"],
+        gpus=job.config["gpus_per_job"],
+        jobs_per_gpu=job.config["jobs_per_gpu"],
+        compilation_cache=COMPILATION_CACHE,
+        **settings,
+    )
 
 
 def _jax_compilation_cache(jax, folder) -> None:
