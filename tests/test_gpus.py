@@ -5,11 +5,13 @@ Timeouts here are hang guards only (minutes): the tests wait for events (a line 
 for a wall-clock deadline, so a slower machine makes them slower, not failed.
 """
 
+import errno
 import fcntl
 import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -79,6 +81,18 @@ def hold_slots(folder, names):
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         fds.append(fd)
     return fds
+
+
+def _locked(path) -> bool:
+    """Whether another open file description holds a flock on ``path``."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 @pytest.fixture
@@ -205,11 +219,65 @@ def test_zero_gpus_per_job_takes_none(own_slots, monkeypatch, tmp_path):
 
 
 def test_slurm_allocation_is_kept(own_slots, monkeypatch, tmp_path):
+    # a job the SLURM executor submitted with --gpus=2: SLURM's two GPUs are the job's
     monkeypatch.setenv("SLURM_JOB_ID", "42")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
-    assert gpus.claim_gpus(1, 4, folder=tmp_path / "slots") is None
+    assert gpus.claim_gpus(2, 4, folder=tmp_path / "slots") is None
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "3,5"
     assert not (tmp_path / "slots").exists() and gpus.held_slots() == []
+
+
+def test_slurm_job_without_gpus_claims_none_of_the_nodes(own_slots, monkeypatch, tmp_path):
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setattr(gpus, "driver_gpus", lambda: ["0", "1"])
+    assert gpus.claim_gpus(1, 4, folder=tmp_path / "slots") is None
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ
+
+
+def test_snakemake_inside_an_allocation_of_several_gpus_spreads_its_jobs(
+    own_slots, monkeypatch, tmp_path
+):
+    # salloc --gpus=2, then the README's GPU line: the jobs run locally inside the allocation,
+    # each sees both GPUs, and claims one of them as on a workstation
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    held = hold_slots(tmp_path / "slots", ["3-0.lock"])  # another job of the run holds GPU 3
+    assert gpus.claim_gpus(1, 4, folder=tmp_path / "slots") == ["5"]
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "5"
+    for fd in held:
+        os.close(fd)
+
+
+def test_a_file_system_without_flock_stops_the_job_naming_the_folder(
+    own_slots, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+
+    def no_locks(fd, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(gpus.fcntl, "flock", no_locks)
+    with pytest.raises(RuntimeError, match=r"Cannot lock GPU slot files in .*slots .*No locks"):
+        gpus.claim_gpus(1, 4, folder=tmp_path / "slots")
+
+
+def test_the_default_slot_folder_is_per_host(own_slots, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert gpus.claim_gpus(1, 4) == ["0"]
+    assert (tmp_path / gpus.SLOT_DIR / socket.gethostname() / "0-0.lock").exists()
+
+
+def test_a_forked_child_does_not_keep_the_slot(own_slots, monkeypatch, tmp_path):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert gpus.claim_gpus(1, 1, folder=tmp_path / "slots") == ["0"]
+    pid = os.fork()
+    if pid == 0:  # the child: it holds no slot of its parent
+        os._exit(0 if gpus.held_slots() == [] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gpus.held_slots() == [("0", 0)]  # the parent's lock stays
+    assert _locked(tmp_path / "slots" / "0-0.lock")
 
 
 @pytest.mark.parametrize("value", ["", "-1", None])
@@ -254,4 +322,4 @@ def test_a_workflow_job_logs_its_gpu(tmp_path):
     assert "CUDA_VISIBLE_DEVICES=0 " in text
     assert "deterministic on, float32 matmul precision n/a" in text  # TensorFlow on the CPU
     assert "CUDA_VISIBLE_DEVICES: 0" in (tmp_path / "results" / "check_gpu.txt").read_text()
-    assert Path(tmp_path / ".snakemake" / "gpu-slots" / "0-0.lock").exists()
+    assert Path(tmp_path / ".snakemake" / "gpu-slots" / socket.gethostname() / "0-0.lock").exists()

@@ -4,27 +4,35 @@ Snakemake counts GPUs as a number (the resource ``gpu``) and gives jobs no devic
 (Snakemake issue 281), so on a machine with several GPUs every job would start on GPU 0. Each
 GPU job therefore claims its GPU itself (:func:`claim_gpus`, called by
 :func:`sfcrepro.pipeline.runtime.configure`): GPU ``<id>`` has ``jobs_per_gpu`` slots, each a
-file ``.snakemake/gpu-slots/<id>-<k>.lock`` in the job's working directory (Snakemake's
+file ``.snakemake/gpu-slots/<host>/<id>-<k>.lock`` in the job's working directory (Snakemake's
 workdir), held with ``fcntl.flock`` for the life of the process. The kernel drops the lock when
 the process ends, however it ends (a job killed with SIGKILL included), so a slot is never left
 taken. The job then sets ``CUDA_VISIBLE_DEVICES`` to the GPUs it holds before the backend is
 imported, and logs it.
 
 Slots are tried level by level, slot 0 of every GPU before slot 1 of any: jobs spread over the
-GPUs before they share one. Where SLURM started the job (``SLURM_JOB_ID`` is set), SLURM's own
-allocation (its ``CUDA_VISIBLE_DEVICES``) is kept and nothing is claimed.
+GPUs before they share one. Under SLURM (``SLURM_JOB_ID`` is set) the GPUs SLURM allocated are
+the job's: when they are no more than the job asks for (a job the SLURM executor submitted with
+``--gpus=N``) they are kept as they are; when there are more (Snakemake itself running inside an
+``salloc`` or ``sbatch`` of several GPUs, its jobs local), the job claims slots among them as on a
+workstation; without ``CUDA_VISIBLE_DEVICES`` (no GPU allocated) nothing is claimed.
 
-The locks coordinate the jobs of one working directory: two runs in different directories do
-not see each other's slots.
+The slot files are per host (``.snakemake/gpu-slots/<host>/``), so that runs on several nodes
+sharing one working directory never take each other's GPU ids. They coordinate the jobs of one
+working directory: two runs in different directories do not see each other's slots. The file
+system must support ``flock`` (local disks and most shared ones do; NFS mounted with ``nolock``
+and Lustre without ``flock`` do not): where it does not, the job stops and says so.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -33,7 +41,8 @@ __all__ = ["SLOT_DIR", "claim_gpus", "driver_gpus", "held_slots", "visible_gpus"
 
 log = logging.getLogger("sfcrepro")
 
-#: Folder of the slot lock files, relative to the job's working directory.
+#: Folder of the slot lock files, relative to the job's working directory (one folder per host
+#: below it).
 SLOT_DIR = Path(".snakemake") / "gpu-slots"
 #: Seconds between tries while every slot is taken.
 POLL_SECONDS = 2.0
@@ -41,6 +50,20 @@ POLL_SECONDS = 2.0
 # The open lock files of the slots this process holds: kept for the life of the process (the
 # kernel releases a flock when its last file descriptor closes, so closing them frees the slots).
 _HELD: list[tuple[str, int, int]] = []  # (GPU id, slot, file descriptor)
+
+
+def _close_in_child() -> None:
+    """A forked child does not keep its parent's slots: it closes its copies of the lock files
+    (the lock stays the parent's), so that a child outliving a killed job frees nothing late."""
+    for _, _, fd in _HELD:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
 
 
 def driver_gpus() -> list[str]:
@@ -103,13 +126,26 @@ def _slot_path(folder: Path, gpu: str, slot: int) -> Path:
 
 
 def _try_lock(path: Path) -> int | None:
-    """An exclusive flock on ``path`` (created if needed): its descriptor, or None if held."""
+    """An exclusive flock on ``path`` (created if needed): its descriptor, or None if held.
+
+    Raises
+    ------
+    RuntimeError
+        When the file system cannot lock the file at all (``flock`` unsupported).
+    """
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)  # not inherited by exec'd children
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except OSError as error:
         os.close(fd)
-        return None
+        if error.errno in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EACCES):
+            return None  # held by another job
+        raise RuntimeError(
+            f"Cannot lock GPU slot files in {path.parent} ({error.strerror}): its file system "
+            "does not support flock (NFS mounted with nolock, Lustre without flock). Run the "
+            "workflow from a directory on a file system that does (a local disk), or give each "
+            "run its GPUs with CUDA_VISIBLE_DEVICES and gpus_per_job: 0."
+        ) from error
     os.ftruncate(fd, 0)
     os.write(fd, f"pid {os.getpid()}\n".encode())  # for people looking at the folder
     return fd
@@ -160,34 +196,37 @@ def claim_gpus(
     Returns
     -------
     list of str or None
-        The GPU ids taken, or None where nothing was done: ``n`` is 0, SLURM started the job
-        (``SLURM_JOB_ID`` is set: its allocation is kept), no GPU is visible, or this process
-        already holds its slots.
+        The GPU ids taken, or None where nothing was done: ``n`` is 0, SLURM allocated the job
+        no more GPUs than it asks for (kept) or none, no GPU is visible, or this process already
+        holds its slots.
 
     Notes
     -----
     When every slot is taken the job waits, polling every ``poll`` seconds, and says so once
     in its log; it never fails for it. The slots stay held until the process ends.
     """
-    if n < 1 or jobs_per_gpu < 1:
-        return None
-    if "SLURM_JOB_ID" in os.environ:
-        log.info(
-            "SLURM job %s: keeping SLURM's GPUs (CUDA_VISIBLE_DEVICES=%s)",
-            os.environ["SLURM_JOB_ID"],
-            os.environ.get("CUDA_VISIBLE_DEVICES", "unset"),
-        )
-        return None
-    if _HELD:
+    if n < 1 or jobs_per_gpu < 1 or _HELD:
         return None
     from_driver = "CUDA_VISIBLE_DEVICES" not in os.environ
+    slurm = os.environ.get("SLURM_JOB_ID")
+    if slurm and from_driver:  # no GPU allocated to this SLURM job: the node's are not its own
+        return None
     ids = visible_gpus()
+    if slurm and len(ids) <= n:
+        log.info(
+            "SLURM job %s: keeping SLURM's GPUs (CUDA_VISIBLE_DEVICES=%s)",
+            slurm,
+            os.environ["CUDA_VISIBLE_DEVICES"],
+        )
+        return None
     if not ids:
         return None
     if n > len(ids):
         log.warning("%d GPUs asked for, %d visible: taking all of them", n, len(ids))
         n = len(ids)
     folder = Path(folder)
+    if folder == SLOT_DIR:
+        folder = folder / socket.gethostname()
     folder.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     waited = False
