@@ -70,3 +70,15 @@ def test_rules_use_these_envs():
     assert '"../../envs/cpu.yaml"' in rules and '"../../envs/gpu.yaml"' in rules
     envs_named = set(re.findall(r"envs/(\w+)\.yaml", rules))
     assert envs_named == set(ENVS), envs_named
+
+
+def test_every_rule_that_loads_a_model_with_the_backend_uses_the_model_env():
+    # A rule given the backend (params: backend=BACKEND) imports it: under --sdm conda its env
+    # must carry every backend the GPU env offers (envs/gpu.yaml: TensorFlow and JAX), so that
+    # `backend: jax` does not fail at evaluation after hours of training.
+    rules = "".join(p.read_text() for p in (ROOT / "workflow" / "rules").glob("*.smk"))
+    blocks = re.split(r"\n(?=\s*(?:rule|use rule)\b)", rules)
+    with_backend = [b for b in blocks if "backend=BACKEND" in b]
+    assert len(with_backend) >= 6, len(with_backend)
+    wrong = [b.strip().splitlines()[0] for b in with_backend if "MODEL_ENV" not in b]
+    assert wrong == []

@@ -114,10 +114,12 @@ IMPORTANCE = importance_figures(config)
 REGION_IMPORTANCE = {
     p["trainset"]: p for p in IMPORTANCE.values() if not p["simulated"]
 }
-# Conda environments (--sdm conda): CPU jobs, and the jobs that ask for a GPU (the CUDA build of
-# TensorFlow when the config requires a GPU).
+# Conda environments (--sdm conda): the jobs that load no model, and those that load one with the
+# configured backend (training, importance, attribution, evaluation, Figure 5): with require_gpu
+# these get envs/gpu.yaml, the CUDA builds of TensorFlow and JAX, so that `backend: jax` works in
+# every one of them, on GPU and CPU nodes alike.
 ENV = "../../envs/cpu.yaml"
-GPU_ENV = "../../envs/gpu.yaml" if config.get("require_gpu") else ENV
+MODEL_ENV = "../../envs/gpu.yaml" if config.get("require_gpu") else ENV
 
 
 def one_of(names):

@@ -15,7 +15,7 @@ rule evaluate:
         trainset=one_of([t for t in TRAINING_SETS if t not in GENOME_TRAINSETS]),
     priority: variant_priority(follow_up=True)
     conda:
-        ENV
+        MODEL_ENV
     threads: config["threads"]["evaluate"]
     params:
         dataset=lambda wc: split_training_set(wc.trainset)[0],

@@ -161,7 +161,7 @@ if enabled_figure("positional_weights"):
             "logs/figures/fig5_positional_weights.log",
         localrule: True
         conda:
-            ENV
+            MODEL_ENV
         params:
             variants=POSITIONAL_WEIGHTS["variants"],
             curvature=[

@@ -16,7 +16,7 @@ rule importance_simulated_tf:
         dataset=one_of(SIMULATED_TF),
     priority: variant_priority(follow_up=True)
     conda:
-        GPU_ENV
+        MODEL_ENV
     threads: config["threads"]["importance"]
     resources:
         gpu=config["gpus_per_job"],
@@ -49,7 +49,7 @@ rule importance_regions:
         trainset=one_of(REGION_IMPORTANCE),
     priority: variant_priority(follow_up=True)
     conda:
-        GPU_ENV
+        MODEL_ENV
     threads: config["threads"]["importance"]
     resources:
         gpu=config["gpus_per_job"],

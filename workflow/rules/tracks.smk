@@ -20,7 +20,7 @@ rule attribution_tracks:
         trainset=one_of(TRACKS),
     priority: variant_priority(follow_up=True)
     conda:
-        GPU_ENV
+        MODEL_ENV
     threads: config["threads"]["attribution"]
     resources:
         gpu=config["gpus_per_job"],

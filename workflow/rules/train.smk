@@ -11,7 +11,7 @@ rule check_gpu:
         "logs/check_gpu.log",
     priority: 1000
     conda:
-        GPU_ENV
+        MODEL_ENV
     resources:
         gpu=config["gpus_per_job"],
     params:
@@ -74,7 +74,7 @@ for kind, (sweep_key, folder, where, kind_seeds, constraints, rank) in TRAINING.
                 **constraints,
             priority: rank
             conda:
-                GPU_ENV
+                MODEL_ENV
             threads: profile_threads(kind, config["threads"]["train"])
             resources:
                 **training_resources(kind),
