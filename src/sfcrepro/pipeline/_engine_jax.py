@@ -78,11 +78,16 @@ class JaxSteps:
         return self._weights[members]
 
     def sync(self, members=None) -> None:
+        # On a GPU the next step donates the state's buffers: the variables get copies, so that
+        # they stay readable between steps (a copy of the weights per epoch).
+        donated = self.engine.kind == "gpu"
         for group, state in self._states.items():
             for k, member in enumerate(group):
                 if members is not None and member not in members:
                     continue
                 own = state if len(group) == 1 else _unstack(state, k)
+                if donated and len(group) == 1:
+                    own = jax.tree_util.tree_map(lambda x: jnp.array(x, copy=True), own)
                 model = self.engine.models[member]
                 for variables, values in zip(
                     (

@@ -695,6 +695,7 @@ class _EpochContext:
         regularizations = [sum(float(next(values)) for _ in run_terms) for run_terms in terms]
         seconds = time.perf_counter() - start
         going_on = []
+        now = checkpoint_clock()  # one reading for the group: its runs checkpoint together
         for index, run, regularization in zip(active, runs, regularizations, strict=True):
             k = group.index(index)
             loss = epoch_loss(step_losses[k], np.array(examples) * factor)
@@ -730,7 +731,6 @@ class _EpochContext:
                 self.n_train * len(runs) / train_seconds,
             )
             run.rng_state = engine.rng_states[index]
-            now = checkpoint_clock()
             if run.finished or now - self.last_checkpoint[index] >= self.checkpoint_every:
                 run.checkpoint.save(run)
                 self.last_checkpoint[index] = now
