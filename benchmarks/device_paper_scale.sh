@@ -30,9 +30,10 @@
 #      label_windows, tf_summits, build_sim_access): 25-40 s (53 s at scale 0.1 on 2 cores);
 #   3. training and evaluation to results/summary.tsv (--configfile <inputs>/config.yaml
 #      config/gpu_paper_scale.yaml + max_epochs, --config require_gpu=True, --resources gpu=4):
-#      4 training jobs at once (a variant's 3 seeds in turn: start-up ~10 s, a compile per seed
-#      ~15-30 s, the epochs), 4 evaluate_regions jobs (~20-30 s), collect_metrics and summary
-#      (~10 s): ~90 s besides the epochs, which get TRAIN_BUDGET.
+#      4 training jobs at once (a variant's 3 seeds in turn: start-up ~10 s, one compile per
+#      job and shape ~15-30 s, shared by the seeds, the epochs), 4 evaluate_regions jobs
+#      (~20-30 s), collect_metrics and summary (~10 s): ~70 s besides the epochs, which get
+#      TRAIN_BUDGET.
 # Total: ~270 s at the chosen epochs; stopped at BUDGET (290 s), keeping the jobs that ended.
 #
 # Files under $OUT: paper_scale.txt (inputs, build and training wall times, the epochs chosen,

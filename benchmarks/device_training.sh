@@ -21,11 +21,13 @@
 #               training examples/s from the epoch log line (validation excluded) and the older
 #               epoch-based figure beside it. 2 processes x 30-50 s = 60-100 s; cap 120 s.
 #   b  small    simulated TF binding (the paper's splits, 6,400 training sequences, batch 100),
-#               JAX, 10 seeds stepped together, then 1 seed; same readout. 2 processes x 20-35 s
-#               (compile ~10-20 s, 4 epochs of under 1 s) = 40-70 s; cap 100 s.
-#   c  torch    PyTorch Basset sep, mixed_bfloat16, batch 1024, torch.compile (jit_compile auto:
-#               on, it is a GPU), 3 epochs. 1 process: torch.compile 40-120 s (up to 240 s was
-#               seen at 149b21f) + 3 epochs = 60-130 s; cap 110 s (a cut reports "over N s").
+#               JAX, 10 seeds stepped together, then 1 seed, at steps_per_execution auto (a whole
+#               epoch per call on a GPU), then 10 seeds at one step per call (auto's choice,
+#               measured); same readout. 3 processes x 20-35 s (compile ~10-20 s, 4 epochs of
+#               under 1 s) = 60-105 s; cap 120 s.
+#   c  torch    PyTorch Basset sep, mixed_bfloat16, batch 1024, torch.compile (jit_compile true:
+#               auto's choice on a GPU), 3 epochs. 1 process: torch.compile 40-120 s (up to 240 s
+#               was seen at 149b21f) + 3 epochs = 60-130 s; cap 110 s (a cut reports "over N s").
 #   d  offline  the training jobs of the offline default through Snakemake (--configfile
 #               config/config.yaml config/offline.yaml + seeds_per_job: 10, --config backend=jax
 #               require_gpu=True, --resources gpu=4, --until train_seeds0to9 train_lr_seed0
@@ -34,7 +36,10 @@
 #               (its log). Jobs ~25-45 s each (start-up, compile, up to 50 epochs) in 4 waves:
 #               120-180 s; it gets what is left (at least 60 s) and is stopped at the budget,
 #               keeping the jobs that ended.
-# Sum of the estimates: 280-480 s against a budget of 345 s (BUDGET): expect part d to be cut when
+#   e  determ.  (not in the default PARTS: a later call, PARTS=e, if device time remains) part
+#               a's JAX Basset sep with training.deterministic true: what determinism costs on a
+#               GPU. 1 process, 30-50 s; cap 120 s.
+# Sum of the estimates: 300-515 s against a budget of 345 s (BUDGET): expect part d to be cut when
 # compiles are slow. PARTS="a b" picks parts. SMOKE=1 shrinks everything to try it on a CPU, as
 # the device would run it: a fresh clone, a virtual environment with only the device's packages
 # (jax, torch, numpy, pandas, scipy, scikit-learn, matplotlib, h5py, numba, pyyaml, ...), the
@@ -100,19 +105,33 @@ for part in $PARTS; do
         --examples "$EXAMPLES" --epochs "$EPOCHS" --peak-tflops "$PEAK" --timeout 75
       ;;
     b)
-      limit=$(cap 100)
-      for seeds in 10 1; do
+      limit=$(cap 120)
+      # steps per call auto (a whole epoch per call on a GPU) for 10 seeds and 1, then 10 seeds
+      # at one step per call: the measurement of auto's choice on a GPU
+      for run in "10 auto" "1 auto" "10 1"; do
+        set -- $run
         left=$((limit - (SECONDS - start)))
-        [ "$left" -ge 20 ] && speed "$left" --label "b_small_seeds$seeds" \
+        [ "$left" -ge 20 ] && speed "$left" --label "b_small_seeds${1}_steps${2}" \
           --architecture simulated_tf "${PER_CLASS[@]}" --backends jax --heads sep \
-          --epochs "$SMALL_EPOCHS" --seeds "$seeds" --together true --timeout 55
+          --epochs "$SMALL_EPOCHS" --seeds "${1}" --together true --steps-per-execution "${2}" \
+          --timeout 55
       done
       ;;
     c)
       limit=$(cap 110)
+      # jit_compile true: what auto gives on a GPU, and what a SMOKE try on a CPU must exercise
       [ "$limit" -ge 40 ] && speed "$limit" --label c_basset_torch --architecture basset \
         --backends torch --heads sep --precisions mixed_bfloat16 --batch-sizes "$BIG" \
-        --examples "$EXAMPLES" --epochs "$EPOCHS" --peak-tflops "$PEAK" --timeout 110
+        --examples "$EXAMPLES" --epochs "$EPOCHS" --peak-tflops "$PEAK" --timeout 110 \
+        --jit-compile true
+      ;;
+    e)
+      limit=$(cap 120)
+      # what determinism costs on a GPU: part a's JAX Basset sep with deterministic kernels
+      [ "$limit" -ge 40 ] && speed "$limit" --label e_basset_jax_deterministic \
+        --architecture basset --backends jax --heads sep --precisions mixed_bfloat16 \
+        --batch-sizes "$BIG" --examples "$EXAMPLES" --epochs "$EPOCHS" --peak-tflops "$PEAK" \
+        --timeout 110 --deterministic true
       ;;
     d)
       limit=$(cap 400)

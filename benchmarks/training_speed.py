@@ -294,7 +294,12 @@ def worker(args) -> None:
     """One measurement in this process: prints a ``RESULT {json}`` line."""
     if args.cpus:
         os.sched_setaffinity(0, [int(c) for c in args.cpus.split(",")])
-    module("runtime").configure(backend=args.backend, threads=args.threads, seed=0)
+    configure = module("runtime").configure
+    if args.deterministic == "default":
+        configure(backend=args.backend, threads=args.threads, seed=0)
+    else:  # the code's determinism setting (issue 35: what it costs on a GPU)
+        deterministic = {"auto": "auto", "true": True, "false": False}[args.deterministic]
+        configure(backend=args.backend, threads=args.threads, seed=0, deterministic=deterministic)
     import tempfile
 
     import keras
@@ -327,7 +332,12 @@ def worker(args) -> None:
     if new_code:
         RunFiles, train_runs = train_module.RunFiles, train_module.train_runs
         try:
-            execution = make_execution(train_module, execution_value(args.together), steps_asked)
+            execution = make_execution(
+                train_module,
+                execution_value(args.together),
+                steps_asked,
+                execution_value(args.jit_compile),
+            )
         except (TypeError, ValueError) as error:
             raise SystemExit(
                 f"this code's Execution does not take these settings: {error}"
@@ -383,6 +393,8 @@ def worker(args) -> None:
                 "seeds": args.seeds,
                 "together": args.together,
                 "steps_per_execution": args.steps_per_execution or "default",
+                "jit_compile": args.jit_compile or "default",
+                "deterministic": args.deterministic,
                 "engine": epoch_log.engine,
                 "threads": args.threads,
                 "examples": examples,
@@ -428,6 +440,18 @@ def main(argv=None):
         "--steps-per-execution",
         default=None,
         help="an integer or auto (default: the code's own default)",
+    )
+    parser.add_argument(
+        "--jit-compile",
+        default=None,
+        choices=["auto", "true", "false"],
+        help="execution.jit_compile (default: the code's own, auto: on a GPU)",
+    )
+    parser.add_argument(
+        "--deterministic",
+        default="default",
+        choices=["default", "auto", "true", "false"],
+        help="deterministic kernels, as training.deterministic (default: the code's own)",
     )
     parser.add_argument("--threads", type=int, default=None, help="CPU threads per process")
     parser.add_argument("--cpus", default="", help="pin each process to these CPUs (0,1)")
@@ -496,6 +520,9 @@ def main(argv=None):
                             ]
                             if args.steps_per_execution:
                                 command += ["--steps-per-execution", args.steps_per_execution]
+                            if args.jit_compile:
+                                command += ["--jit-compile", args.jit_compile]
+                            command += ["--deterministic", args.deterministic]
                             if args.threads:
                                 command += ["--threads", str(args.threads)]
                             if args.cpus:
