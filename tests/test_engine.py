@@ -194,6 +194,16 @@ def test_torch_steps_equal_keras_train_on_batch(jit):
 
 
 @pytest.mark.slow
+def test_compiled_torch_step_trains_a_model_with_batch_normalization():
+    # Basset and the in vivo TF-binding model have batch normalization, whose reduction axes
+    # Keras keeps in a list torch.compile cannot take (the compile failed on Basset): three
+    # compiled steps of a small model with it equal the eager ones, one compile.
+    proc, summary = run_torch_check("torch_step_check.py", "batchnorm", "true")
+    assert "batch normalization: compiled steps = eager steps" in proc.stdout
+    assert summary["compiles"]["train_step"] == 1, summary
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("jit", ["false", "true"])
 def test_a_torch_job_compiles_each_program_once_per_shape(tmp_path, jit):
     # Four seeds that stop at different epochs, stepped together (a stopped seed frozen) and one

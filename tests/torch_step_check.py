@@ -259,4 +259,37 @@ elif part == "seeds":
             Engine([model], tokens, labels, jit_compile=True).train([0], np.zeros((1, 2, 8), int))
         summary["engines"] = compile_counts()["train_step"] - before
         print(f"3 more engines: {summary['engines']} compiles")
+elif part == "batchnorm":
+    # A model with batch normalization (as Basset and in vivo TF binding have), compiled: Keras
+    # keeps its reduction axes in a list Dynamo cannot pass to a torch op unless the engine turns
+    # it into a tuple. Three steps equal the eager step's, weights and moving statistics.
+    def bn_model():
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((40, 4))
+        # no bias before batch normalization: its gradient is about zero, and Adam's step,
+        # normalised, turns the rounding of that zero into full-size updates that differ
+        x = keras.layers.Conv1D(8, 5, use_bias=False, name="conv")(inputs)
+        x = keras.layers.BatchNormalization(name="bn")(x)
+        x = keras.layers.Activation("relu")(x)
+        x = keras.layers.MaxPooling1D(4)(x)
+        outputs = keras.layers.Dense(2, activation="sigmoid")(keras.layers.Flatten()(x))
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+        model.optimizer.build(model.trainable_variables)
+        return model
+
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 5, size=(48, 40), dtype=np.uint8)
+    labels = rng.integers(0, 2, size=(48, 2), dtype=np.uint8)
+    rows = np.stack([np.sort(rng.choice(48, 16, replace=False)) for _ in range(3)])[None]
+    weights = {}
+    for compiled in (False, jit):
+        model = bn_model()
+        Engine([model], tokens, labels, jit_compile=compiled).train([0], rows)
+        weights[compiled] = [keras.ops.convert_to_numpy(v) for v in model.variables]
+        names = [v.path for v in model.variables]
+    for path, a, b in zip(names, weights[False], weights[jit], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=path)
+    summary["compiles"] = compile_counts()
+    print("batch normalization: compiled steps = eager steps")
 print("SUMMARY " + json.dumps(summary))

@@ -210,6 +210,8 @@ class TorchSteps:
         hyper = tuple(float(getattr(optimizer, k)) for k in ("beta_1", "beta_2", "epsilon"))
         key = (kind, template, hyper)
         if key not in self._programs:
+            if self.compile:
+                _untrack_reduction_axes(self.engine.models[template])
             function = build(self.engine.models[template], *hyper)
             self._programs[key] = self._compiled(function) if self.compile else function
         return self._programs[key]
@@ -423,6 +425,17 @@ def _own_code(function):
         function.__defaults__,
         function.__closure__,
     )
+
+
+def _untrack_reduction_axes(model) -> None:
+    """Batch normalization's reduction axes as a tuple: Keras keeps them in a ``TrackedList``
+    (its attribute tracking wraps every list a layer is given), which Dynamo cannot pass to a
+    torch op ("UserDefinedListVariable(TrackedList)"), so a model with batch normalization (Basset,
+    in vivo TF binding) would not compile. The same axes, so the same computation."""
+    for layer in model._flatten_layers():
+        axes = getattr(layer, "_reduction_axes", None)
+        if isinstance(layer, keras.layers.BatchNormalization) and isinstance(axes, list):
+            object.__setattr__(layer, "_reduction_axes", tuple(axes))  # past Keras' tracking
 
 
 def _settle_keras_globals() -> None:
